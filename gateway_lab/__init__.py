@@ -1,0 +1,67 @@
+"""gateway_lab: serve, call, trace and check WSGI, ASGI and CGI apps from a notebook.
+
+Theory of operation: this file is only the package's public face. Every name
+is imported from its own module the first time it is used (PEP 562 module
+``__getattr__``), so ``import gateway_lab`` stays fast even though serving
+pulls in werkzeug, uvicorn and friends.
+
+>>> import gateway_lab as gl
+>>> def app(environ, start_response):
+...     start_response("200 OK", [("Content-Type", "text/plain")])
+...     return [b"Hello"]
+>>> gl.call_wsgi(app).text
+'Hello'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # serving in the kernel
+    "serve_wsgi": "serving",
+    "serve_asgi": "serving",
+    "serve_cgi": "serving",
+    "servers": "serving",
+    "stop_all": "serving",
+    "Server": "serving",
+    # calls with no socket
+    "call_wsgi": "calls",
+    "call_asgi": "calls",
+    "acall_asgi": "calls",
+    "ProtocolError": "calls",
+    "Response": "response",
+    # the request, in three dialects
+    "make_environ": "environ",
+    "make_http_scope": "environ",
+    "cgi_variables": "environ",
+    # CGI
+    "run_cgi": "cgi",
+    "CGIResult": "cgi",
+    "CGIApp": "cgi",
+    # errors
+    "GatewayLabError": "errors",
+    "PortInUseError": "errors",
+    "NotAnAppError": "errors",
+    "WrongInterfaceError": "errors",
+    "UnknownEngineError": "errors",
+    "ServerStartError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gateway_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,125 @@
+"""A request's life as a list of events: the one data type everything shares.
+
+Theory of operation: the CGI gateway, the WSGI recorder and the ASGI recorder
+all describe what happened as :class:`Event` records: *when* (seconds since
+the flow began), *who* sent it to *whom* (lane names such as ``"client"``,
+``"server"``, ``"app"``, or a middleware's name), *what* (a short ``kind``
+such as ``"environ"``, ``"start_response"``, ``"body"``, ``"receive"``,
+``"send"``, ``"spawn"``, ``"exit"``), and a ``payload`` (a plain dict, safe to
+show). Views only draw a :class:`Flow` (a list of events and its lanes);
+checks only read one. Nothing here serves, draws or judges.
+
+Bodies are kept up to :data:`BODY_CAP` bytes; ``keep_body`` returns what was
+kept together with the full size, so a view can say "1,048,576 bytes (first
+4,096 shown)".
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BODY_CAP", "Event", "Flow", "keep_body"]
+
+BODY_CAP = 4096
+
+
+def keep_body(data: bytes | bytearray | memoryview, cap: int = BODY_CAP) -> dict[str, Any]:
+    """A payload fragment for a body: at most ``cap`` bytes, and the real size."""
+    data = bytes(data)
+    kept = data[:cap]
+    return {"body": kept, "size": len(data), "truncated": len(data) > cap}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened in an exchange."""
+
+    t: float  # seconds since the flow started
+    source: str  # lane the event comes from ("client", "server", "app", ...)
+    target: str  # lane it goes to
+    kind: str  # short name: "environ", "send", "spawn", ...
+    payload: dict[str, Any] = field(default_factory=dict)
+    connection: int = 0  # which connection / request, for concurrent flows
+
+    def summary(self) -> str:
+        """One line for a log or a diagram label."""
+        detail = self.payload.get("summary") or self.payload.get("type") or ""
+        lanes = f"{self.source} -> {self.target}"
+        return f"{self.t * 1000:8.2f} ms  {lanes}  {self.kind} {detail}".rstrip()
+
+
+class Flow:
+    """An ordered, thread-safe list of events with the lanes they use.
+
+    Listeners (views that update live) are called with each new event; they
+    must be quick, since they run on the thread that recorded the event.
+    """
+
+    def __init__(self, title: str = "", lanes: list[str] | None = None) -> None:
+        self.title = title
+        self.lanes: list[str] = list(lanes or [])
+        self.events: list[Event] = []
+        self.started = time.perf_counter()
+        self._lock = threading.Lock()
+        self._listeners: list[Any] = []
+        self._connection_numbers = itertools.count(1)
+
+    def new_connection(self) -> int:
+        """A fresh connection number (1, 2, 3...) for a new exchange; thread-safe."""
+        with self._lock:
+            return next(self._connection_numbers)
+
+    def now(self) -> float:
+        return time.perf_counter() - self.started
+
+    def add(
+        self,
+        source: str,
+        target: str,
+        kind: str,
+        payload: dict[str, Any] | None = None,
+        connection: int = 0,
+    ) -> Event:
+        event = Event(self.now(), source, target, kind, payload or {}, connection)
+        with self._lock:
+            for lane in (source, target):
+                if lane not in self.lanes:
+                    self.lanes.append(lane)
+            self.events.append(event)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(event)
+        return event
+
+    def subscribe(self, listener: Any) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Any) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def of_kind(self, *kinds: str) -> list[Event]:
+        return [e for e in self.events if e.kind in kinds]
+
+    def connections(self) -> list[int]:
+        return sorted({e.connection for e in self.events})
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(list(self.events))
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __repr__(self) -> str:
+        head = f"<Flow {self.title!r}: {len(self.events)} events, lanes {self.lanes}>"
+        lines = [e.summary() for e in self.events[:30]]
+        if len(self.events) > 30:
+            lines.append(f"... {len(self.events) - 30} more")
+        return "\n".join([head, *lines])

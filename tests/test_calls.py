@@ -1,0 +1,287 @@
+"""gateway_lab.calls: calling WSGI and ASGI apps with no socket and no thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import pytest
+
+import gateway_lab as gl
+from gateway_lab.calls import PendingCall, ProtocolError
+from gateway_lab.guard import WSGIBodyTypeError
+
+
+def echo_wsgi(environ, start_response):
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(size)
+    start_response(
+        "201 Created", [("Content-Type", "text/plain"), ("X-Method", environ["REQUEST_METHOD"])]
+    )
+    return [environ["PATH_INFO"].encode(), b"?", environ["QUERY_STRING"].encode(), b" ", body]
+
+
+def test_call_wsgi_returns_status_headers_body():
+    response = gl.call_wsgi(echo_wsgi, "POST", "/items?x=1", {"X-Test": "yes"}, b"data")
+    assert response.status == 201
+    assert response.reason == "Created"
+    assert response.header("x-method") == "POST"
+    assert response.body == b"/items?x=1 data"
+    assert response.text == "/items?x=1 data"
+    assert "201 Created" in repr(response)
+    assert "<b>201 Created</b>" in response._repr_html_()
+
+
+def test_call_wsgi_runs_on_the_calling_thread():
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(threading.current_thread())
+        start_response("200 OK", [])
+        return [b""]
+
+    before = threading.active_count()
+    gl.call_wsgi(app)
+    assert seen == [threading.current_thread()]
+    assert threading.active_count() == before
+
+
+def test_call_wsgi_write_callable_and_generator():
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written ")
+
+        def body():
+            yield b""
+            yield b"then "
+            yield b"yielded"
+
+        return body()
+
+    assert gl.call_wsgi(app).body == b"written then yielded"
+
+
+def test_call_wsgi_closes_the_iterable_even_on_error():
+    closed = []
+
+    class Body:
+        def __iter__(self):
+            yield b"x"
+            raise ValueError("mid-body")
+
+        def close(self):
+            closed.append(True)
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return Body()
+
+    with pytest.raises(ValueError, match="mid-body"):
+        gl.call_wsgi(app)
+    assert closed == [True]
+
+
+def test_call_wsgi_exc_info_replaces_headers_before_body():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html")])
+        try:
+            raise RuntimeError("oops")
+        except RuntimeError:
+            start_response(
+                "500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info()
+            )
+        return [b"sorry"]
+
+    response = gl.call_wsgi(app)
+    assert response.status == 500 and response.header("content-type") == "text/plain"
+
+
+def test_call_wsgi_exc_info_after_body_reraises():
+    def app(environ, start_response):
+        write = start_response("200 OK", [])
+        write(b"already sent")
+        try:
+            raise RuntimeError("late")
+        except RuntimeError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+        return []
+
+    with pytest.raises(RuntimeError, match="late"):
+        gl.call_wsgi(app)
+
+
+@pytest.mark.parametrize(
+    "app_body, error, words",
+    [
+        ("text", WSGIBodyTypeError, "returned a str"),
+        (b"bytes", WSGIBodyTypeError, "Wrap it in a list"),
+        (None, WSGIBodyTypeError, "return statement"),
+        (["text"], WSGIBodyTypeError, "encode"),
+        (42, WSGIBodyTypeError, "not iterable"),
+    ],
+)
+def test_call_wsgi_explains_wrong_body_types(app_body, error, words):
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return app_body
+
+    with pytest.raises(error, match=words):
+        gl.call_wsgi(app)
+
+
+def test_call_wsgi_protocol_errors():
+    def no_start(environ, start_response):
+        return [b"body"]
+
+    def twice(environ, start_response):
+        start_response("200 OK", [])
+        start_response("200 OK", [])
+        return []
+
+    def bad_status(environ, start_response):
+        start_response(200, [])
+        return []
+
+    def tuple_headers(environ, start_response):
+        start_response("200 OK", (("A", "b"),))
+        return []
+
+    with pytest.raises(ProtocolError, match="before calling start_response"):
+        gl.call_wsgi(no_start)
+    with pytest.raises(ProtocolError, match="second time"):
+        gl.call_wsgi(twice)
+    with pytest.raises(ProtocolError, match="'200 OK'"):
+        gl.call_wsgi(bad_status)
+    with pytest.raises(ProtocolError, match="list"):
+        gl.call_wsgi(tuple_headers)
+
+
+def test_call_wsgi_learner_exception_propagates_unchanged():
+    def app(environ, start_response):
+        raise ZeroDivisionError("their bug")
+
+    with pytest.raises(ZeroDivisionError, match="their bug"):
+        gl.call_wsgi(app)
+
+
+def test_call_wsgi_refuses_an_asgi_app():
+    async def app(scope, receive, send):
+        pass
+
+    with pytest.raises(gl.WrongInterfaceError):
+        gl.call_wsgi(app)
+
+
+async def echo_asgi(scope, receive, send):
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
+    await send({"type": "http.response.body", "body": scope["path"].encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b" " + body})
+
+
+def test_call_asgi_from_a_plain_script():
+    response = gl.call_asgi(echo_asgi, "POST", "/x", body=b"payload")
+    assert response.status == 200
+    assert response.body == b"/x payload"
+    assert response.header("Content-Type") == "text/plain"
+
+
+def test_call_asgi_is_awaitable_inside_a_running_loop():
+    async def main():
+        pending = gl.call_asgi(echo_asgi, path="/in-loop")
+        assert isinstance(pending, PendingCall)
+        assert "await gl.call_asgi" in repr(pending)
+        return await pending
+
+    assert asyncio.run(main()).body == b"/in-loop "
+
+
+def test_call_asgi_runs_on_the_calling_thread():
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(threading.current_thread())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    assert gl.call_asgi(app).status == 204
+    assert seen == [threading.current_thread()]
+
+
+def test_call_asgi_disconnect_after_response():
+    messages = []
+
+    async def app(scope, receive, send):
+        messages.append(await receive())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+        messages.append(await receive())
+
+    gl.call_asgi(app)
+    assert [m["type"] for m in messages] == ["http.request", "http.disconnect"]
+
+
+@pytest.mark.parametrize(
+    "messages, words",
+    [
+        ([{"type": "http.response.body", "body": b"x"}], "before 'http.response.start'"),
+        ([{"type": "http.response.start", "status": 200, "headers": [("a", "b")]}], "bytes"),
+        (
+            [
+                {"type": "http.response.start", "status": 200, "headers": []},
+                {"type": "http.response.body", "body": "text"},
+            ],
+            "must be bytes",
+        ),
+        (
+            [
+                {"type": "http.response.start", "status": 200, "headers": []},
+                {"type": "http.response.body", "body": b"a"},
+                {"type": "http.response.body", "body": b"b"},
+            ],
+            "after the response was complete",
+        ),
+        ([], "without sending 'http.response.start'"),
+        (
+            [
+                {"type": "http.response.start", "status": 200, "headers": []},
+                {"type": "http.response.body", "body": b"a", "more_body": True},
+            ],
+            "before the response was complete",
+        ),
+        ([{"type": "websocket.accept"}], "cannot send 'websocket.accept'"),
+    ],
+)
+def test_call_asgi_protocol_errors(messages, words):
+    async def app(scope, receive, send):
+        for message in messages:
+            await send(message)
+
+    with pytest.raises(ProtocolError, match=words):
+        gl.call_asgi(app)
+
+
+def test_call_asgi_timeout_explains():
+    async def app(scope, receive, send):
+        await receive()
+        await receive()  # waits for a disconnect that only comes after a response
+
+    with pytest.raises(ProtocolError, match="did not finish within 0.2 s"):
+        gl.call_asgi(app, timeout=0.2)
+
+
+def test_call_asgi_refuses_a_wsgi_app():
+    with pytest.raises(gl.WrongInterfaceError, match="serve_wsgi"):
+        gl.call_asgi(echo_wsgi)

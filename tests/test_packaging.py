@@ -1,0 +1,82 @@
+"""The project's install story: one pinned set for Binder, laptops and CI; a light import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def requirement_lines(path: Path) -> list[str]:
+    lines = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            lines.append(" ".join(line.split()))
+    return lines
+
+
+def test_binder_installs_exactly_the_pins_ci_tests():
+    top = [line for line in requirement_lines(ROOT / "requirements.txt") if line != "-e ."]
+    binder = requirement_lines(ROOT / "binder" / "requirements.txt")
+    assert binder == top
+    assert "-e ." in requirement_lines(ROOT / "requirements.txt")
+
+
+def test_every_requirement_is_pinned():
+    for line in requirement_lines(ROOT / "binder" / "requirements.txt"):
+        assert "==" in line, f"not pinned: {line}"
+
+
+def test_binder_runtime_and_postbuild():
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip().startswith("python-3.")
+    post_build = ROOT / "binder" / "postBuild"
+    text = post_build.read_text()
+    assert "set -e" in text and "pip install" in text
+    assert os.access(post_build, os.X_OK)
+
+
+def test_ci_script_is_executable_and_fails_on_no_tests():
+    ci = ROOT / ".ci" / "run"
+    assert os.access(ci, os.X_OK)
+    text = ci.read_text()
+    assert "-eq 5" in text
+    assert "python -m pip install -r requirements.txt && python -m pytest" in text
+
+
+def test_readme_states_the_two_commands_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    assert "python -m pip install -r requirements.txt && jupyter lab notebooks/" in readme
+    assert "python -m pip install -r requirements.txt && python -m pytest" in readme
+
+
+def test_import_is_light():
+    code = (
+        "import sys, gateway_lab; "
+        "print([m for m in ('werkzeug', 'uvicorn', 'httpx', 'ipywidgets', 'h11') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_public_names_resolve():
+    import gateway_lab as gl
+
+    for name in gl.__all__:
+        assert getattr(gl, name) is not None, name
+
+
+def test_notebooks_are_committed_without_outputs():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = json.loads(path.read_text())
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs"), f"{path.name} has outputs"
+                assert cell.get("execution_count") is None, f"{path.name} has counts"
