@@ -42,6 +42,18 @@ _EXPORTS = {
     "run_cgi": "cgi",
     "CGIResult": "cgi",
     "CGIApp": "cgi",
+    # recording and drawing exchanges
+    "record_wsgi": "trace",
+    "record_asgi": "trace",
+    "Flow": "events",
+    "Event": "events",
+    "show_environ": "views",
+    "show_flow": "views",
+    "diff_environ": "views",
+    "path_story": "views",
+    "request_lab": "views",
+    "environ_html": "views",
+    "flow_html": "views",
     # errors
     "GatewayLabError": "errors",
     "PortInUseError": "errors",

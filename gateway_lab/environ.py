@@ -9,6 +9,8 @@ dialects, and this module is the phrase book.
   ``_``). One header is never passed: ``Proxy``. As ``HTTP_PROXY`` it would
   look exactly like the ``HTTP_PROXY`` setting that HTTP clients read, so a
   request could redirect a script's outgoing traffic ("httpoxy", 2016).
+  Header names containing ``_`` are dropped too: ``X_User`` would otherwise
+  pass for ``X-User``.
 * WSGI (PEP 3333) keeps those keys and adds ``wsgi.*`` ones. Its strings are
   "bytes in disguise": ``PATH_INFO`` is the percent-decoded path, decoded as
   latin-1, so that every byte maps to exactly one character.
@@ -98,6 +100,10 @@ def cgi_variables(
             variables["CONTENT_LENGTH"] = value
         elif key == "PROXY":
             continue  # httpoxy: a request header must never become HTTP_PROXY
+        elif "_" in name:
+            # "X_User" and "X-User" would both become HTTP_X_USER, so a client
+            # could forge a header a proxy set; nginx and Apache drop these too.
+            continue
         else:
             key = "HTTP_" + key
             variables[key] = f"{variables[key]}, {value}" if key in variables else value

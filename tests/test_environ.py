@@ -59,3 +59,8 @@ def test_scope_keeps_bytes_as_bytes():
     assert scope["query_string"] == b"q=1"
     assert scope["headers"] == [(b"x-up", b"A")]
     assert scope["asgi"]["version"] == "3.0"
+
+
+def test_underscore_header_cannot_pass_for_a_dash_header():
+    variables = cgi_variables("GET", "/", [("X-User", "real"), ("X_User", "forged")])
+    assert variables["HTTP_X_USER"] == "real"
