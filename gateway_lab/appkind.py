@@ -49,7 +49,9 @@ def looks_async(app: Any) -> bool:
 def _accepts(app: Any, count: int) -> bool | None:
     """Can ``app`` be called with ``count`` positional arguments? None: unknown."""
     try:
-        signature = inspect.signature(app)
+        # A decorator's wrapper is what gets called; don't follow __wrapped__
+        # (werkzeug's @Request.application wraps a one-argument function).
+        signature = inspect.signature(app, follow_wrapped=False)
     except (TypeError, ValueError):
         return None
     try:

@@ -92,3 +92,13 @@ def test_wrong_argument_counts():
             pass
 
         ensure_asgi_app(one)
+
+
+def test_werkzeug_request_application_is_a_wsgi_app():
+    from werkzeug.wrappers import Request, Response
+
+    @Request.application
+    def app(request):
+        return Response("hi")
+
+    ensure_wsgi_app(app)

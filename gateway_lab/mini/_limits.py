@@ -1,0 +1,51 @@
+"""The limits both mini servers put on a client, and the refusal they answer with.
+
+Theory of operation: a server meets clients that send too much (a header of
+a megabyte, a body of a gigabyte) and clients that send too little, too
+slowly (one byte every few seconds, to hold a thread or a socket for ever).
+Each limit turns one such client into a quick, explained refusal, and the
+server goes on serving everyone else:
+
+=====================  =========  ==============================================
+limit                  default    what happens when a client goes past it
+=====================  =========  ==============================================
+``max_header_bytes``   16 KiB     431 Request Header Fields Too Large, close
+``max_body_bytes``     10 MiB     413 Content Too Large, close
+``idle_timeout``       5 s        the connection is closed: between requests,
+                                  while a request head arrives, and whenever
+                                  the client is silent for that long mid-body
+=====================  =========  ==============================================
+
+A refusal is a small ``text/plain`` response that says what happened, sent
+with ``Connection: close``: after a broken request we cannot know where the
+next one would begin, so we never try to read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+
+__all__ = ["Limits", "reason_phrase", "refusal_body"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much, and how slowly, a client may send (see the module docstring)."""
+
+    max_header_bytes: int = 16 * 1024
+    max_body_bytes: int = 10 * 1024 * 1024
+    idle_timeout: float = 5.0
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase: 413 -> 'Content Too Large' (or 'Error')."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def refusal_body(status: int, explanation: str) -> bytes:
+    """The body of an error response: the status line, then one plain sentence."""
+    return f"{status} {reason_phrase(status)}\n\n{explanation}\n".encode("utf-8", "replace")
