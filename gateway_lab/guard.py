@@ -267,9 +267,10 @@ class ASGIGuard:
         method = scope.get("method", "WS") if kind == "http" else "WEBSOCKET"
         exchange = _Exchange(f"{method} {path}")
         started = False
+        client_gone = False
 
         async def recording_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, client_gone
             kind = message.get("type")
             if kind == "http.response.start":
                 exchange.status = message.get("status")
@@ -281,32 +282,50 @@ class ASGIGuard:
                 started = True
             elif kind == "websocket.close" and not started:
                 exchange.status = 403
-            await send(message)
+            try:
+                await send(message)
+            except OSError:
+                client_gone = True  # the spec lets a server raise once the client left
+                raise
 
         try:
             await self.app(scope, receive, recording_send)
+        except OSError as exc:
+            if not client_gone:
+                await self._fail(exc, kind, started, exchange, send)
+                return
+            # A stream whose reader went away: a normal end, not a bug.
+            exchange.error = "client disconnected"
         except Exception as exc:
-            summary = f"{type(exc).__name__}: {exc}"
-            exchange.error = summary
-            self.log.error(summary, exc=exc, request=exchange.label)
-            if kind != "http" or started:
-                exchange.record(self.log)
-                raise
-            body = (
-                f"500 Internal Server Error\n\nThe app failed: {summary}\n\nThe full "
-                f"traceback is kept on the server: look at srv.errors in the notebook.\n"
-            ).encode("utf-8", "replace")
-            exchange.status = 500
-            exchange.sent = len(body)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await self._fail(exc, kind, started, exchange, send)
+            return
+        exchange.record(self.log)
+
+    async def _fail(
+        self, exc: Exception, kind: str, started: bool, exchange: _Exchange, send: Send
+    ) -> None:
+        """Record ``exc``; answer 500 if nothing was sent yet, else re-raise."""
+        summary = f"{type(exc).__name__}: {exc}"
+        exchange.error = summary
+        self.log.error(summary, exc=exc, request=exchange.label)
+        if kind != "http" or started:
+            exchange.record(self.log)
+            raise exc
+        body = (
+            f"500 Internal Server Error\n\nThe app failed: {summary}\n\nThe full "
+            f"traceback is kept on the server: look at srv.errors in the notebook.\n"
+        ).encode("utf-8", "replace")
+        exchange.status = 500
+        exchange.sent = len(body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
         exchange.record(self.log)

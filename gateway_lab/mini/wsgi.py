@@ -37,7 +37,10 @@ Hostile or broken input never reaches the app: h11 rejects malformed heads
 ``max_body_bytes`` 413, an unknown Transfer-Encoding 501, a request with both
 Content-Length and Transfer-Encoding 400 (a classic request-smuggling trick);
 each refusal closes the connection. A silent client is dropped after
-``idle_timeout``. A body cut short by the client reads as a short body.
+``idle_timeout``. A body cut short by the client, or with broken chunked
+framing, reads as a short body, but the app's answer is never sent as if
+the request were whole: a malformed body gets 400, a truncated one a closed
+connection.
 
 PEP 3333: https://peps.python.org/pep-3333/
 """
@@ -208,6 +211,7 @@ class _Exchange:
         if self.conn.body_too_large:
             self.conn.refuse(413, "The request body is larger than this server accepts.")
             raise _Abort("refused a request body over the size limit (413)")
+        self.refuse_if_body_broken()
         code, reason = self.status
         wire_headers = []
         for name, value in self.headers:
@@ -227,6 +231,15 @@ class _Exchange:
         self.body_allowed = self.method != "HEAD" and code not in (204, 304)
         self.headers_sent = True
         self.conn.queue(h11.Response(status_code=code, headers=wire_headers, reason=reason))
+
+    def refuse_if_body_broken(self) -> None:
+        """Never answer a request whose body was malformed or cut short as if it were whole."""
+        if not self.conn.body_broken:
+            return
+        if self.conn.body_malformed:
+            self.conn.refuse(400, "The request body is not valid HTTP/1.1 framing.")
+            raise _Abort("refused a request with a malformed body (400)")
+        raise _Abort("the client closed the connection before sending the whole body")
 
     def respond(self, app: WSGIApp, environ: Environ) -> None:
         """Call the app and send everything it produces; close() on every path."""
@@ -261,6 +274,7 @@ class _Exchange:
             if self.conn.body_too_large:
                 self.conn.refuse(413, "The request body is larger than this server accepts.")
                 raise _Abort("refused a request body over the size limit (413)") from None
+            self.refuse_if_body_broken()
             self.conn.log.error(
                 f"the app failed: {type(exc).__name__}: {exc}",
                 exc=exc,
@@ -375,7 +389,11 @@ class _Connection:
                     self.body_ended = True
                     self.body_broken = type(event) is not h11.EndOfMessage
                     return b""
-        except (h11.RemoteProtocolError, OSError, _Abort) as exc:
+        except h11.RemoteProtocolError as exc:
+            self.body_ended = self.body_broken = self.body_malformed = True
+            self.log.message(f"the body of {self.label} is malformed: {exc}")
+            return b""
+        except (OSError, _Abort) as exc:
             self.body_ended = self.body_broken = True
             self.log.message(f"the body of {self.label} ended early: {exc}")
             return b""
@@ -447,6 +465,7 @@ class _Connection:
         self.method = event.method.decode("ascii", "replace")
         self.label = f"{self.method} {event.target.decode('latin-1')[:200]} from {self.peer[0]}"
         self.body_ended = self.body_broken = self.body_too_large = False
+        self.body_malformed = False
         self.body_received = 0
         refusal = self.check_request(event)
         if refusal:
