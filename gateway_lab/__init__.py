@@ -54,6 +54,15 @@ _EXPORTS = {
     "request_lab": "views",
     "environ_html": "views",
     "flow_html": "views",
+    # checking apps and exercises
+    "check_wsgi": "check",
+    "check_asgi": "check",
+    "Report": "check",
+    "Finding": "check",
+    "Probe": "check",
+    "Exercise": "check",
+    "Case": "check",
+    "exercise": "check",
     # errors
     "GatewayLabError": "errors",
     "PortInUseError": "errors",

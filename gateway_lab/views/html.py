@@ -1,0 +1,94 @@
+"""Small HTML building blocks shared by every view.
+
+Theory of operation: every view is first a function that returns an HTML
+string; widgets only show such strings and swap them as things change. So
+the same picture appears in JupyterLab, in an exported page, on nbviewer and
+on GitHub. Styles are inline (exported pages and sanitisers keep them where
+they drop ``<style>`` blocks), and every picture still reads as plain text
+if styles are stripped: arrows are characters, payloads are ``<pre>`` text
+inside ``<details>``.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+__all__ = [
+    "PAYLOAD_TEXT_CAP",
+    "VALUE_CAP",
+    "box",
+    "esc",
+    "format_bytes_note",
+    "format_payload",
+    "format_value",
+    "link",
+]
+
+VALUE_CAP = 300  # characters of one value shown in a table cell
+PAYLOAD_TEXT_CAP = 3000  # characters of one payload shown when expanded
+
+FONT = "font-family:var(--jp-code-font-family,monospace);font-size:12px"
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def link(href: str, text: str) -> str:
+    return f'<a href="{esc(href)}" target="_blank" rel="noopener">{esc(text)}</a>'
+
+
+def box(inner: str, title: str = "") -> str:
+    """The outer frame of a view, with an optional title line."""
+    head = f'<div style="font-weight:bold;margin-bottom:4px">{esc(title)}</div>' if title else ""
+    return (
+        f'<div class="gl-view" style="{FONT};line-height:1.35;max-width:100%;'
+        f'overflow-x:auto">{head}{inner}</div>'
+    )
+
+
+def format_value(value: Any, cap: int = VALUE_CAP) -> str:
+    """A value as text: str as it is, bytes and everything else via repr."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > cap:
+        text = f"{text[:cap]}... ({len(text):,} characters)"
+    return text
+
+
+def format_bytes_note(payload: dict[str, Any]) -> str:
+    """'1,048,576 bytes (first 4,096 shown)' for a keep_body payload."""
+    size = payload.get("size", 0)
+    if payload.get("truncated"):
+        kept = len(payload.get("body", b"")) if "body" in payload else 0
+        shown = f"first {kept:,} shown" if kept else "truncated"
+        return f"{size:,} bytes ({shown})"
+    return f"{size:,} bytes"
+
+
+def format_payload(payload: dict[str, Any], cap: int = PAYLOAD_TEXT_CAP) -> str:
+    """An event's payload as readable text lines (escaped later by the caller)."""
+    lines: list[str] = []
+    for key, value in payload.items():
+        if key == "summary":
+            continue
+        if key in ("environ", "scope", "message", "variables") and isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines.extend(f"  {k}: {format_value(v, 200)}" for k, v in value.items())
+        elif key == "headers" and isinstance(value, list):
+            lines.append("headers:")
+            lines.extend(f"  {format_value(pair, 200)}" for pair in value)
+        elif key == "body" and "size" in payload:
+            lines.append(f"body: {format_value(value, 1000)}  [{format_bytes_note(payload)}]")
+        elif key in ("size", "truncated") and "body" in payload:
+            continue
+        elif key == "traceback":
+            lines.append("traceback:")
+            lines.append(str(value))
+        else:
+            lines.append(f"{key}: {format_value(value)}")
+        if sum(len(line) for line in lines) > cap:
+            lines.append(f"... (cut at {cap:,} characters)")
+            break
+    text = "\n".join(lines)
+    return text if len(text) <= cap + 200 else text[:cap] + "..."
