@@ -1,0 +1,41 @@
+"""Check it: learner-friendly WSGI and ASGI validators and exercise checkers.
+
+Theory of operation: ``check_wsgi(app)`` and ``check_asgi(app)`` play the
+server for a battery of requests and return a :class:`Report` of
+:class:`Finding` records, each naming a stable rule id from :mod:`.rules`,
+what the app did, what to change and where the spec says so. Exercises
+(:mod:`.exercises`) are built on the same checks plus the exercise's own
+expectations.
+
+Modules: ``report`` (Finding, Report), ``rule`` / ``rules`` / ``wsgi_rules``
+/ ``asgi_rules`` (the catalogue), ``battery`` (the default requests),
+``wsgi_driver`` / ``wsgi_headers`` / ``wsgi_input`` (the WSGI side),
+``asgi_driver`` / ``asgi_base`` / ``asgi_http`` / ``asgi_websocket`` /
+``asgi_lifespan`` / ``asgi_messages`` (the ASGI side), ``looplag``
+(event-loop blocking), ``explain`` (values and exceptions as text),
+``checkers`` (the two checks), ``exercises`` and ``course`` (exercise
+checkers).
+"""
+
+from __future__ import annotations
+
+from .battery import DEFAULT_BATTERY, Probe
+from .checkers import check_asgi, check_wsgi
+from .exercises import Case, Exercise, ExerciseResult, exercise
+from .report import Finding, Report
+from .rules import RULES, Rule
+
+__all__ = [
+    "DEFAULT_BATTERY",
+    "RULES",
+    "Case",
+    "Exercise",
+    "ExerciseResult",
+    "Finding",
+    "Probe",
+    "Report",
+    "Rule",
+    "check_asgi",
+    "check_wsgi",
+    "exercise",
+]

@@ -1,0 +1,283 @@
+"""Exercise checkers: a few lines per exercise, friendly feedback for learners.
+
+Theory of operation: an :class:`Exercise` is data: a name, the kind of app
+(``"wsgi"`` or ``"asgi"``) and a list of :class:`Case` records, each one
+request and what its response should show (status, text in the body, the
+exact body, headers). Checking an answer runs the validator
+(:func:`check_wsgi` / :func:`check_asgi`) with the cases' requests, so
+protocol mistakes and wrong answers come back together, then prints one
+line per expectation, ✓ or ✗, with the validator's hint for each mistake.
+
+An unfinished answer is never an exception: an app that is still ``None``
+or ``...``, raises ``NotImplementedError``, or is the wrong kind of app gets
+a sentence saying what to do next.
+
+A notebook author writes::
+
+    hello = Exercise("hello", kind="wsgi", cases=[
+        Case("GET /?name=Ada", contains="Hello, Ada"),
+    ])
+
+and the learner runs ``hello.check(app)`` (or ``hello(app)``).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..appkind import looks_async
+from .battery import Probe
+from .checkers import check_asgi, check_wsgi
+from .report import Report
+
+__all__ = ["Case", "Exercise", "ExerciseResult", "exercise", "register"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request of an exercise and what its response must show.
+
+    ``request`` is ``"METHOD target"``; ``body`` may be bytes or a tuple of
+    pieces (an ASGI app then receives one ``http.request`` per piece).
+    ``headers_expected`` maps a header name to text its value must contain.
+    """
+
+    request: str = "GET /"
+    body: bytes | tuple[bytes, ...] = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    status: int | None = 200
+    contains: str | tuple[str, ...] = ()
+    equals: bytes | str | None = None
+    headers_expected: dict[str, str] = field(default_factory=dict)
+    says: str = ""
+
+    def probe(self) -> Probe:
+        method, _, target = self.request.strip().partition(" ")
+        chunks = (self.body,) if isinstance(self.body, bytes) else tuple(self.body)
+        return Probe(
+            method.upper() or "GET",
+            target.strip() or "/",
+            tuple(self.headers),
+            tuple(c for c in chunks if c),
+        )
+
+    def expectations(self, response: Any) -> list[tuple[bool, str]]:
+        """(passed, sentence) for each thing this case expects of ``response``."""
+        if response is None:
+            return [(False, "no complete response came back (see the problems below).")]
+        results: list[tuple[bool, str]] = []
+        if self.status is not None:
+            results.append(
+                (
+                    response.status == self.status,
+                    f"status {self.status}"
+                    if response.status == self.status
+                    else f"status should be {self.status}, got {response.status}",
+                )
+            )
+        texts = (self.contains,) if isinstance(self.contains, str) else self.contains
+        for text in texts:
+            found = text in response.text
+            results.append(
+                (
+                    found,
+                    f"body contains {text!r}"
+                    if found
+                    else f"body should contain {text!r}, got {_shown(response.body)}",
+                )
+            )
+        if self.equals is not None:
+            wanted = self.equals.encode() if isinstance(self.equals, str) else self.equals
+            same = response.body == wanted
+            results.append(
+                (
+                    same,
+                    f"body is {_shown(wanted)}"
+                    if same
+                    else f"body should be {_shown(wanted)}, got {_shown(response.body)}",
+                )
+            )
+        for name, part in self.headers_expected.items():
+            value = response.header(name)
+            good = value is not None and part.lower() in value.lower()
+            results.append(
+                (
+                    good,
+                    f"{name}: {value}"
+                    if good
+                    else f"header {name} should contain {part!r}, got {value!r}",
+                )
+            )
+        return results
+
+
+def _shown(body: bytes, limit: int = 60) -> str:
+    return repr(body) if len(body) <= limit else repr(body[:limit]) + f"... ({len(body)} bytes)"
+
+
+@dataclass
+class ExerciseResult:
+    """The outcome of one check: ``passed``, and the lines shown to the learner."""
+
+    name: str
+    passed: bool
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (mark, sentence)
+    unfinished: str = ""
+    report: Report | None = None
+    printed: bool = False  # check() already printed it: a notebook need not show it again
+
+    @property
+    def headline(self) -> str:
+        if self.unfinished:
+            return f"… {self.name}: not finished yet"
+        if self.passed:
+            return f"✓ {self.name}: passed, well done!"
+        failed = sum(mark == "✗" for mark, _ in self.lines)
+        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix)"
+
+    def __str__(self) -> str:
+        if self.unfinished:
+            return f"{self.headline}\n  {self.unfinished}"
+        body = [f"  {mark} {text}" for mark, text in self.lines]
+        return "\n".join([self.headline, *body])
+
+    def __repr__(self) -> str:
+        return f"<ExerciseResult {self.name}: {'passed' if self.passed else 'not yet'}>"
+
+    def _ipython_display_(self) -> None:
+        if self.printed:
+            return
+        from IPython.display import HTML, display
+
+        display(HTML(self._repr_html_()))
+
+    def _repr_html_(self) -> str:
+        colour = "#1b7f3b" if self.passed else ("#555" if self.unfinished else "#b00020")
+        items = "".join(f"<li>{mark} {html.escape(t)}</li>" for mark, t in self.lines)
+        extra = f"<div>{html.escape(self.unfinished)}</div>" if self.unfinished else ""
+        return (
+            f"<div><b style='color:{colour}'>{html.escape(self.headline)}</b>{extra}"
+            f"<ul style='list-style:none;padding-left:1em'>{items}</ul></div>"
+        )
+
+
+class Exercise:
+    """An exercise: ``Exercise("hello", kind="wsgi", cases=[Case(...)])``."""
+
+    def __init__(
+        self, name: str, kind: str, cases: list[Case], *, title: str = "", timeout: float = 2.0
+    ) -> None:
+        if kind not in ("wsgi", "asgi"):
+            raise ValueError(f"kind must be 'wsgi' or 'asgi', not {kind!r}")
+        self.name = name
+        self.kind = kind
+        self.cases = list(cases)
+        self.title = title or name
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.name!r} ({self.kind}, {len(self.cases)} cases)>"
+
+    def __call__(self, app: Any, *, quiet: bool = False) -> ExerciseResult:
+        return self.check(app, quiet=quiet)
+
+    def check(self, app: Any, *, quiet: bool = False) -> ExerciseResult:
+        """Check ``app``, print friendly feedback (unless ``quiet``), return the result."""
+        result = self.evaluate(app)
+        if not quiet:
+            print(result)
+            result.printed = True
+        return result
+
+    def evaluate(self, app: Any) -> ExerciseResult:
+        """Check ``app`` without printing. Never raises on an unfinished answer."""
+        unfinished = self._unfinished(app)
+        if unfinished:
+            return ExerciseResult(self.title, False, unfinished=unfinished)
+        probes = [case.probe() for case in self.cases]
+        if self.kind == "wsgi":
+            report = check_wsgi(app, probes, timeout=self.timeout)
+        else:
+            report = check_asgi(app, probes, timeout=self.timeout, lifespan=False, websocket=False)
+        if any(
+            f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
+        ):
+            return ExerciseResult(
+                self.title,
+                False,
+                report=report,
+                unfinished=(
+                    "The app still raises NotImplementedError: replace that line with your "
+                    "code, run the cell, then run this check again."
+                ),
+            )
+        lines: list[tuple[str, str]] = []
+        for case, probe, response in zip(self.cases, probes, report.responses, strict=True):
+            about = f" ({case.says})" if case.says else ""
+            for ok, text in case.expectations(response):
+                lines.append(("✓" if ok else "✗", f"{probe.label}{about}: {text}"))
+        for item in report.ordered():
+            if item.severity == "info":
+                continue
+            mark = "!" if item.severity == "warning" else "✗"
+            lines.append(
+                (mark, f"{item.rule} on {item.request}: {item.message} What to change: {item.hint}")
+            )
+        passed = all(mark != "✗" for mark, _ in lines)
+        return ExerciseResult(self.title, passed, lines, report=report)
+
+    def _unfinished(self, app: Any) -> str:
+        if app is None or app is Ellipsis:
+            shown = "None" if app is None else "`...`"
+            return (
+                f"The app is still {shown}. Write your {self.kind.upper()} app, run its "
+                "cell, then run this check again."
+            )
+        if not callable(app):
+            return (
+                f"This check needs your app function itself, but got a "
+                f"{type(app).__name__}. Pass the function's name without parentheses."
+            )
+        if self.kind == "wsgi" and looks_async(app):
+            return (
+                "This exercise wants a WSGI app, a plain `def app(environ, "
+                "start_response):`, but yours is `async def` (that is ASGI)."
+            )
+        if self.kind == "asgi" and not looks_async(app) and not isinstance(app, type):
+            return (
+                "This exercise wants an ASGI app: `async def app(scope, receive, "
+                "send):`. Yours is a plain function (WSGI style?)."
+            )
+        return ""
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def register(item: Exercise) -> Exercise:
+    """Make ``item`` available as ``gl.exercise(item.name)``."""
+    _REGISTRY[item.name] = item
+    return item
+
+
+def _load_course_exercises() -> None:
+    """Import ``course.py`` and every ``course_NN.py``: importing registers them."""
+    import importlib
+    import pkgutil
+
+    package = __name__.rsplit(".", 1)[0]
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        if module.name == "course" or module.name.startswith("course_"):
+            importlib.import_module(f"{package}.{module.name}")
+
+
+def exercise(name: str) -> Exercise:
+    """The course exercise called ``name``: ``check = gl.exercise("wsgi-hello-name")``."""
+    _load_course_exercises()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"No exercise called {name!r}; the course has: {known}.") from None

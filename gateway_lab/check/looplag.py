@@ -1,0 +1,116 @@
+"""Catch an async app that blocks the event loop, and say which line did it.
+
+Theory of operation: an event loop runs one thing at a time. While an
+``async def`` app calls ``time.sleep`` or does synchronous I/O, nothing else
+on the loop runs. No protocol check can see that, but a clock can:
+
+* a **ticker** task on the same loop wakes every few milliseconds and notes
+  the time. A gap between two ticks much longer than the interval is *lag*:
+  time when the loop could not run the ticker because something held it.
+* a **watchdog** thread looks at the ticker's last note every 10 ms. When
+  the loop has been silent for a while, it takes a snapshot of the loop
+  thread's stack (``sys._current_frames``): if the loop is stuck inside the
+  learner's code, that snapshot names the file and line.
+
+A stall counts only if it happened while a request was being served and the
+snapshot caught the loop inside the app's code (not idle in ``select``), so
+a busy machine or a garbage-collection pause is not blamed on the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+from .explain import learner_frame, where
+
+__all__ = ["LagMonitor", "Stall"]
+
+
+@dataclass
+class Stall:
+    """The worst blocking seen during one request."""
+
+    label: str
+    lag: float = 0.0  # seconds the loop could not run
+    where: str = ""  # "in app() (app.py, line 7: `time.sleep(0.2)`)"
+    confirmed: bool = False  # the watchdog caught the loop inside the app's code
+
+
+class LagMonitor:
+    """Measure event-loop lag per request label."""
+
+    def __init__(self, threshold: float = 0.05, interval: float = 0.005) -> None:
+        self.threshold = threshold
+        self.interval = interval
+        self.stalls: dict[str, Stall] = {}
+        self.label: str | None = None
+        self._last_tick = time.perf_counter()
+        self._loop_thread: int | None = None
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    # -- which request is running ------------------------------------------------------
+    def watch(self, label: str | None) -> None:
+        """Attribute lag to ``label`` from now on (None: to nobody)."""
+        self.label = label
+        self._last_tick = time.perf_counter()
+
+    def _stall(self, label: str) -> Stall:
+        return self.stalls.setdefault(label, Stall(label))
+
+    # -- the ticker (on the loop) -------------------------------------------------------
+    async def ticker(self) -> None:
+        self._loop_thread = threading.get_ident()
+        self._last_tick = time.perf_counter()
+        while True:
+            await asyncio.sleep(self.interval)
+            now = time.perf_counter()
+            lag = now - self._last_tick - self.interval
+            label = self.label
+            if label is not None and lag > self.threshold:
+                stall = self._stall(label)
+                stall.lag = max(stall.lag, lag)
+            self._last_tick = now
+
+    # -- the watchdog (its own thread) -----------------------------------------------------
+    def start(self) -> None:
+        self._watchdog = threading.Thread(
+            target=self._watch_loop, name="gateway-lab-looplag", daemon=True
+        )
+        self._watchdog.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join(1.0)
+
+    def _watch_loop(self) -> None:
+        while not self._stop.wait(0.01):
+            label, silent = self.label, time.perf_counter() - self._last_tick
+            if label is None or self._loop_thread is None or silent < self.threshold * 0.6:
+                continue
+            stall = self._stall(label)
+            stall.lag = max(stall.lag, silent - self.interval)
+            if not stall.confirmed:
+                self._sample(stall)
+
+    def _sample(self, stall: Stall) -> None:
+        frame = sys._current_frames().get(self._loop_thread or 0)
+        if frame is None:
+            return
+        frames = traceback.extract_stack(frame)
+        if frames and frames[-1].filename.endswith("selectors.py"):
+            return  # the loop is idle, waiting for I/O: nothing blocks it
+        mine = learner_frame(list(frames))
+        if mine is not None:
+            stall.confirmed = True
+            stall.where = where(mine)
+
+    def blocking(self) -> list[Stall]:
+        """Stalls longer than the threshold that were caught inside the app."""
+        return [s for s in self.stalls.values() if s.confirmed and s.lag > self.threshold]

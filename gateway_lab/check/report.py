@@ -1,0 +1,193 @@
+"""Findings and the report that holds them: what a check says, in plain words.
+
+Theory of operation: a checker plays the server, watches the app, and for
+each broken rule adds a :class:`Finding` to a :class:`Report`. A finding is
+data, not an exception: the rule's stable id (``"wsgi.body-not-bytes"``),
+what the app did (``message``), what to change (``hint``), where the spec
+says so (``spec``), how bad it is (``severity``), the request that showed it
+and the :class:`~gateway_lab.events.Event` records that prove it.
+
+The same mistake usually shows on every request of the battery; the report
+keeps it once and lists the other requests under ``also``. The report reads
+as text in a script (``str(report)``) and as HTML in a notebook
+(``_repr_html_``), errors first.
+
+>>> from gateway_lab.check.report import Finding, Report
+>>> report = Report("check_wsgi(app)")
+>>> report.ok
+True
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Event, Flow
+
+__all__ = ["SEVERITIES", "Finding", "Report"]
+
+SEVERITIES = ("error", "warning", "info")
+_MARK = {"error": "✗", "warning": "!", "info": "i"}
+_COLOUR = {"error": "#b00020", "warning": "#a15c00", "info": "#0b5394"}
+
+
+@dataclass
+class Finding:
+    """One thing the check noticed about the app."""
+
+    rule: str
+    message: str
+    hint: str
+    spec: str
+    severity: str = "error"
+    request: str = ""
+    events: list[Event] = field(default_factory=list)
+    also: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        where = f" on {self.request}" if self.request else ""
+        if self.also:
+            where += f" (also {', '.join(self.also)})"
+        lines = [
+            f"{_MARK[self.severity]} {self.severity}: {self.rule}{where}",
+            f"    {self.message}",
+        ]
+        if self.hint:
+            lines.append(f"    What to change: {self.hint}")
+        if self.spec:
+            lines.append(f"    See: {self.spec}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colour = _COLOUR[self.severity]
+        where = f" on <code>{html.escape(self.request)}</code>" if self.request else ""
+        if self.also:
+            where += " (also " + ", ".join(f"<code>{html.escape(a)}</code>" for a in self.also)
+            where += ")"
+        spec = (
+            f'<div>See: <a href="{html.escape(self.spec)}" target="_blank">'
+            f"{html.escape(self.spec)}</a></div>"
+            if self.spec
+            else ""
+        )
+        hint = f"<div><b>What to change:</b> {html.escape(self.hint)}</div>" if self.hint else ""
+        return (
+            f'<div style="border-left:4px solid {colour};padding:4px 10px;margin:6px 0">'
+            f'<div><b style="color:{colour}">{self.severity}</b> '
+            f"<code>{html.escape(self.rule)}</code>{where}</div>"
+            f"<div>{html.escape(self.message)}</div>{hint}{spec}</div>"
+        )
+
+
+class Report:
+    """Everything a check found, with ``ok`` meaning "no error"."""
+
+    def __init__(self, title: str, requests: list[str] | None = None) -> None:
+        self.title = title
+        self.requests: list[str] = list(requests or [])
+        self.findings: list[Finding] = []
+        self.flow = Flow(title)
+        self.seconds = 0.0
+        # the response to each HTTP request of ``requests`` (None: no complete response)
+        self.responses: list[Any] = []
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def rules(self, severity: str | None = None) -> set[str]:
+        """The rule ids found (of one severity, if given)."""
+        return {f.rule for f in self.findings if severity in (None, f.severity)}
+
+    def add(self, finding: Finding) -> Finding:
+        """Keep ``finding``, or note its request on an identical earlier one."""
+        for kept in self.findings:
+            if kept.rule == finding.rule and kept.message == finding.message:
+                if finding.request and finding.request != kept.request:
+                    if finding.request not in kept.also:
+                        kept.also.append(finding.request)
+                return kept
+        self.findings.append(finding)
+        return finding
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.ordered())
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __bool__(self) -> bool:  # a report is always truthy; use .ok for the verdict
+        return True
+
+    def ordered(self) -> list[Finding]:
+        return sorted(self.findings, key=lambda f: SEVERITIES.index(f.severity))
+
+    def headline(self) -> str:
+        counts = [
+            f"{n} {name}{'s' if n != 1 else ''}"
+            for name in SEVERITIES
+            if (n := sum(f.severity == name for f in self.findings))
+        ]
+        verdict = "looks right" if not self.findings else ", ".join(counts)
+        if self.ok and self.findings:
+            verdict = "no errors; " + verdict
+        mark = "✓" if self.ok else "✗"
+        return f"{mark} {self.title}: {verdict}"
+
+    def __str__(self) -> str:
+        lines = [self.headline()]
+        if self.requests:
+            lines.append(f"  requests tried: {'; '.join(self.requests)}")
+        for finding in self.ordered():
+            lines.append("")
+            lines.append(str(finding))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colour = "#1b7f3b" if self.ok else _COLOUR["error"]
+        tried = (
+            "<div style='color:#555'>Requests tried: "
+            + "; ".join(f"<code>{html.escape(r)}</code>" for r in self.requests)
+            + "</div>"
+            if self.requests
+            else ""
+        )
+        body = "".join(f._repr_html_() for f in self.ordered())
+        return (
+            f"<div><div style='font-weight:bold;color:{colour}'>"
+            f"{html.escape(self.headline())}</div>{tried}{body}</div>"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (for tests and JSON): verdict and findings without events."""
+        return {
+            "title": self.title,
+            "ok": self.ok,
+            "requests": list(self.requests),
+            "findings": [
+                {
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "hint": f.hint,
+                    "spec": f.spec,
+                    "request": f.request,
+                    "also": list(f.also),
+                }
+                for f in self.ordered()
+            ],
+        }

@@ -1,0 +1,24 @@
+# Reference solution: exercise "asgi-echo-body" (check: gl.exercise("asgi-echo-body")(app))
+
+
+async def app(scope, receive, send):
+    """Answer a request with its own body, however many messages it arrives in."""
+    if scope["type"] != "http":
+        return  # this app serves HTTP only; returning says so (lifespan, websocket)
+    body = b""
+    more_body = True
+    while more_body:
+        message = await receive()
+        body += message.get("body", b"")
+        more_body = message.get("more_body", False)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/octet-stream"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,198 @@
+"""Valid but unusual ASGI apps: none of them may get an error finding."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from . import collect, expect
+
+TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+
+
+@expect(None)
+async def hello(scope, receive, send):
+    """The usual hello: checks the scope type, HEAD-aware."""
+    assert scope["type"] == "http"
+    body = b"" if scope["method"] == "HEAD" else b"Hello"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": TEXT + [(b"content-length", b"5")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@expect(None)
+async def returns_for_other_scopes(scope, receive, send):
+    """Returns quietly for scopes it does not handle."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": b"Hello"})
+
+
+@expect(None)
+async def raises_for_other_scopes(scope, receive, send):
+    """Raises NotImplementedError for scopes it does not handle (as the spec asks)."""
+    if scope["type"] != "http":
+        raise NotImplementedError(f"unsupported scope {scope['type']!r}")
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body"})
+
+
+@expect(None)
+async def echo(scope, receive, send):
+    """Reads every http.request message, then echoes the body."""
+    if scope["type"] != "http":
+        return
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": TEXT + [(b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@expect(None)
+async def streamed(scope, receive, send):
+    """Streams the answer in several body messages, pausing between them."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    for number in range(5):
+        await asyncio.sleep(0.001)
+        await send(
+            {"type": "http.response.body", "body": f"{number}\n".encode(), "more_body": True}
+        )
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+@expect(None)
+async def streams_and_listens(scope, receive, send):
+    """Streams while a second task listens for http.disconnect (starlette's way)."""
+    if scope["type"] != "http":
+        return
+
+    async def listen():
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    listener = asyncio.ensure_future(listen())
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": b"a", "more_body": True})
+    await send({"type": "http.response.body", "body": b"b"})
+    await listener
+
+
+@expect(None)
+async def slow_but_async(scope, receive, send):
+    """Waits with asyncio.sleep and runs a blocking call in a thread."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(0.06)
+    await asyncio.to_thread(time.sleep, 0.06)
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": b"done"})
+
+
+@expect(None)
+async def websocket_echo(scope, receive, send):
+    """A WebSocket echo: accepts, echoes each message, stops at disconnect."""
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 404, "headers": TEXT})
+        await send({"type": "http.response.body", "body": b"WebSocket only"})
+        return
+    if scope["type"] != "websocket":
+        return
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif message["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": message.get("text") or ""})
+        else:
+            break
+
+
+@expect(None)
+async def websocket_denied(scope, receive, send):
+    """Refuses every WebSocket with websocket.close before accepting."""
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+        await send({"type": "http.response.body", "body": b"Hello"})
+
+
+@expect(None)
+async def websocket_push(scope, receive, send):
+    """Accepts, then pushes messages without reading until the client leaves."""
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+        await send({"type": "http.response.body", "body": b"Hello"})
+        return
+    if scope["type"] != "websocket":
+        return
+    await receive()
+    await send({"type": "websocket.accept"})
+    while True:
+        await send({"type": "websocket.send", "text": "tick"})
+        await asyncio.sleep(0.02)
+
+
+@expect(None)
+async def with_lifespan(scope, receive, send):
+    """Full lifespan support, sharing state with requests."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                scope["state"]["greeting"] = b"Hello from startup"
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    elif scope["type"] == "http":
+        body = scope["state"]["greeting"]
+        await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+        await send({"type": "http.response.body", "body": body})
+
+
+class Asgi2Style:
+    """An ASGI 2 'double callable' class: instantiated with the scope."""
+
+    def __init__(self, scope):
+        self.scope = scope
+
+    async def __call__(self, receive, send):
+        if self.scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+        await send({"type": "http.response.body", "body": b"Hello"})
+
+
+asgi2_style = expect(None)(Asgi2Style)
+
+
+@expect(None)
+async def ignores_body(scope, receive, send):
+    """Never reads the request body (allowed)."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": b"I did not read it"})
+
+
+APPS = collect(globals())

@@ -1,0 +1,330 @@
+"""WSGI apps with exactly one mistake each, and the rule that must name it."""
+
+from __future__ import annotations
+
+import time
+
+from . import collect, expect
+
+TEXT = [("Content-Type", "text/plain; charset=utf-8")]
+
+
+@expect("wsgi.body-is-str")
+def returns_str(environ, start_response):
+    """Returns the body as a str instead of a list of bytes."""
+    start_response("200 OK", TEXT)
+    return "Hello"
+
+
+@expect("wsgi.body-is-bytes", wsgiref=False)
+def returns_bytes(environ, start_response):
+    """Returns bytes directly: works one byte at a time (wsgiref accepts it)."""
+    start_response("200 OK", TEXT)
+    return b"Hello"
+
+
+@expect("wsgi.body-is-none")
+def returns_none(environ, start_response):
+    """Forgets the return statement."""
+    start_response("200 OK", TEXT)
+
+
+@expect("wsgi.body-not-iterable")
+def returns_number(environ, start_response):
+    """Returns a number."""
+    start_response("200 OK", TEXT)
+    return 42
+
+
+@expect("wsgi.body-not-bytes")
+def yields_str(environ, start_response):
+    """A generator that yields str chunks."""
+    start_response("200 OK", TEXT)
+    yield "Hello, "
+    yield "World"
+
+
+@expect("wsgi.body-not-bytes")
+def list_of_str(environ, start_response):
+    """A list holding a str."""
+    start_response("200 OK", TEXT)
+    return ["Hello"]
+
+
+@expect("wsgi.body-not-bytes")
+def bytearray_chunk(environ, start_response):
+    """A bytearray chunk: bytes-like, but not bytes."""
+    start_response("200 OK", TEXT)
+    return [bytearray(b"Hello")]
+
+
+@expect("wsgi.no-start-response")
+def never_starts(environ, start_response):
+    """Never calls start_response."""
+    return [b"Hello"]
+
+
+@expect("wsgi.body-before-start-response")
+def yields_before_start(environ, start_response):
+    """A generator that yields body bytes before calling start_response."""
+    yield b"Hello"
+    start_response("200 OK", TEXT)
+    yield b", World"
+
+
+@expect("wsgi.start-response-twice", wsgiref=False)
+def starts_twice(environ, start_response):
+    """Calls start_response twice without exc_info (wsgiref's validator lets it pass)."""
+    start_response("200 OK", TEXT)
+    start_response("404 Not Found", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.start-response-args")
+def start_without_headers(environ, start_response):
+    """Calls start_response with the status only."""
+    start_response("200 OK")
+    return [b"Hello"]
+
+
+@expect("wsgi.exc-info-form")
+def exc_info_true(environ, start_response):
+    """Passes exc_info=True instead of sys.exc_info()."""
+    start_response("200 OK", TEXT, True)
+    return [b"Hello"]
+
+
+@expect("wsgi.status-not-str")
+def status_int(environ, start_response):
+    """The status is an int."""
+    start_response(200, TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.status-form")
+def status_reversed(environ, start_response):
+    """The status puts the reason first."""
+    start_response("OK 200", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.status-form")
+def status_too_low(environ, start_response):
+    """A status code below 100."""
+    start_response("099 Too Low", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.status-no-reason", "warning")
+def status_without_reason(environ, start_response):
+    """The status has no reason phrase (discouraged: a warning)."""
+    start_response("200", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.headers-not-list")
+def headers_tuple(environ, start_response):
+    """Headers given as a tuple of tuples."""
+    start_response("200 OK", (("Content-Type", "text/plain"),))
+    return [b"Hello"]
+
+
+@expect("wsgi.headers-not-list")
+def headers_dict(environ, start_response):
+    """Headers given as a dict."""
+    start_response("200 OK", {"Content-Type": "text/plain"})
+    return [b"Hello"]
+
+
+@expect("wsgi.header-not-tuple")
+def header_as_list(environ, start_response):
+    """Each header is a list, not a tuple."""
+    start_response("200 OK", [["Content-Type", "text/plain"]])
+    return [b"Hello"]
+
+
+@expect("wsgi.header-not-str")
+def header_value_int(environ, start_response):
+    """Content-Length given as an int."""
+    body = b"Hello"
+    start_response("200 OK", TEXT + [("Content-Length", len(body))])
+    return [body]
+
+
+@expect("wsgi.header-not-str")
+def header_bytes(environ, start_response):
+    """Header name and value given as bytes (the ASGI habit)."""
+    start_response("200 OK", [(b"Content-Type", b"text/plain")])
+    return [b"Hello"]
+
+
+@expect("wsgi.header-not-latin1", wsgiref=False)
+def header_not_latin1(environ, start_response):
+    """A header value with characters beyond latin-1."""
+    start_response("200 OK", TEXT + [("X-Greeting", "こんにちは")])
+    return [b"Hello"]
+
+
+@expect("wsgi.header-crlf")
+def header_crlf(environ, start_response):
+    """A header value with a line break (header injection)."""
+    start_response("200 OK", TEXT + [("X-Name", "Ada\r\nSet-Cookie: evil=1")])
+    return [b"Hello"]
+
+
+@expect("wsgi.header-name-invalid")
+def header_name_space(environ, start_response):
+    """A header name with a space in it."""
+    start_response("200 OK", TEXT + [("X Name", "Ada")])
+    return [b"Hello"]
+
+
+@expect("wsgi.header-status")
+def header_status(environ, start_response):
+    """Puts the status in a header, CGI style."""
+    start_response("200 OK", TEXT + [("Status", "200 OK")])
+    return [b"Hello"]
+
+
+@expect("wsgi.hop-by-hop-header", wsgiref=False)
+def sets_connection(environ, start_response):
+    """Sets Connection: keep-alive (the connection is the server's business)."""
+    start_response("200 OK", TEXT + [("Connection", "keep-alive")])
+    return [b"Hello"]
+
+
+@expect("wsgi.hop-by-hop-header", wsgiref=False)
+def sets_transfer_encoding(environ, start_response):
+    """Sets Transfer-Encoding: chunked itself."""
+    start_response("200 OK", TEXT + [("Transfer-Encoding", "chunked")])
+    return [b"Hello"]
+
+
+@expect("wsgi.no-content-type", "warning")
+def no_content_type(environ, start_response):
+    """A body without a Content-Type."""
+    start_response("200 OK", [])
+    return [b"Hello"]
+
+
+@expect("wsgi.content-length-mismatch", wsgiref=False)
+def length_of_str(environ, start_response):
+    """Content-Length from len() of the str, not of the encoded bytes."""
+    text = "Grüße"
+    start_response("200 OK", TEXT + [("Content-Length", str(len(text)))])
+    return [text.encode("utf-8")]
+
+
+@expect("wsgi.content-length-mismatch", wsgiref=False)
+def length_too_big(environ, start_response):
+    """Promises more bytes than it sends."""
+    start_response("200 OK", TEXT + [("Content-Length", "100")])
+    return [b"Hello"]
+
+
+@expect("wsgi.content-length-invalid", wsgiref=False)
+def length_not_a_number(environ, start_response):
+    """A Content-Length that is not a number."""
+    start_response("200 OK", TEXT + [("Content-Length", "five")])
+    return [b"Hello"]
+
+
+@expect("wsgi.body-on-no-content")
+def body_on_204(environ, start_response):
+    """A 204 No Content response with a body (and a Content-Type for it)."""
+    start_response("204 No Content", TEXT)
+    return [b"Nothing to see"]
+
+
+@expect("wsgi.body-on-head", "info", wsgiref=False)
+def body_on_head(environ, start_response):
+    """Sends the body on HEAD too (servers strip it: a warning)."""
+    body = b"Hello"
+    start_response("200 OK", TEXT + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+@expect("wsgi.input-past-content-length", wsgiref=False)
+def reads_too_much(environ, start_response):
+    """Reads a fixed 1 MiB from wsgi.input, past CONTENT_LENGTH."""
+    body = environ["wsgi.input"].read(1024 * 1024)
+    start_response("200 OK", TEXT)
+    return [body]
+
+
+@expect("wsgi.input-past-content-length", wsgiref=False)
+def reads_until_empty(environ, start_response):
+    """Reads in a loop until an empty read: the last read asks past the end."""
+    parts = []
+    while True:
+        part = environ["wsgi.input"].read(4)
+        if not part:
+            break
+        parts.append(part)
+    start_response("200 OK", TEXT)
+    return [b"".join(parts)]
+
+
+@expect("wsgi.input-read-unbounded", "warning")
+def reads_without_size(environ, start_response):
+    """Reads wsgi.input with read() and no size."""
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", TEXT)
+    return [body]
+
+
+@expect("wsgi.write-not-bytes")
+def writes_str(environ, start_response):
+    """Passes a str to write()."""
+    write = start_response("200 OK", TEXT)
+    write("Hello")
+    return []
+
+
+@expect("wsgi.errors-not-str")
+def logs_bytes(environ, start_response):
+    """Writes bytes to wsgi.errors, a text stream."""
+    environ["wsgi.errors"].write(b"request seen\n")
+    start_response("200 OK", TEXT)
+    return [b"Hello"]
+
+
+class _ClosingBody:
+    def __iter__(self):
+        yield b"Hello"
+
+    def close(self):
+        raise RuntimeError("already closed")
+
+
+@expect("wsgi.close-raised", wsgiref=False)
+def close_raises(environ, start_response):
+    """The body's close() raises."""
+    start_response("200 OK", TEXT)
+    return _ClosingBody()
+
+
+@expect("app.raised")
+def raises(environ, start_response):
+    """Divides by zero."""
+    start_response("200 OK", TEXT)
+    return [str(1 / 0).encode()]
+
+
+@expect("app.raised")
+def raises_in_generator(environ, start_response):
+    """Raises while the body is being produced."""
+    start_response("200 OK", TEXT)
+    yield b"Hello"
+    raise KeyError("name")
+
+
+@expect("app.timeout", wsgiref=False, timeout=0.3)
+def hangs(environ, start_response):
+    """Never finishes in time (sleeps longer than the check waits)."""
+    start_response("200 OK", TEXT)
+    time.sleep(0.6)
+    return [b"late"]
+
+
+APPS = collect(globals())

@@ -1,0 +1,179 @@
+"""check_asgi: the corpus of wrong and valid apps, event-loop blocking, frameworks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from corpus import asgi_valid, asgi_wrong
+
+import gateway_lab as gl
+from gateway_lab.check import Probe
+from gateway_lab.events import Event
+
+
+def _name(app: Any) -> str:
+    return app.__name__
+
+
+@pytest.mark.parametrize("app", asgi_wrong.APPS, ids=_name)
+def test_wrong_app_is_flagged_with_its_rule(app: Any) -> None:
+    report = gl.check_asgi(app, timeout=app.check_timeout)
+    assert app.expected_rule in report.rules(app.expected_severity), str(report)
+    assert report.rules("error") <= {app.expected_rule}, str(report)
+    if app.expected_severity == "error":
+        assert not report.ok
+
+
+@pytest.mark.parametrize("app", asgi_valid.APPS, ids=_name)
+def test_valid_app_gets_no_error(app: Any) -> None:
+    report = gl.check_asgi(app)
+    assert report.ok, str(report)
+
+
+def test_unsupported_scopes_are_information_only() -> None:
+    report = gl.check_asgi(asgi_valid.raises_for_other_scopes)
+    infos = [f for f in report.findings if f.rule == "asgi.unsupported-scope"]
+    assert {f.request for f in infos} == {"lifespan startup", "WEBSOCKET /ws"}
+    assert all(f.severity == "info" for f in infos)
+    assert "NotImplementedError" in infos[0].message
+
+
+def test_blocking_call_names_the_line_and_the_lag() -> None:
+    report = gl.check_asgi(asgi_wrong.sleeps_blocking)
+    (item,) = [f for f in report.findings if f.rule == "asgi.blocking-call"]
+    assert "time.sleep(0.12)" in item.message and "sleeps_blocking()" in item.message
+    assert " ms " in item.message
+    assert "asyncio.to_thread" in item.hint
+    assert item.request == "GET /" and "POST / (body in 3 chunks)" in item.also
+
+
+def test_blocking_threshold_can_be_raised() -> None:
+    report = gl.check_asgi(asgi_wrong.sleeps_blocking, blocking_ms=1000)
+    assert "asgi.blocking-call" not in report.rules()
+
+
+def test_loop_blocked_forever_is_reported_not_waited_for() -> None:
+    release = time.perf_counter() + 1.2
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while time.perf_counter() < release:  # blocks the loop past the timeout
+            time.sleep(0.01)
+
+    report = gl.check_asgi(app, timeout=0.2, lifespan=False, websocket=False)
+    assert {"app.timeout", "asgi.blocking-call"} <= report.rules("error")
+    time.sleep(max(0.0, release - time.perf_counter()) + 0.2)  # let its thread finish
+
+
+def test_works_inside_a_running_event_loop() -> None:
+    """As in a notebook cell: the kernel's loop is running when the check is called."""
+
+    async def cell() -> Any:
+        return gl.check_asgi(asgi_valid.echo)
+
+    report = asyncio.run(cell())
+    assert report.ok and report.responses[2].body == b"name=Ada&message=Hello+there"
+
+
+def test_body_arrives_in_pieces_and_echo_gets_all() -> None:
+    report = gl.check_asgi(asgi_valid.echo, lifespan=False, websocket=False)
+    (post,) = [
+        e.connection
+        for e in report.flow.of_kind("scope")
+        if e.payload["summary"].startswith("POST")
+    ]
+    receives = [e for e in report.flow.of_kind("receive") if e.connection == post]
+    assert [e.payload["more_body"] for e in receives] == [True, True, False]
+    assert b"".join(e.payload["body"] for e in receives) == b"name=Ada&message=Hello+there"
+
+
+def test_finding_points_at_events() -> None:
+    report = gl.check_asgi(asgi_wrong.body_str)
+    item = next(f for f in report.findings if f.rule == "asgi.body-not-bytes")
+    assert item.events and all(isinstance(e, Event) for e in item.events)
+    assert item.events[0].kind == "send"
+    assert item.events[0].payload["type"] == "http.response.body"
+    assert "'Hello'.encode('utf-8')" in item.hint
+    assert item.spec.startswith("https://asgi.readthedocs.io/")
+
+
+def test_app_exception_has_type_and_line() -> None:
+    report = gl.check_asgi(asgi_wrong.raises)
+    item = next(f for f in report.findings if f.rule == "app.raised")
+    assert "TypeError" in item.message and "raises()" in item.message
+    assert "line" in item.message
+
+
+def test_lifespan_state_reaches_requests() -> None:
+    report = gl.check_asgi(asgi_valid.with_lifespan)
+    assert report.responses[0].body == b"Hello from startup"
+    kinds = [e.payload.get("type") for e in report.flow if e.connection == 1]
+    assert "lifespan.startup.complete" in kinds and "lifespan.shutdown.complete" in kinds
+
+
+def test_wsgi_app_given_to_check_asgi() -> None:
+    def app(environ: Any, start_response: Any) -> Any:
+        return []
+
+    report = gl.check_asgi(app)
+    assert report.rules() == {"app.wrong-kind"} and report.requests == []
+
+
+def test_report_text_and_html() -> None:
+    report = gl.check_asgi(asgi_wrong.status_str)
+    assert "asgi.status-not-int" in str(report)
+    assert "asgi.status-not-int" in report._repr_html_()
+    assert report.as_dict()["ok"] is False
+
+
+# -- frameworks -------------------------------------------------------------------------
+def test_starlette_app_gets_no_error() -> None:
+    pytest.importorskip("starlette")
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, StreamingResponse
+    from starlette.routing import Route, WebSocketRoute
+
+    async def home(request: Any) -> Any:
+        return PlainTextResponse("Hello " + (await request.body()).decode())
+
+    async def stream(request: Any) -> Any:
+        async def parts() -> Any:
+            yield b"a"
+            yield b"b"
+
+        return StreamingResponse(parts())
+
+    async def echo(websocket: Any) -> None:
+        await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
+        await websocket.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", home, methods=["GET", "POST"]),
+            Route("/stream", stream),
+            WebSocketRoute("/ws", echo),
+        ]
+    )
+    report = gl.check_asgi(app)
+    assert report.ok, str(report)
+    assert report.responses[2].text == "Hello name=Ada&message=Hello+there"
+    assert gl.check_asgi(app, [Probe("GET", "/stream")]).ok
+
+
+def test_endless_stream_is_stopped_at_the_timeout() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while True:
+            await send({"type": "http.response.body", "body": b"x" * 1024, "more_body": True})
+
+    report = gl.check_asgi(app, [Probe()], timeout=0.2, lifespan=False, websocket=False)
+    assert report.rules("error") == {"app.timeout"}, str(report)
+    assert "more_body was still True" in report.findings[0].message
+    assert len(report.flow) <= 600

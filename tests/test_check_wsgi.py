@@ -1,0 +1,260 @@
+"""check_wsgi: the corpus of wrong and valid apps, side by side with wsgiref.validate."""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from typing import Any
+from wsgiref.validate import WSGIWarning, validator
+
+import pytest
+from corpus import wsgi_valid, wsgi_wrong
+from werkzeug.wrappers import Request, Response
+
+import gateway_lab as gl
+from gateway_lab.check import DEFAULT_BATTERY, Probe
+from gateway_lab.check.report import SEVERITIES
+from gateway_lab.environ import make_environ
+from gateway_lab.events import Event
+
+
+def _name(app: Any) -> str:
+    return app.__name__
+
+
+@pytest.mark.parametrize("app", wsgi_wrong.APPS, ids=_name)
+def test_wrong_app_is_flagged_with_its_rule(app: Any) -> None:
+    report = gl.check_wsgi(app, timeout=app.check_timeout)
+    assert app.expected_rule in report.rules(app.expected_severity), str(report)
+    # one mistake, one error: no cascade of other errors
+    assert report.rules("error") <= {app.expected_rule}, str(report)
+    if app.expected_severity == "error":
+        assert not report.ok
+
+
+@pytest.mark.parametrize("app", wsgi_valid.APPS, ids=_name)
+def test_valid_app_gets_no_error(app: Any) -> None:
+    report = gl.check_wsgi(app)
+    assert report.ok, str(report)
+
+
+def _wsgiref_complains(app: Any) -> bool:
+    """Run ``app`` under wsgiref's validator with the default battery."""
+    checked = validator(app)
+    for probe in DEFAULT_BATTERY:
+        environ = make_environ(probe.method, probe.target, probe.all_headers(), probe.body)
+        environ["wsgi.errors"] = io.StringIO()
+
+        def start_response(status: Any, headers: Any, exc_info: Any = None) -> Any:
+            return lambda data: None
+
+        result = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = checked(environ, start_response)
+                for _ in result:
+                    pass
+            except Exception:
+                return True
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except Exception:
+                        return True
+        if any(issubclass(w.category, WSGIWarning) for w in caught):
+            return True
+    return False
+
+
+# wsgiref's IteratorWrapper fails in __init__ for a non-iterable body, then again in
+# __del__ (an "exception ignored" report that is wsgiref's, not ours).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("app", [a for a in wsgi_wrong.APPS if a.wsgiref_notices], ids=_name)
+def test_wsgiref_validator_agrees_the_app_is_wrong(app: Any) -> None:
+    assert _wsgiref_complains(app)
+
+
+def test_wsgiref_validator_accepts_a_valid_app() -> None:
+    assert not _wsgiref_complains(wsgi_valid.hello)  # the harness itself can pass
+
+
+# -- frameworks -------------------------------------------------------------------------
+@Request.application
+def werkzeug_app(request: Request) -> Response:
+    name = request.form.get("name") or request.args.get("name", "World")
+    return Response(f"Hello, {name}! ({len(request.get_data())} bytes)")
+
+
+def werkzeug_streaming(environ: Any, start_response: Any) -> Any:
+    request = Request(environ)
+
+    def generate() -> Any:
+        yield "Hello, "
+        yield request.form.get("name", "World")
+
+    return Response(generate(), mimetype="text/plain")(environ, start_response)
+
+
+@pytest.mark.parametrize("app", [werkzeug_app, werkzeug_streaming], ids=_name)
+def test_werkzeug_apps_get_no_finding(app: Any) -> None:
+    report = gl.check_wsgi(app)
+    assert report.ok, str(report)
+    assert report.rules("warning") == set()
+
+
+def test_flask_app_gets_no_error() -> None:
+    flask = pytest.importorskip("flask")
+    app = flask.Flask("checked")
+
+    @app.route("/", methods=["GET", "POST"])
+    def index() -> Any:
+        return {"name": flask.request.form.get("name", "nobody")}
+
+    report = gl.check_wsgi(app)
+    assert report.ok, str(report)
+    assert report.responses[2] is not None and report.responses[2].json() == {"name": "Ada"}
+
+
+# -- the report and its findings ----------------------------------------------------------
+def test_finding_fields_say_what_where_and_why() -> None:
+    report = gl.check_wsgi(wsgi_wrong.yields_str)
+    (item,) = report.findings
+    assert item.rule == "wsgi.body-not-bytes"
+    assert "'Hello, '" in item.message and "bytes" in item.message
+    assert ".encode('utf-8')" in item.hint
+    assert item.spec.startswith("https://peps.python.org/pep-3333/")
+    assert item.severity in SEVERITIES
+    assert item.request == "GET /"
+    assert item.also == ["HEAD /", "POST / (body in 3 chunks)"]
+    assert item.events and all(isinstance(e, Event) for e in item.events)
+    assert item.events[0].kind == "body"
+
+
+def test_app_exception_is_explained_with_its_line() -> None:
+    report = gl.check_wsgi(wsgi_wrong.raises)
+    (item,) = report.findings
+    assert item.rule == "app.raised"
+    assert "ZeroDivisionError" in item.message
+    assert "raises()" in item.message and "line" in item.message
+    assert "1 / 0" in item.message
+
+
+def test_input_finding_names_the_read() -> None:
+    report = gl.check_wsgi(wsgi_wrong.reads_too_much)
+    on_get, on_post = report.findings
+    assert "has no body" in on_get.message and on_get.also == ["HEAD /"]
+    assert "1048576 bytes when only 28 of the 28-byte body" in on_post.message
+    assert on_post.events[0].kind == "read"
+
+
+def test_content_length_finding_gives_both_numbers() -> None:
+    report = gl.check_wsgi(wsgi_wrong.length_of_str)
+    item = next(f for f in report.findings if f.rule == "wsgi.content-length-mismatch")
+    assert "says 5 bytes but the app sent 7" in item.message
+
+
+def test_flow_records_each_request() -> None:
+    report = gl.check_wsgi(wsgi_valid.uses_write)
+    kinds = [e.kind for e in report.flow if e.connection == 1]
+    assert kinds == ["environ", "start_response", "write", "return", "body"]
+    assert report.flow.connections() == [1, 2, 3]
+
+
+def test_report_renders_as_text_and_html() -> None:
+    report = gl.check_wsgi(wsgi_wrong.header_crlf)
+    text = str(report)
+    assert text.startswith("✗ check_wsgi(header_crlf)")
+    assert "wsgi.header-crlf" in text and "What to change" in text
+    page = report._repr_html_()
+    assert "wsgi.header-crlf" in page and "<a href=" in page
+    assert "\r\n" not in page
+    good = gl.check_wsgi(wsgi_valid.hello)
+    assert str(good).startswith("✓ check_wsgi(hello): looks right")
+
+
+def test_report_html_escapes_the_app_text() -> None:
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return ["<script>alert(1)</script>"]
+
+    page = gl.check_wsgi(app)._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+# -- never raises, never hangs ---------------------------------------------------------
+@pytest.mark.parametrize("thing", [None, ..., "app", 42])
+def test_not_an_app_is_a_finding_not_an_exception(thing: Any) -> None:
+    report = gl.check_wsgi(thing)
+    assert report.rules() == {"app.not-callable"}
+
+
+def test_asgi_app_given_to_check_wsgi() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    report = gl.check_wsgi(app)
+    assert report.rules() == {"app.wrong-kind"}
+    assert "check_asgi" in report.findings[0].hint
+
+
+def test_hanging_app_times_out_per_request() -> None:
+    report = gl.check_wsgi(wsgi_wrong.hangs, timeout=0.2)
+    item = next(f for f in report.findings if f.rule == "app.timeout")
+    assert "0.2 s" in item.message
+    assert len(report.flow.of_kind("timeout")) == 3
+
+
+def test_system_exit_in_app_is_reported() -> None:
+    def app(environ: Any, start_response: Any) -> Any:
+        raise SystemExit(3)
+
+    assert gl.check_wsgi(app).rules() == {"app.raised"}
+
+
+def test_custom_requests() -> None:
+    probe = Probe("PUT", "/items/1?x=1", (("Content-Type", "text/plain"),), (b"abc",))
+    report = gl.check_wsgi(wsgi_valid.echo_with_length, [probe])
+    assert report.requests == ["PUT /items/1?x=1 (3-byte body)"]
+    assert report.responses[0].body == b"abc"
+
+
+def test_endless_body_is_abandoned_at_the_timeout() -> None:
+    produced = []
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        while True:
+            produced.append(1)
+            yield b"x" * 1024
+
+    report = gl.check_wsgi(app, [Probe()], timeout=0.2)
+    assert report.rules() == {"app.timeout"}
+    assert "body bytes so far" in report.findings[0].message
+    time.sleep(0.05)
+    count = len(produced)
+    time.sleep(0.05)
+    assert len(produced) == count  # the worker stopped iterating
+    assert len(report.flow) <= 600  # and stopped recording long before
+
+
+def test_write_after_the_body_was_closed() -> None:
+    class Body:
+        def __init__(self, write: Any) -> None:
+            self.write = write
+
+        def __iter__(self) -> Any:
+            return iter([b"Hello"])
+
+        def close(self) -> None:
+            self.write(b"Goodbye")  # too late: the response is over
+
+    def app(environ: Any, start_response: Any) -> Any:
+        return Body(start_response("200 OK", [("Content-Type", "text/plain")]))
+
+    report = gl.check_wsgi(app)
+    assert "wsgi.write-after-close" in report.rules("error")
+    assert report.responses[0].body == b"Hello"
