@@ -9,9 +9,11 @@ such as ``"environ"``, ``"start_response"``, ``"body"``, ``"receive"``,
 show). Views only draw a :class:`Flow` (a list of events and its lanes);
 checks only read one. Nothing here serves, draws or judges.
 
-Bodies are kept up to :data:`BODY_CAP` bytes; ``keep_body`` returns what was
-kept together with the full size, so a view can say "1,048,576 bytes (first
-4,096 shown)".
+A flow keeps at most :data:`MAX_EVENTS` events, dropping the oldest (and
+counting them in ``dropped``), so a recorded server left running for hours
+cannot exhaust the kernel's memory. Bodies are kept up to :data:`BODY_CAP`
+bytes; ``keep_body`` returns what was kept together with the full size, so a
+view can say "1,048,576 bytes (first 4,096 shown)".
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BODY_CAP", "Event", "Flow", "keep_body"]
+__all__ = ["BODY_CAP", "MAX_EVENTS", "Event", "Flow", "keep_body"]
 
 BODY_CAP = 4096
+MAX_EVENTS = 100_000  # a long-running recorded server must not grow the kernel forever
 
 
 def keep_body(data: bytes | bytearray | memoryview, cap: int = BODY_CAP) -> dict[str, Any]:
@@ -60,10 +63,14 @@ class Flow:
     must be quick, since they run on the thread that recorded the event.
     """
 
-    def __init__(self, title: str = "", lanes: list[str] | None = None) -> None:
+    def __init__(
+        self, title: str = "", lanes: list[str] | None = None, max_events: int = MAX_EVENTS
+    ) -> None:
         self.title = title
         self.lanes: list[str] = list(lanes or [])
         self.events: list[Event] = []
+        self.max_events = max_events
+        self.dropped = 0  # oldest events let go to keep memory bounded
         self.started = time.perf_counter()
         self._lock = threading.Lock()
         self._listeners: list[Any] = []
@@ -91,10 +98,33 @@ class Flow:
                 if lane not in self.lanes:
                     self.lanes.append(lane)
             self.events.append(event)
+            self._trim()
             listeners = list(self._listeners)
         for listener in listeners:
             listener(event)
         return event
+
+    def extend(self, events: Any) -> None:
+        """Append events recorded elsewhere (already timed), in order; thread-safe."""
+        events = list(events)
+        with self._lock:
+            for event in events:
+                for lane in (event.source, event.target):
+                    if lane not in self.lanes:
+                        self.lanes.append(lane)
+                self.events.append(event)
+            self._trim()
+            listeners = list(self._listeners)
+        for event in events:
+            for listener in listeners:
+                listener(event)
+
+    def _trim(self) -> None:
+        """Drop the oldest tenth once over ``max_events`` (call with the lock held)."""
+        if len(self.events) > self.max_events:
+            excess = len(self.events) - self.max_events + self.max_events // 10
+            del self.events[:excess]
+            self.dropped += excess
 
     def subscribe(self, listener: Any) -> None:
         with self._lock:
@@ -118,7 +148,8 @@ class Flow:
         return len(self.events)
 
     def __repr__(self) -> str:
-        head = f"<Flow {self.title!r}: {len(self.events)} events, lanes {self.lanes}>"
+        dropped = f" ({self.dropped} oldest dropped)" if self.dropped else ""
+        head = f"<Flow {self.title!r}: {len(self.events)} events{dropped}, lanes {self.lanes}>"
         lines = [e.summary() for e in self.events[:30]]
         if len(self.events) > 30:
             lines.append(f"... {len(self.events) - 30} more")

@@ -101,15 +101,10 @@ def _run_on_own_loop(coroutine: Any) -> Any:
 
 def _copy_new_events(source: Flow, start: int, into: Flow, connection: int) -> None:
     shift = source.started - into.started
-    for event in source.events[start:]:
-        into.events.append(
-            Event(
-                event.t + shift, event.source, event.target, event.kind, event.payload, connection
-            )
-        )
-        for lane in (event.source, event.target):
-            if lane not in into.lanes:
-                into.lanes.append(lane)
+    into.extend(
+        Event(event.t + shift, event.source, event.target, event.kind, event.payload, connection)
+        for event in source.events[start:]
+    )
 
 
 def send_request(
