@@ -148,15 +148,20 @@ class _RecordedBody:
         return self
 
     def __next__(self) -> bytes:
-        if self._iterator is None:
-            self._iterator = iter(self._iterable)
+        # Inner recorders reached while we pull (a middleware that is a
+        # generator) must see this layer as their server, as during the call.
+        token = _active.set((self._sinks, self._lane))
         try:
+            if self._iterator is None:
+                self._iterator = iter(self._iterable)
             chunk = next(self._iterator)
         except StopIteration:
             raise
         except BaseException as exc:
             _emit(self._sinks, self._lane, self._server_lane, "exception", _exception_payload(exc))
             raise
+        finally:
+            _active.reset(token)
         _emit(self._sinks, self._lane, self._server_lane, "body", _body_fields(chunk))
         return chunk
 
@@ -169,7 +174,11 @@ class _RecordedBody:
             _emit(self._sinks, self._server_lane, self._lane, "close", {})
         close = getattr(self._iterable, "close", None)
         if close is not None:
-            close()
+            token = _active.set((self._sinks, self._lane))
+            try:
+                close()
+            finally:
+                _active.reset(token)
 
 
 class WSGIRecorder:

@@ -508,3 +508,25 @@ def test_asgi_recorder_under_each_engine(engine):
     sends = [e.payload["type"] for e in flow if e.kind == "send"]
     assert sends[-2:] == ["http.response.start", "http.response.body"]
     assert http  # every event belongs to a numbered connection
+
+
+def test_generator_middleware_keeps_inner_lanes():
+    """A middleware that yields from the inner body still shows the inner layer."""
+
+    def inner(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body():
+            yield b"inner"
+
+        return body()
+
+    recorded_inner, _ = gl.record_wsgi(inner, lane="app")
+
+    def generator_middleware(environ, start_response):
+        yield from recorded_inner(environ, start_response)
+
+    outer, flow = gl.record_wsgi(generator_middleware, lane="mw")
+    assert gl.call_wsgi(outer).body == b"inner"
+    lanes_of_body = {(e.source, e.target) for e in flow.of_kind("body")}
+    assert ("app", "mw") in lanes_of_body and ("mw", "server") in lanes_of_body

@@ -81,7 +81,7 @@ ASGI_RULES = [
     Rule(
         "asgi.status-not-int",
         "error",
-        "The status is {value}, a {type}; ASGI wants an int such as 200.",
+        "The status is {value}, of type {type}; ASGI wants an int such as 200.",
         "Write 'status': 200 (a number, no reason phrase).",
         ASGI + "www.html#response-start-send-event",
     ),
@@ -102,7 +102,7 @@ ASGI_RULES = [
     Rule(
         "asgi.header-not-bytes",
         "error",
-        "The header {value} has a {type} {part}; ASGI header names and values are bytes.",
+        "The header {value} has a {part} of type {type}; ASGI header names and values are bytes.",
         "Write them as b'...' literals or with .encode('latin-1').",
         ASGI + "www.html#response-start-send-event",
     ),
@@ -125,7 +125,7 @@ ASGI_RULES = [
     Rule(
         "asgi.body-not-bytes",
         "error",
-        "The 'body' of {where} is a {type} ({value}); ASGI bodies are bytes.",
+        "The 'body' of {where} is of type {type} ({value}); ASGI bodies are bytes.",
         "Send bytes: {fix}.",
         ASGI + "www.html#response-body-send-event",
     ),

@@ -34,22 +34,22 @@ WSGI_RULES = [
         "wsgi.body-is-bytes",
         "error",
         "The app returned bytes directly ({value}). The server iterates the body, and "
-        "iterating bytes gives one byte at a time: correct but very slow, and a sign "
-        "of a missing list.",
+        "iterating bytes in Python 3 gives integers, one per byte, which no server "
+        "can send (wsgiref answers 500, werkzeug fails an assertion).",
         "Wrap the bytes in a list: `return [{value}]`.",
         PEP + "#buffering-and-streaming",
     ),
     Rule(
         "wsgi.body-not-iterable",
         "error",
-        "The app returned {value}, a {type}, which is not iterable.",
+        "The app returned {value}, of type {type}, which is not iterable.",
         "Return a list of bytes, or yield bytes from a generator.",
         PEP + "#specification-details",
     ),
     Rule(
         "wsgi.body-not-bytes",
         "error",
-        "The body contained a {type} chunk ({value}). Every chunk of a WSGI body must be bytes.",
+        "The body contained a chunk of type {type} ({value}). Every chunk of a WSGI body must be bytes.",
         "{fix}",
         PEP + "#unicode-issues",
     ),
@@ -106,7 +106,7 @@ WSGI_RULES = [
     Rule(
         "wsgi.status-not-str",
         "error",
-        "The status {value} is a {type}; WSGI wants a str such as '200 OK'.",
+        "The status {value} is of type {type}; WSGI wants a str such as '200 OK'.",
         "Write the status as a string: a three-digit code, a space, a reason: '200 OK'.",
         PEP + "#the-start-response-callable",
     ),
@@ -128,7 +128,7 @@ WSGI_RULES = [
     Rule(
         "wsgi.headers-not-list",
         "error",
-        "The headers are a {type}; WSGI wants a list of (name, value) tuples.",
+        "The headers are of type {type}; WSGI wants a list of (name, value) tuples.",
         "Pass a list: [('Content-Type', 'text/plain')].",
         PEP + "#the-start-response-callable",
     ),
@@ -142,7 +142,7 @@ WSGI_RULES = [
     Rule(
         "wsgi.header-not-str",
         "error",
-        "The header {value} has a {type} {part}; header names and values are str.",
+        "The header {value} has a {part} of type {type}; header names and values are str.",
         "Write both as str, for example str(len(body)) for a Content-Length.",
         PEP + "#unicode-issues",
     ),
@@ -220,7 +220,8 @@ WSGI_RULES = [
         "wsgi.body-on-head",
         "info",
         "The app sent {sent} body bytes in answer to HEAD. A HEAD response has no body; "
-        "servers strip it, so this is allowed, only wasted work.",
+        "most servers drop it (werkzeug's development server sends it anyway, then "
+        "closes the connection), so it is allowed, but wasted work.",
         "If environ['REQUEST_METHOD'] == 'HEAD', send the headers and an empty body.",
         RFC9110 + "#section-9.3.2",
     ),
@@ -236,7 +237,7 @@ WSGI_RULES = [
     Rule(
         "wsgi.write-not-bytes",
         "error",
-        "write() was called with a {type} ({value}); it takes bytes.",
+        "write() was called with a value of type {type} ({value}); it takes bytes.",
         "Pass bytes: write({value}.encode('utf-8')) or a b'...' literal.",
         PEP + "#the-write-callable",
     ),
@@ -266,7 +267,7 @@ WSGI_RULES = [
     Rule(
         "wsgi.errors-not-str",
         "error",
-        "The app wrote a {type} ({value}) to wsgi.errors, which is a text stream: it takes str.",
+        "The app wrote a value of type {type} ({value}) to wsgi.errors, which is a text stream: it takes str.",
         "Write text: environ['wsgi.errors'].write('message\\n'), or use print(..., "
         "file=environ['wsgi.errors']).",
         PEP + "#input-and-error-streams",

@@ -1,0 +1,372 @@
+"""Notebook 02 (WSGI): its exercises, their feedback, and the claims its text makes.
+
+The notebook's quiet check cells assert most claims live (nbval runs them);
+these tests cover the exercises (reference solutions pass, typical wrong
+answers get the right feedback, unfinished answers never raise) and the
+claims that rest on behaviour outside the notebook's own cells.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+from wsgiref.handlers import SimpleHandler
+
+import pytest
+
+import gateway_lab as gl
+from gateway_lab.check.course_02 import WSGI_JSON_ECHO, JSONCase
+from gateway_lab.check.exercises import ExerciseResult
+from gateway_lab.response import Response
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+
+
+def _solution(name: str) -> Any:
+    return runpy.run_path(str(SOLUTIONS / f"{name.replace('-', '_')}.py"))["app"]
+
+
+def _failures(result: ExerciseResult) -> list[str]:
+    return [text for mark, text in result.lines if mark == "✗"]
+
+
+def _has_failure(result: ExerciseResult, words: str) -> bool:
+    return any(words in text for text in _failures(result))
+
+
+# -- reference solutions -----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["wsgi-hello-name", "wsgi-json-echo"])
+def test_reference_solution_passes(name: str, capsys: Any) -> None:
+    result = gl.exercise(name)(_solution(name))
+    assert result.passed, str(result)
+    assert "passed, well done" in capsys.readouterr().out
+
+
+def test_json_echo_is_registered_under_its_name() -> None:
+    assert gl.exercise("wsgi-json-echo") is WSGI_JSON_ECHO
+    assert WSGI_JSON_ECHO.kind == "wsgi"
+
+
+def test_json_echo_solution_is_clean_under_the_default_battery() -> None:
+    report = gl.check_wsgi(_solution("wsgi-json-echo"))
+    assert report.ok and not report.warnings, str(report)
+
+
+def test_json_echo_solution_answers_a_real_client() -> None:
+    import httpx
+
+    with gl.serve_wsgi(_solution("wsgi-json-echo"), name="test-nb02-json-echo") as server:
+        reply = httpx.post(server.url, json={"name": "Ada"}, timeout=5)
+        refused = httpx.get(server.url, timeout=5)
+    assert reply.json() == {"name": "Ada", "size": len(reply.request.content)}
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+
+
+# -- wsgi-json-echo: typical wrong answers ------------------------------------------------
+def _respond(
+    start_response: Any, status: str, body: bytes, content_type: str = "application/json"
+) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _not_post(environ: Any, start_response: Any) -> list[bytes] | None:
+    if environ["REQUEST_METHOD"] != "POST":
+        start_response("405 Method Not Allowed", [("Allow", "POST"), ("Content-Length", "0")])
+        return []
+    return None
+
+
+def _parsed(environ: Any) -> Any:
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    try:
+        return json.loads(environ["wsgi.input"].read(size)), size
+    except ValueError:
+        return None, size
+
+
+def no_content_length(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    data, size = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({**data, "size": size}).encode()]
+
+
+def text_plain(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    data, size = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    return _respond(
+        start_response, "200 OK", json.dumps({**data, "size": size}).encode(), "text/plain"
+    )
+
+
+def size_in_characters(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    data["size"] = len(raw.decode("utf-8"))  # characters, not bytes
+    return _respond(start_response, "200 OK", json.dumps(data).encode())
+
+
+def length_of_the_text(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    data, size = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    text = json.dumps({**data, "size": size}, ensure_ascii=False)
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(text)))]
+    )
+    return [text.encode("utf-8")]
+
+
+def no_method_check(environ: Any, start_response: Any) -> Any:
+    data, size = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    return _respond(start_response, "200 OK", json.dumps({**data, "size": size}).encode())
+
+
+def no_allow_header(environ: Any, start_response: Any) -> Any:
+    if environ["REQUEST_METHOD"] != "POST":
+        start_response("405 Method Not Allowed", [("Content-Length", "0")])
+        return []
+    data, size = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    return _respond(start_response, "200 OK", json.dumps({**data, "size": size}).encode())
+
+
+def crashes_on_bad_json(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    data = json.loads(environ["wsgi.input"].read(size))
+    return _respond(start_response, "200 OK", json.dumps({**data, "size": size}).encode())
+
+
+def reads_a_big_block(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    raw = environ["wsgi.input"].read(65536)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    return _respond(start_response, "200 OK", json.dumps({**data, "size": len(raw)}).encode())
+
+
+def echoes_without_size(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    data, _ = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    return [json.dumps(data)]  # a str chunk, and no start_response either
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (no_content_length, "header Content-Length is missing"),
+        (text_plain, "header Content-Type should contain 'application/json'"),
+        (size_in_characters, "body should be the JSON"),
+        (length_of_the_text, "wsgi.content-length-mismatch"),
+        (no_method_check, "status should be 405"),
+        (no_allow_header, "header Allow should contain 'POST'"),
+        (crashes_on_bad_json, "app.raised"),
+        (reads_a_big_block, "wsgi.input-past-content-length"),
+        (echoes_without_size, "wsgi.body-not-bytes"),
+    ],
+)
+def test_json_echo_wrong_answer_gets_the_right_feedback(answer: Any, words: str) -> None:
+    result = gl.exercise("wsgi-json-echo").check(answer, quiet=True)
+    assert not result.passed and not result.unfinished
+    assert _has_failure(result, words), str(result)
+
+
+def test_json_echo_size_in_characters_fails_only_the_non_ascii_case() -> None:
+    result = WSGI_JSON_ECHO.check(size_in_characters, quiet=True)
+    failures = _failures(result)
+    assert len(failures) == 1 and "Zürich" in failures[0], str(result)
+
+
+# -- wsgi-hello-name: typical wrong answers -------------------------------------------------
+def greets_without_default(environ: Any, start_response: Any) -> Any:
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ["QUERY_STRING"])["name"][0]  # KeyError without a name
+    return _respond(start_response, "200 OK", f"Hello, {name}!".encode(), "text/plain")
+
+
+def splits_by_hand(environ: Any, start_response: Any) -> Any:
+    query = environ.get("QUERY_STRING", "")
+    name = query.partition("name=")[2] or "World"  # percent escapes left in
+    return _respond(start_response, "200 OK", f"Hello, {name}!".encode(), "text/plain")
+
+
+def greets_as_str(environ: Any, start_response: Any) -> Any:
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ.get("QUERY_STRING", "")).get("name", ["World"])[0]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return f"Hello, {name}!"
+
+
+def greets_without_content_type(environ: Any, start_response: Any) -> Any:
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ.get("QUERY_STRING", "")).get("name", ["World"])[0]
+    start_response("200 OK", [])
+    return [f"Hello, {name}!".encode()]
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (greets_without_default, "app.raised"),
+        (splits_by_hand, "body should contain 'Hello, Grace Hopper'"),
+        (greets_as_str, "wsgi.body-is-str"),
+        (greets_without_content_type, "header Content-Type should contain 'text/'"),
+    ],
+)
+def test_hello_name_wrong_answer_gets_the_right_feedback(answer: Any, words: str) -> None:
+    result = gl.exercise("wsgi-hello-name").check(answer, quiet=True)
+    assert not result.passed and not result.unfinished
+    assert _has_failure(result, words), str(result)
+
+
+# -- unfinished answers never raise ---------------------------------------------------------
+def _todo(environ: Any, start_response: Any) -> Any:
+    raise NotImplementedError("write your app here")
+
+
+@pytest.mark.parametrize("name", ["wsgi-hello-name", "wsgi-json-echo"])
+@pytest.mark.parametrize("answer", [None, ..., _todo])
+def test_unfinished_answer_is_reported_not_raised(name: str, answer: Any, capsys: Any) -> None:
+    result = gl.exercise(name)(answer)
+    assert not result.passed and result.unfinished
+    assert "not finished yet" in capsys.readouterr().out
+
+
+# -- JSONCase on its own ---------------------------------------------------------------------
+def test_json_case_explains_a_body_that_is_not_json() -> None:
+    case = JSONCase("POST /", json_equals={"a": 1}, needs_length=True)
+    response = Response(200, [("Content-Type", "application/json")], b"a=1")
+    lines = case.expectations(response)
+    assert any(not ok and "Content-Length is missing" in text for ok, text in lines)
+    assert any(not ok and "not valid JSON" in text for ok, text in lines)
+
+
+def test_json_case_accepts_any_spacing() -> None:
+    case = JSONCase("POST /", json_equals={"a": [1, 2]})
+    response = Response(200, [], b'{ "a" :[1,2] }')
+    assert all(ok for ok, _ in case.expectations(response))
+
+
+def test_json_case_with_no_response_adds_nothing_of_its_own() -> None:
+    lines = JSONCase("POST /", json_equals={"a": 1}, needs_length=True).expectations(None)
+    assert len(lines) == 1 and not lines[0][0]
+
+
+# -- claims of the notebook -----------------------------------------------------------------
+def article_app(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello world"]
+
+
+def test_the_articles_hello_world_has_no_error() -> None:
+    assert gl.check_wsgi(article_app).ok
+
+
+def _returns_a_str(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return "Hello world"
+
+
+def _returns_bytes(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return b"Hello world"
+
+
+def _forgets_start_response(environ: Any, start_response: Any) -> Any:
+    return [b"Hello world"]
+
+
+def _yields_str(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield "Hello world"
+
+
+def _headers_as_dict(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", {"Content-Type": "text/plain"})
+    return [b"Hello world"]
+
+
+def _status_as_number(environ: Any, start_response: Any) -> Any:
+    start_response(200, [("Content-Type", "text/plain")])
+    return [b"Hello world"]
+
+
+def _reads_everything(environ: Any, start_response: Any) -> Any:
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+
+
+def _length_of_the_text(environ: Any, start_response: Any) -> Any:
+    text = "Hello, café"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))])
+    return [text.encode("utf-8")]
+
+
+@pytest.mark.parametrize(
+    ("app", "rule", "severity"),
+    [
+        (_returns_a_str, "wsgi.body-is-str", "error"),
+        (_returns_bytes, "wsgi.body-is-bytes", "error"),
+        (_forgets_start_response, "wsgi.no-start-response", "error"),
+        (_yields_str, "wsgi.body-not-bytes", "error"),
+        (_headers_as_dict, "wsgi.headers-not-list", "error"),
+        (_status_as_number, "wsgi.status-not-str", "error"),
+        (_reads_everything, "wsgi.input-read-unbounded", "warning"),
+        (_length_of_the_text, "wsgi.content-length-mismatch", "error"),
+    ],
+)
+def test_each_mistake_of_the_notebook_gets_its_rule(app: Any, rule: str, severity: str) -> None:
+    assert rule in gl.check_wsgi(app).rules(severity)
+
+
+def test_wsgiref_answers_500_to_a_bytes_body() -> None:
+    """The notebook says a server writes bytes, not the integers that iterating bytes gives."""
+    out, errors = io.BytesIO(), io.StringIO()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    SimpleHandler(io.BytesIO(), out, errors, environ).run(_returns_bytes)
+    assert out.getvalue().startswith(b"HTTP/1.0 500 ")
+    assert "bytes" in errors.getvalue()
