@@ -63,6 +63,10 @@ _EXPORTS = {
     "Exercise": "check",
     "Case": "check",
     "exercise": "check",
+    # a WebSocket client for cells
+    "ws_connect": "wsclient",
+    "WebSocketClosed": "wsclient",
+    "WebSocketRefused": "wsclient",
     # errors
     "GatewayLabError": "errors",
     "PortInUseError": "errors",

@@ -49,7 +49,8 @@ WSGI_RULES = [
     Rule(
         "wsgi.body-not-bytes",
         "error",
-        "The body contained a chunk of type {type} ({value}). Every chunk of a WSGI body must be bytes.",
+        "The body contained a chunk of type {type} ({value}). Every chunk of a WSGI body "
+        "must be bytes.",
         "{fix}",
         PEP + "#unicode-issues",
     ),
@@ -267,7 +268,8 @@ WSGI_RULES = [
     Rule(
         "wsgi.errors-not-str",
         "error",
-        "The app wrote a value of type {type} ({value}) to wsgi.errors, which is a text stream: it takes str.",
+        "The app wrote a value of type {type} ({value}) to wsgi.errors, which is a text "
+        "stream: it takes str.",
         "Write text: environ['wsgi.errors'].write('message\\n'), or use print(..., "
         "file=environ['wsgi.errors']).",
         PEP + "#input-and-error-streams",
