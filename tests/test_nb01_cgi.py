@@ -1,0 +1,297 @@
+"""Notebook 01 (CGI): its exercise checker, its reference solution, its claims.
+
+The notebook's own quiet-check cells run under nbval; these tests cover the
+exercise (the reference passes, typical wrong answers get the right
+feedback, unfinished answers never raise) and the claims the notebook makes
+about the package's behaviour that its cells do not assert themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+import gateway_lab as gl
+from gateway_lab.check.course_01 import CGI_FORM, EXTRA_STDIN, check_cgi_form
+from gateway_lab.check.exercises import ExerciseResult
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SOLUTION = NOTEBOOKS / "solutions" / "cgi-form.py"
+NOTEBOOK = NOTEBOOKS / "01-cgi.ipynb"
+
+
+def solution_with(old: str, new: str) -> str:
+    """The reference solution's source with one change (which must apply)."""
+    source = SOLUTION.read_text()
+    assert old in source, f"the reference solution no longer contains {old!r}"
+    return source.replace(old, new)
+
+
+def marks(result: ExerciseResult, mark: str) -> list[str]:
+    return [text for m, text in result.lines if m == mark]
+
+
+def failing(result: ExerciseResult) -> list[str]:
+    return marks(result, "✗")
+
+
+# --- the reference solution -------------------------------------------------
+
+
+def test_reference_solution_is_an_executable_python_cgi_script() -> None:
+    assert SOLUTION.read_text().startswith("#!/usr/bin/env python3\n")
+    assert SOLUTION.stat().st_mode & stat.S_IXUSR
+
+
+def test_reference_solution_passes_as_a_path() -> None:
+    result = CGI_FORM.evaluate(str(SOLUTION))
+    assert result.passed, str(result)
+    assert not result.unfinished
+    assert not marks(result, "!")
+    assert len(result.lines) > 10
+
+
+def test_reference_solution_passes_as_source_text_and_as_pathlike() -> None:
+    assert CGI_FORM.evaluate(SOLUTION.read_text()).passed
+    assert CGI_FORM.evaluate(SOLUTION).passed
+
+
+def test_check_prints_feedback_and_marks_it_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    result = check_cgi_form(str(SOLUTION))
+    out = capsys.readouterr().out
+    assert result.printed
+    assert out.startswith("✓") and "passed" in out.splitlines()[0]
+
+
+def test_quiet_check_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    CGI_FORM(str(SOLUTION), quiet=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_the_exercise_is_registered_under_its_name() -> None:
+    from gateway_lab.check.exercises import _REGISTRY
+
+    assert _REGISTRY["cgi-form"] is CGI_FORM
+
+
+# --- typical wrong answers --------------------------------------------------
+
+
+def test_forgetting_the_empty_line_after_the_headers() -> None:
+    result = CGI_FORM.evaluate(solution_with("print()  # the empty line", "# (forgotten)"))
+    assert not result.passed and not result.unfinished
+    problems = failing(result)
+    assert problems and all(not text.endswith("status 200") for text in problems)
+    assert "gateway had to answer" in problems[0]
+    assert "empty line" in problems[0]
+    # the full explanation once, then short lines
+    assert sum("A CGI script prints its headers first" in text for text in problems) == 1
+
+
+def test_reading_the_post_body_from_query_string() -> None:
+    source = solution_with('if method == "POST":', "if False:  # reads QUERY_STRING even for POST")
+    result = CGI_FORM.evaluate(source)
+    assert not result.passed
+    bad = failing(result)
+    assert bad and all(text.startswith("POST /") for text in bad)
+    assert any("stdin" in text and "CONTENT_LENGTH" in text for text in bad)
+    assert not any(text.startswith("GET /") for text in bad)
+
+
+def test_not_escaping_the_name() -> None:
+    result = CGI_FORM.evaluate(solution_with("html.escape(name)", "name"))
+    assert not result.passed
+    bad = failing(result)
+    assert bad and all("%3Cscript%3E" in text for text in bad)
+    assert any("&lt;script&gt;" in text for text in bad)
+    assert any("html.escape" in text for text in bad)
+
+
+def test_reading_stdin_until_the_end_is_a_warning_not_a_failure() -> None:
+    result = CGI_FORM.evaluate(
+        solution_with("sys.stdin.buffer.read(length)", "sys.stdin.buffer.read()")
+    )
+    assert result.passed, str(result)
+    warnings = marks(result, "!")
+    assert len(warnings) == 1
+    assert "CONTENT_LENGTH" in warnings[0] and "rfc3875#section-4.2" in warnings[0]
+
+
+def test_reading_exactly_content_length_gets_a_tick_for_it() -> None:
+    result = CGI_FORM.evaluate(str(SOLUTION))
+    assert any("CONTENT_LENGTH" in text for text in marks(result, "✓"))
+    assert EXTRA_STDIN.decode() not in str(result)
+
+
+def test_missing_content_type_with_other_headers() -> None:
+    source = solution_with(
+        'print("Content-Type: text/html; charset=utf-8")', 'print("Cache-Control: no-store")'
+    )
+    result = CGI_FORM.evaluate(source)
+    assert not result.passed
+    bad = failing(result)
+    assert len(bad) == 1, bad
+    assert "Content-Type" in bad[0] and "rfc3875#section-6.3.1" in bad[0]
+
+
+def test_missing_content_type_and_no_header_at_all() -> None:
+    source = solution_with('print("Content-Type: text/html; charset=utf-8")\n', "")
+    result = CGI_FORM.evaluate(source)
+    assert not result.passed
+    assert "no headers at all" in failing(result)[0]
+
+
+def test_get_without_a_name_must_show_a_form() -> None:
+    source = solution_with('<input name="name">', '<input name="who">')
+    result = CGI_FORM.evaluate(source)
+    assert not result.passed
+    bad = failing(result)
+    assert any("<input> called name" in text for text in bad)
+    assert all(text.startswith("GET / ") or text.startswith("GET /:") for text in bad)
+
+
+def test_percent_and_plus_encoded_names_must_be_decoded() -> None:
+    source = solution_with(
+        'fields = parse_qs(os.environ.get("QUERY_STRING", ""))',
+        'fields = {k: [v] for k, _, v in [os.environ.get("QUERY_STRING", "").partition("=")]}',
+    )
+    result = CGI_FORM.evaluate(source)
+    assert not result.passed
+    assert any("Grace%20Hopper" in text for text in failing(result))
+
+
+def test_a_script_that_is_not_executable(tmp_path: Path) -> None:
+    script = tmp_path / "form.py"
+    script.write_text(SOLUTION.read_text())
+    script.chmod(0o644)
+    result = CGI_FORM.evaluate(str(script))
+    assert not result.passed and not result.unfinished
+    assert len(result.lines) == 1  # the check stops: every request would fail alike
+    assert "not executable" in result.lines[0][1] and "chmod" in result.lines[0][1]
+
+
+def test_a_misspelt_interpreter() -> None:
+    result = CGI_FORM.evaluate(solution_with("python3\n", "pyton3\n"))
+    assert not result.passed
+    assert "'pyton3'" in failing(result)[0]
+
+
+def test_no_shebang_line() -> None:
+    result = CGI_FORM.evaluate(solution_with("#!/usr/bin/env python3\n", ""))
+    assert not result.passed
+    assert "#!" in failing(result)[0]
+
+
+def test_a_crashing_script_shows_its_error() -> None:
+    result = CGI_FORM.evaluate(solution_with("import html\n", "import htmll\n"))
+    assert not result.passed
+    assert "ModuleNotFoundError" in failing(result)[0]
+
+
+def test_an_endless_script_is_stopped_once(tmp_path: Path) -> None:
+    source = solution_with("import html\n", "import html\nwhile True:\n    pass\n")
+    exercise = type(CGI_FORM)("endless", CGI_FORM.cases, timeout=0.3)
+    result = exercise.evaluate(source)
+    assert not result.passed
+    assert len(result.lines) == 1 and "did not finish" in result.lines[0][1]
+
+
+# --- unfinished answers: a sentence, never an exception ----------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [None, ..., "", "   ", b"", 42, "no-such-script.py", "\n#!/usr/bin/env python3\nprint()\n"],
+)
+def test_unfinished_answers_never_raise(answer: object) -> None:
+    result = CGI_FORM.evaluate(answer)
+    assert not result.passed
+    assert result.unfinished
+    assert str(result).startswith("…")
+
+
+def test_an_empty_file_and_a_folder_are_unfinished(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.py"
+    empty.write_text("\n")
+    empty.chmod(0o755)
+    assert CGI_FORM.evaluate(str(empty)).unfinished
+    assert CGI_FORM.evaluate(str(tmp_path)).unfinished
+
+
+def test_the_notebook_scaffold_is_unfinished_and_the_solution_fits_its_cell() -> None:
+    cells = {cell["id"]: cell for cell in json.loads(NOTEBOOK.read_text())["cells"]}
+    scaffold = "".join(cells["exercise-scaffold"]["source"])
+    magic, _, source = scaffold.partition("\n")
+    assert magic == "%%writefile cgi-bin-lab/my_form.py"
+    result = CGI_FORM.evaluate(source)
+    assert result.unfinished and "NotImplementedError" in result.unfinished
+    assert "check_cgi_form" in "".join(cells["exercise-check"]["source"])
+
+
+def test_notebook_is_committed_without_outputs() -> None:
+    notebook = json.loads(NOTEBOOK.read_text())
+    for cell in notebook["cells"]:
+        assert cell.get("id")
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+# --- claims of the notebook beyond its quiet checks ---------------------------
+
+
+def test_a_served_folder_runs_the_script_as_it_is_now(tmp_path: Path) -> None:
+    """'there is nothing to restart': the next request runs the edited script."""
+    script = tmp_path / "page.sh"
+    script.write_text("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nfirst\\n'\n")
+    script.chmod(0o755)
+    with gl.serve_cgi(tmp_path, name="nb01-edit") as server:
+        assert httpx.get(server.url + "page.sh", timeout=5).text == "first\n"
+        script.write_text("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nsecond\\n'\n")
+        assert httpx.get(server.url + "page.sh", timeout=5).text == "second\n"
+
+
+def test_dot_files_are_not_listed_on_the_index_page(tmp_path: Path) -> None:
+    (tmp_path / ".weather-settings.json").write_text("{}")
+    (tmp_path / "clock.py").write_text("#!/usr/bin/env python3\n")
+    page = gl.call_wsgi(gl.CGIApp(tmp_path), path="/").text
+    assert "clock.py" in page
+    assert ".weather-settings" not in page
+
+
+def test_run_cgi_never_turns_a_proxy_header_into_http_proxy() -> None:
+    result = gl.run_cgi(NOTEBOOKS / "cgi-bin" / "env.py", headers={"Proxy": "http://127.0.0.1:9/"})
+    assert result.status == 200
+    assert "HTTP_PROXY" not in result.environ
+    assert "HTTP_PROXY" not in result.text
+
+
+def test_urllib_ignores_http_proxy_inside_a_cgi_script() -> None:
+    """The notebook says today's urllib ignores HTTP_PROXY when REQUEST_METHOD is set."""
+    code = "import urllib.request; print(urllib.request.getproxies().get('http'))"
+    base = {"PATH": os.environ.get("PATH", ""), "HTTP_PROXY": "http://127.0.0.1:9/"}
+    as_cgi = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, "REQUEST_METHOD": "GET"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    plain = subprocess.run(
+        [sys.executable, "-c", code], env=base, capture_output=True, text=True, timeout=30
+    )
+    assert as_cgi.stdout.strip() == "None"
+    assert plain.stdout.strip() == "http://127.0.0.1:9/"
+
+
+def test_a_header_reaches_a_script_verbatim() -> None:
+    payload = "() { :; }; echo vulnerable"
+    result = gl.run_cgi(NOTEBOOKS / "cgi-bin" / "env.py", headers={"User-Agent": payload})
+    assert result.environ["HTTP_USER_AGENT"] == payload
+    assert f"HTTP_USER_AGENT={payload}" in result.text.splitlines()
