@@ -1,0 +1,226 @@
+"""Notebook 03's exercise: the reference solution passes, typical mistakes are named.
+
+The exercise (``gateway_lab.check.course_03``) runs small apps through a
+learner's ``respond(app, environ, send_head, send_body)``. Each wrong answer
+below is a mistake a learner is likely to make; the test asserts which cases
+fail (by their stable titles), not the exact wording.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway_lab.check.course_03 import CASES, RESPOND, ServerPartExercise
+from gateway_lab.check.exercises import _REGISTRY, ExerciseResult
+
+SOLUTION = Path(__file__).parent.parent / "notebooks" / "solutions" / "wsgi_server_respond.py"
+ALL_TITLES = {case.title for case in CASES}
+
+
+def failed_titles(result: ExerciseResult) -> set[str]:
+    """The titles of the cases with at least one ✗ line."""
+    return {text.split(":", 1)[0] for mark, text in result.lines if mark == "✗"}
+
+
+def solution() -> Any:
+    return runpy.run_path(str(SOLUTION))["respond_complete"]
+
+
+# -- typical wrong answers -------------------------------------------------
+
+
+def respond_from_step_4(app: Any, environ: Any, send_head: Any, send_body: Any) -> None:
+    """The notebook's first respond: no write(), no exc_info, no one-call rule."""
+    status = headers = None
+    head_sent = False
+
+    def start_response(new_status: Any, new_headers: Any, exc_info: Any = None) -> None:
+        nonlocal status, headers
+        status, headers = new_status, new_headers
+
+    body = app(environ, start_response)
+    try:
+        for chunk in body:
+            if chunk:
+                if not head_sent:
+                    send_head(status, headers)
+                    head_sent = True
+                send_body(chunk)
+        if not head_sent:
+            send_head(status, headers)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+
+
+def make_respond(
+    *,
+    eager_head: bool = False,
+    close: bool = True,
+    reraise: bool = True,
+    head_every_write: bool = False,
+    refuse_twice: bool = True,
+) -> Any:
+    """A respond with one chosen mistake (the defaults make a correct one)."""
+
+    def respond(app: Any, environ: Any, send_head: Any, send_body: Any) -> None:
+        state: dict[str, Any] = {"status": None, "headers": None, "sent": False}
+
+        def send_head_once() -> None:
+            if head_every_write or not state["sent"]:
+                send_head(state["status"], state["headers"])
+                state["sent"] = True
+
+        def write(data: bytes) -> None:
+            if data:
+                send_head_once()
+                send_body(data)
+
+        def start_response(status: Any, headers: Any, exc_info: Any = None) -> Any:
+            if exc_info is not None:
+                if state["sent"] and reraise:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            elif state["status"] is not None and refuse_twice:
+                raise RuntimeError("start_response() twice")
+            state["status"], state["headers"] = status, headers
+            return write
+
+        body = app(environ, start_response)
+        if eager_head:
+            send_head_once()
+        try:
+            for chunk in body:
+                write(chunk)
+            if not state["sent"]:
+                send_head_once()
+        finally:
+            if close and hasattr(body, "close"):
+                body.close()
+
+    return respond
+
+
+# -- tests -------------------------------------------------------------------
+
+
+def test_reference_solution_passes() -> None:
+    result = RESPOND.evaluate(solution())
+    assert result.passed, str(result)
+    assert not result.unfinished
+    assert {text.split(":", 1)[0] for _, text in result.lines} == ALL_TITLES
+
+
+def test_a_correct_answer_written_differently_passes() -> None:
+    assert RESPOND.evaluate(make_respond()).passed
+
+
+def test_the_notebooks_first_respond_lacks_write_exc_info_and_the_one_call_rule() -> None:
+    result = RESPOND.evaluate(respond_from_step_4)
+    assert not result.passed
+    assert failed_titles(result) == {
+        "write()",
+        "exc_info after the body started",
+        "start_response twice",
+    }
+    write_line = next(t for m, t in result.lines if m == "✗" and t.startswith("write()"))
+    assert "return write" in write_line
+
+
+def test_sending_the_head_before_iterating_is_named() -> None:
+    result = RESPOND.evaluate(make_respond(eager_head=True))
+    # every generator app calls start_response only when iterated
+    assert failed_titles(result) == {
+        "start_response inside a generator",
+        "exc_info after an empty chunk",
+        "exc_info after the body started",
+    }
+    assert any("first non-empty chunk" in text for _, text in result.lines)
+
+
+def test_forgetting_close_is_named_on_every_path() -> None:
+    result = RESPOND.evaluate(make_respond(close=False))
+    assert failed_titles(result) == {
+        "a list body",
+        "an empty body",
+        "start_response inside a generator",
+        "exc_info after the body started",
+        "the client hangs up",
+    }
+    assert all("close()" in text for mark, text in result.lines if mark == "✗")
+
+
+def test_replacing_the_status_after_the_head_went_out_is_named() -> None:
+    result = RESPOND.evaluate(make_respond(reraise=False))
+    assert failed_titles(result) == {"exc_info after the body started"}
+    assert any("exc_info[1].with_traceback" in text for _, text in result.lines)
+
+
+def test_sending_the_head_more_than_once_is_named() -> None:
+    result = RESPOND.evaluate(make_respond(head_every_write=True))
+    assert {"a list body", "write()"} <= failed_titles(result)
+    assert any("exactly once" in text for _, text in result.lines)
+
+
+def test_taking_a_second_status_quietly_is_named() -> None:
+    result = RESPOND.evaluate(make_respond(refuse_twice=False))
+    assert failed_titles(result) == {"start_response twice"}
+
+
+@pytest.mark.parametrize("answer", [None, Ellipsis, 42, lambda app, environ: None])
+def test_unfinished_answers_get_a_sentence_not_an_exception(answer: Any) -> None:
+    result = RESPOND.evaluate(answer)
+    assert not result.passed
+    assert result.unfinished
+    assert not result.lines
+
+
+def test_the_notebook_scaffold_is_unfinished_and_check_prints_without_raising(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def respond_complete(app: Any, environ: Any, send_head: Any, send_body: Any) -> None:
+        raise NotImplementedError("write your respond_complete here")
+
+    result = RESPOND(respond_complete)
+    assert not result.passed
+    assert "NotImplementedError" in result.unfinished
+    assert "not finished yet" in capsys.readouterr().out
+
+
+def test_a_respond_that_never_finishes_is_reported_not_waited_for() -> None:
+    quick = ServerPartExercise("slow", "slow", CASES[:2], timeout=0.1)
+
+    def slow_respond(app: Any, environ: Any, send_head: Any, send_body: Any) -> None:
+        time.sleep(0.5)
+
+    started = time.monotonic()
+    result = quick.evaluate(slow_respond)
+    assert time.monotonic() - started < 0.45
+    assert not result.passed
+    assert all("did not finish" in text for _, text in result.lines)
+
+
+def test_the_exercise_is_registered_by_name() -> None:
+    # The registry itself: gl.exercise() also imports every other course module.
+    assert _REGISTRY["wsgi-server-respond"] is RESPOND
+
+
+def test_the_solution_works_as_a_real_server_part() -> None:
+    """The notebook's reward cell: the solution serves a write() app over a socket."""
+    import io
+
+    sent: list[bytes] = []
+
+    def write_app(environ: Any, start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written, ")
+        return [b"returned"]
+
+    environ = {"REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr}
+    solution()(write_app, environ, lambda s, h: sent.append(s.encode()), sent.append)
+    assert sent == [b"200 OK", b"written, ", b"returned"]
