@@ -403,6 +403,7 @@ def test_lifespan_startup_failure_is_a_clear_start_error():
     with pytest.raises(errors.ServerStartError) as caught:
         gl.serve_asgi(app)
     assert "lifespan" in str(caught.value)
+    assert "The app said: no database" in str(caught.value)
     assert servers() == {}
     # The kernel (here: the test process) is fine, and a good app still serves.
     with gl.serve_asgi(hello_asgi) as srv:

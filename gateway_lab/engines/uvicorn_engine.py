@@ -153,13 +153,17 @@ class UvicornRunner(EngineRunner):
     def start_failure_reason(self) -> str:
         failure = self._failure
         if isinstance(failure, SystemExit) or (failure is not None and "lifespan" in str(failure)):
-            detail = next((m for m in reversed(self.log.messages) if "startup" in m.lower()), "")
+            said = [
+                message[len("error: ") :]
+                for message in self.log.messages
+                if message.startswith("error: ") and "Application startup failed" not in message
+            ]
             return (
                 "The app's lifespan startup failed, so uvicorn did not start. "
-                "Look at the app's handling of 'lifespan.startup' (it sent "
-                "'lifespan.startup.failed' or raised). "
-                + (f"uvicorn said: {detail}" if detail else "")
-            ).strip()
+                + (f"The app said: {said[-1]}. " if said else "")
+                + "Look at the app's handling of 'lifespan.startup' (it sent "
+                "'lifespan.startup.failed' or raised)."
+            )
         return super().start_failure_reason()
 
     def request_stop(self) -> None:

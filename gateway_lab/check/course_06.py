@@ -1,0 +1,238 @@
+"""The exercises of notebook 06 (ASGI), checked with ``gl.exercise(name)``.
+
+Theory of operation: an exercise is data (see :mod:`.exercises`): requests
+and what each response must show. Two things in this lesson are not visible
+in the finished response, so this module adds them:
+
+* *how* the body was sent. An :class:`ASGICase` can also read the messages
+  the checker recorded for its request and count the ``http.response.body``
+  messages that carried bytes: a streamed answer sends one piece per message.
+* the *lifespan* cycle. An :class:`ASGIExercise` can run the checker with
+  the lifespan startup and shutdown around its requests (the base exercise
+  leaves lifespan out), and can run the whole battery a second time, as a
+  restarted server would, to tell state kept in ``scope["state"]`` from state
+  kept in a global variable.
+
+* ``asgi-streaming-count``: ``GET /?n=5`` streams ``b"1\\n2\\n3\\n4\\n5\\n"``,
+  one line per ``http.response.body`` message with ``more_body=True``, and
+  ends the response with ``more_body=False``; no ``n`` means 3.
+* ``asgi-lifespan-counter``: lifespan startup puts a counter in the state;
+  each request answers with its own number (``b"1"``, ``b"2"``, ...).
+
+The reference solutions are ``notebooks/solutions/asgi_streaming_count.py``
+and ``notebooks/solutions/asgi_lifespan_counter.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..events import Event
+from .checkers import check_asgi
+from .exercises import Case, Exercise, ExerciseResult, register
+from .report import Report
+
+__all__ = ["ASGICase", "ASGIExercise", "ASGI_LIFESPAN_COUNTER", "ASGI_STREAMING_COUNT"]
+
+ASGI_LIFESPAN = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
+_STREAM_ADVICE = (
+    "Send each line in its own {'type': 'http.response.body', 'body': ..., "
+    "'more_body': True} as soon as it is ready, then end with more_body=False"
+)
+
+
+@dataclass(frozen=True)
+class ASGICase(Case):
+    """A :class:`Case` with two more things to say.
+
+    ``messages``: the body must arrive in at least this many
+    ``http.response.body`` messages that carry bytes (0: not checked).
+    ``advice``: a sentence added to each failed expectation about the response.
+    """
+
+    messages: int = 0
+    advice: str = ""
+
+    def expectations(self, response: Any) -> list[tuple[bool, str]]:
+        return self._advised(super().expectations(response))
+
+    def flow_expectations(self, events: list[Event]) -> list[tuple[bool, str]]:
+        """(passed, sentence) about the messages the app sent for this request."""
+        if not self.messages:
+            return []
+        sent = [
+            e
+            for e in events
+            if e.kind == "send"
+            and e.payload.get("type") == "http.response.body"
+            and e.payload.get("size", 0) > 0
+        ]
+        if len(sent) >= self.messages:  # a final empty message is allowed, not counted
+            return [(True, f"the body came in {_messages(len(sent))}, one per line")]
+        return [
+            (
+                False,
+                f"the body should come in {_messages(self.messages)}, one per line, but "
+                f"it came in {_messages(len(sent))}. {_STREAM_ADVICE}",
+            )
+        ]
+
+    def _advised(self, results: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
+        if not self.advice:
+            return results
+        return [(ok, text if ok else f"{text}. {self.advice}") for ok, text in results]
+
+
+def _messages(count: int) -> str:
+    return f"{count} 'http.response.body' message{'' if count == 1 else 's'}"
+
+
+def _http_connections(report: Report) -> list[list[Event]]:
+    """The events of each HTTP request of ``report``, in the order they were sent."""
+    numbers = sorted(
+        {e.connection for e in report.flow if e.kind == "scope" and e.payload.get("type") == "http"}
+    )
+    return [[e for e in report.flow if e.connection == n] for n in numbers]
+
+
+def _answered_startup(report: Report) -> bool:
+    return any(
+        e.kind == "send" and e.payload.get("type") == "lifespan.startup.complete"
+        for e in report.flow
+    )
+
+
+class ASGIExercise(Exercise):
+    """An ASGI exercise that may include lifespan and judge the recorded messages.
+
+    ``lifespan``: run the lifespan startup before the requests and the
+    shutdown after them; the app must answer ``lifespan.startup.complete``.
+    ``restart``: run everything a second time (a fresh server) and expect
+    the same answers; the sentence is shown when they differ.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        cases: list[Case],
+        *,
+        title: str = "",
+        lifespan: bool = False,
+        restart: str = "",
+        timeout: float = 2.0,
+    ) -> None:
+        super().__init__(name, "asgi", cases, title=title, timeout=timeout)
+        self.lifespan = lifespan
+        self.restart = restart
+
+    def _run(self, app: Any) -> Report:
+        probes = [case.probe() for case in self.cases]
+        return check_asgi(
+            app, probes, timeout=self.timeout, lifespan=self.lifespan, websocket=False
+        )
+
+    def evaluate(self, app: Any) -> ExerciseResult:
+        """Check ``app`` without printing. Never raises on an unfinished answer."""
+        unfinished = self._unfinished(app)
+        if unfinished:
+            return ExerciseResult(self.title, False, unfinished=unfinished)
+        report = self._run(app)
+        if any(
+            f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
+        ):
+            return ExerciseResult(
+                self.title,
+                False,
+                report=report,
+                unfinished=(
+                    "The app still raises NotImplementedError: replace that line with your "
+                    "code, run the cell, then run this check again."
+                ),
+            )
+        lines = self._case_lines(report)
+        if self.lifespan:
+            answered = _answered_startup(report)
+            lines.append(
+                (
+                    "✓" if answered else "✗",
+                    "lifespan startup: the app answered 'lifespan.startup.complete'"
+                    if answered
+                    else "lifespan startup: the app should answer {'type': "
+                    "'lifespan.startup.complete'} after setting up scope['state'] "
+                    f"(see {ASGI_LIFESPAN})",
+                )
+            )
+        for item in report.ordered():
+            if item.severity == "info":
+                continue
+            mark = "!" if item.severity == "warning" else "✗"
+            lines.append(
+                (mark, f"{item.rule} on {item.request}: {item.message} What to change: {item.hint}")
+            )
+        if self.restart and all(mark != "✗" for mark, _ in lines):
+            again = self._case_lines(self._run(app))
+            if all(mark == "✓" for mark, _ in again):
+                lines.append(("✓", "after a restart (a new lifespan startup) it starts afresh"))
+            else:
+                wrong = next(text for mark, text in again if mark != "✓")
+                lines.append(("✗", f"after a restart, {wrong}. {self.restart}"))
+        passed = all(mark != "✗" for mark, _ in lines)
+        return ExerciseResult(self.title, passed, lines, report=report)
+
+    def _case_lines(self, report: Report) -> list[tuple[str, str]]:
+        lines: list[tuple[str, str]] = []
+        connections = _http_connections(report)
+        connections += [[]] * (len(self.cases) - len(connections))
+        for case, response, events in zip(self.cases, report.responses, connections, strict=True):
+            about = f" ({case.says})" if case.says else ""
+            label = case.probe().label
+            checks = case.expectations(response)
+            if response is not None and isinstance(case, ASGICase):
+                checks += case.flow_expectations(events)
+            for ok, text in checks:
+                lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
+        return lines
+
+
+_STATE_ADVICE = (
+    "Each request gets a shallow copy of scope['state'], so `state['count'] += 1` on an "
+    "int is lost when the request ends: store a mutable object at startup (a dict such "
+    "as {'count': 0}, or a list) and change what is inside it"
+)
+
+ASGI_STREAMING_COUNT = register(
+    ASGIExercise(
+        "asgi-streaming-count",
+        title="Stream a count (ASGI)",
+        cases=[
+            ASGICase(
+                "GET /?n=5",
+                equals=b"1\n2\n3\n4\n5\n",
+                messages=5,
+                says="five lines",
+                headers_expected={"Content-Type": "text/plain"},
+            ),
+            ASGICase("GET /?n=1", equals=b"1\n", messages=1, says="one line"),
+            ASGICase("GET /", equals=b"1\n2\n3\n", messages=3, says="no n: count to 3"),
+        ],
+    )
+)
+
+ASGI_LIFESPAN_COUNTER = register(
+    ASGIExercise(
+        "asgi-lifespan-counter",
+        title="Count requests in lifespan state (ASGI)",
+        lifespan=True,
+        restart=(
+            "Keep the counter in the state that 'lifespan.startup' sets up "
+            "(scope['state']), not in a global variable, so that each server run "
+            "starts from 1"
+        ),
+        cases=[
+            ASGICase("GET /", equals=b"1", says="the first request"),
+            ASGICase("GET /", equals=b"2", says="the second request", advice=_STATE_ADVICE),
+            ASGICase("GET /hello", equals=b"3", says="every path counts", advice=_STATE_ADVICE),
+        ],
+    )
+)

@@ -1,0 +1,22 @@
+# Reference solution: exercise "asgi-streaming-count"
+# (check it with: gl.exercise("asgi-streaming-count")(app))
+from urllib.parse import parse_qs
+
+
+async def app(scope, receive, send):
+    """Stream the lines 1 to n, one http.response.body message per line."""
+    if scope["type"] != "http":
+        return  # this app serves HTTP only; returning says so (lifespan, websocket)
+    query = parse_qs(scope["query_string"].decode("latin-1"))  # query_string is bytes
+    n = int(query.get("n", ["3"])[0])
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    for number in range(1, n + 1):
+        line = f"{number}\n".encode("ascii")
+        await send({"type": "http.response.body", "body": line, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

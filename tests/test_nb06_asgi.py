@@ -1,0 +1,410 @@
+"""Notebook 06 (ASGI): its exercises, the wrong answers learners write, and its claims.
+
+The notebook itself runs under nbval; its quiet check cells assert what the
+prose says on the live run. Here: each reference solution passes its
+exercise, typical wrong answers get the right feedback (asserted on rule ids
+and the key words of each line, not on whole sentences), and the behaviours
+the lesson leans on beyond its own cells (the mistakes' rule ids on both
+engines' terms, the shallow copy of lifespan state, a failed startup).
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import gateway_lab as gl
+from gateway_lab.check import course_06
+from gateway_lab.check.exercises import ExerciseResult
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+EXERCISES = {
+    "asgi-echo-body": None,  # defined in course.py, used by this notebook
+    "asgi-streaming-count": course_06.ASGI_STREAMING_COUNT,
+    "asgi-lifespan-counter": course_06.ASGI_LIFESPAN_COUNTER,
+}
+
+
+def _solution(name: str) -> Any:
+    return runpy.run_path(str(SOLUTIONS / f"{name.replace('-', '_')}.py"))["app"]
+
+
+def _check(name: str, app: Any) -> ExerciseResult:
+    exercise = EXERCISES[name] or gl.exercise(name)
+    return exercise.evaluate(app)
+
+
+def _failed(result: ExerciseResult) -> str:
+    return "\n".join(text for mark, text in result.lines if mark == "✗")
+
+
+# -- reference solutions -----------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_reference_solution_passes(name: str) -> None:
+    result = _check(name, _solution(name))
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("name", ["asgi-streaming-count", "asgi-lifespan-counter"])
+def test_exercise_is_registered_for_gl_exercise(name: str) -> None:
+    assert gl.exercise(name) is EXERCISES[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_reference_solution_has_no_error_or_warning_in_the_full_check(name: str) -> None:
+    report = gl.check_asgi(_solution(name))
+    assert report.ok and not report.warnings, str(report)
+
+
+def test_check_prints_and_passes(capsys: Any) -> None:
+    gl.exercise("asgi-streaming-count")(_solution("asgi-streaming-count"))
+    assert "passed, well done" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["asgi-streaming-count", "asgi-lifespan-counter"])
+def test_solution_serves_for_real(name: str) -> None:
+    with gl.serve_asgi(_solution(name), name=f"test-{name}") as server:
+        first = httpx.get(server.url + "?n=4", timeout=5)
+        second = httpx.get(server.url, timeout=5)
+    if name == "asgi-streaming-count":
+        assert (first.text, second.text) == ("1\n2\n3\n4\n", "1\n2\n3\n")
+    else:
+        assert (first.text, second.text) == ("1", "2")
+
+
+# -- unfinished answers: the notebook's scaffolds ----------------------------------------
+async def count_scaffold(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    raise NotImplementedError("write your streaming app here")
+
+
+async def counter_scaffold(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        raise NotImplementedError("handle the lifespan messages here")
+    if scope["type"] == "http":
+        raise NotImplementedError("answer with the count here")
+
+
+def plain_function(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [])
+    return [b"1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "words"),
+    [
+        ("asgi-streaming-count", count_scaffold, "NotImplementedError"),
+        ("asgi-lifespan-counter", counter_scaffold, "NotImplementedError"),
+        ("asgi-streaming-count", None, "still None"),
+        ("asgi-lifespan-counter", ..., "still `...`"),
+        ("asgi-lifespan-counter", plain_function, "async def app(scope, receive, send)"),
+    ],
+)
+def test_unfinished_answer_gets_a_sentence_not_an_exception(
+    name: str, answer: Any, words: str, capsys: Any
+) -> None:
+    result = EXERCISES[name](answer)
+    assert not result.passed and result.unfinished
+    out = capsys.readouterr().out
+    assert "not finished yet" in out and words in out
+
+
+# -- typical wrong answers: streaming ----------------------------------------------------
+def _n(scope: Any) -> int:
+    from urllib.parse import parse_qs
+
+    return int(parse_qs(scope["query_string"].decode()).get("n", ["3"])[0])
+
+
+START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"text/plain")],
+}
+
+
+async def count_joined(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send(START)
+    lines = "".join(f"{i}\n" for i in range(1, _n(scope) + 1))
+    await send({"type": "http.response.body", "body": lines.encode()})
+
+
+async def count_never_ends(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send(START)
+    for i in range(1, _n(scope) + 1):
+        await send({"type": "http.response.body", "body": f"{i}\n".encode(), "more_body": True})
+
+
+async def count_str_lines(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send(START)
+    for i in range(1, _n(scope) + 1):
+        await send({"type": "http.response.body", "body": f"{i}\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def count_from_zero(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send(START)
+    for i in range(_n(scope)):
+        await send({"type": "http.response.body", "body": f"{i}\n".encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def count_each_line_ends(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send(START)
+    for i in range(1, _n(scope) + 1):
+        await send({"type": "http.response.body", "body": f"{i}\n".encode()})  # more_body False
+
+
+async def count_ignores_n(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send(START)
+    for i in range(1, 4):
+        await send({"type": "http.response.body", "body": f"{i}\n".encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (count_joined, ["should come in 5 'http.response.body' messages", "came in 1 "]),
+        (count_never_ends, ["asgi.response-incomplete", "more_body"]),
+        (count_str_lines, ["asgi.body-not-bytes"]),
+        (count_from_zero, ["body should be b'1\\n2\\n3\\n4\\n5\\n', got b'0\\n1\\n2\\n3\\n4\\n'"]),
+        (count_each_line_ends, ["asgi.send-after-complete"]),
+        (count_ignores_n, ["body should be b'1\\n2\\n3\\n4\\n5\\n', got b'1\\n2\\n3\\n'"]),
+    ],
+)
+def test_streaming_wrong_answer_gets_the_right_feedback(answer: Any, expected: list[str]) -> None:
+    result = course_06.ASGI_STREAMING_COUNT.evaluate(answer)
+    assert not result.passed and not result.unfinished, str(result)
+    failed = _failed(result)
+    for words in expected:
+        assert words in failed, failed
+
+
+def test_joined_body_is_told_how_to_stream() -> None:
+    failed = _failed(course_06.ASGI_STREAMING_COUNT.evaluate(count_joined))
+    assert "more_body': True" in failed and "more_body=False" in failed
+
+
+# -- typical wrong answers: lifespan counter ---------------------------------------------
+def _lifespan(on_startup: Any) -> Any:
+    """A lifespan handler that runs ``on_startup(state)`` and answers properly."""
+
+    async def handle(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                on_startup(scope["state"])
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return handle
+
+
+async def _answer(send: Any, number: int) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(number).encode()})
+
+
+_int_lifespan = _lifespan(lambda state: state.update(count=0))
+
+
+async def counter_int_in_state(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        return await _int_lifespan(scope, receive, send)
+    scope["state"]["count"] += 1
+    await _answer(send, scope["state"]["count"])
+
+
+_global_count = {"count": 0}
+_plain_lifespan = _lifespan(lambda state: None)
+
+
+async def counter_global(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        return await _plain_lifespan(scope, receive, send)
+    _global_count["count"] += 1
+    await _answer(send, _global_count["count"])
+
+
+async def counter_no_startup_reply(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            scope["state"]["counter"] = {"count": 0}
+        await receive()  # waits for shutdown without having answered startup
+        return
+    counter = scope["state"]["counter"]
+    counter["count"] += 1
+    await _answer(send, counter["count"])
+
+
+async def counter_without_lifespan(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    counter = scope["state"]["counter"]  # KeyError: nothing set it up
+    counter["count"] += 1
+    await _answer(send, counter["count"])
+
+
+_dict_lifespan = _lifespan(lambda state: state.update(counter={"count": 0}))
+
+
+async def counter_no_shutdown_reply(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await receive()
+        scope["state"]["counter"] = {"count": 0}
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        return  # forgot lifespan.shutdown.complete
+    counter = scope["state"]["counter"]
+    counter["count"] += 1
+    await _answer(send, counter["count"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (counter_int_in_state, ["body should be b'2', got b'1'", "shallow copy"]),
+        (counter_global, ["after a restart", "got b'4'", "not in a global variable"]),
+        (counter_no_startup_reply, ["asgi.lifespan-no-reply", "lifespan.startup.complete"]),
+        (counter_without_lifespan, ["app.raised", "KeyError", "lifespan.startup.complete"]),
+        (counter_no_shutdown_reply, ["asgi.lifespan-no-reply", "lifespan.shutdown.complete"]),
+    ],
+)
+def test_counter_wrong_answer_gets_the_right_feedback(answer: Any, expected: list[str]) -> None:
+    _global_count["count"] = 0
+    result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(answer)
+    assert not result.passed and not result.unfinished, str(result)
+    failed = _failed(result)
+    for words in expected:
+        assert words in failed, failed
+
+
+# -- typical wrong answers: echo body (the shared exercise, as this notebook uses it) ----
+async def echo_first_message(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    message = await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": message["body"]})
+
+
+async def echo_str_headers(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": [("x", "y")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def echo_each_piece(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+        await send({"type": "http.response.body", "body": message.get("body", b"")})  # ends it
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (echo_first_message, ["asgi.body-partly-read", "got b'first part, '"]),
+        (echo_str_headers, ["asgi.header-not-bytes"]),
+        (echo_each_piece, ["asgi.send-after-complete"]),
+    ],
+)
+def test_echo_wrong_answer_gets_the_right_feedback(answer: Any, expected: list[str]) -> None:
+    result = gl.exercise("asgi-echo-body").evaluate(answer)
+    assert not result.passed, str(result)
+    shown = "\n".join(text for mark, text in result.lines if mark != "✓")
+    for words in expected:
+        assert words in shown, shown
+
+
+# -- claims of the lesson beyond its quiet checks ----------------------------------------
+async def _article_hello(scope: Any, receive: Any, send: Any) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [[b"content-type", b"text/plain"]],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Hello, world!"})
+
+
+@pytest.mark.parametrize("engine", ["uvicorn", "mini"])
+def test_article_hello_is_offered_lifespan_first_and_still_serves(engine: str) -> None:
+    recorded, flow = gl.record_asgi(_article_hello)
+    with gl.serve_asgi(recorded, name=f"nb06-hello-{engine}", engine=engine) as server:
+        reply = httpx.get(server.url, timeout=5)
+    assert reply.content == b"Hello, world!"
+    assert [e.payload["type"] for e in flow.of_kind("scope")] == ["lifespan", "http"]
+
+
+@pytest.mark.parametrize("engine", ["uvicorn", "mini"])
+def test_lifespan_state_reaches_requests_as_a_shallow_copy(engine: str) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _dict_lifespan(scope, receive, send)
+            return
+        state = scope["state"]
+        state["counter"]["count"] += 1  # shared object: survives
+        state["plain"] = state.get("plain", 0) + 1  # key of the copy: lost
+        await _answer(send, state["counter"]["count"] * 10 + state["plain"])
+
+    with gl.serve_asgi(app, name=f"nb06-state-{engine}", engine=engine) as server:
+        answers = [httpx.get(server.url, timeout=5).text for _ in range(3)]
+    assert answers == ["11", "21", "31"]
+
+
+async def _cannot_start(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database at db:5432"})
+
+
+@pytest.mark.parametrize("engine", ["uvicorn", "mini"])
+def test_failed_startup_refuses_to_serve(engine: str) -> None:
+    with pytest.raises(gl.ServerStartError):
+        gl.serve_asgi(_cannot_start, name=f"nb06-fail-{engine}", engine=engine)
+    assert f"nb06-fail-{engine}" not in gl.servers()
+
+
+def test_failed_startup_on_mini_quotes_the_app() -> None:
+    with pytest.raises(gl.ServerStartError, match="no database at db:5432"):
+        gl.serve_asgi(_cannot_start, name="nb06-fail-quote", engine="mini")
+
+
+@pytest.mark.parametrize("engine", ["uvicorn", "mini"])
+def test_unfinished_response_breaks_the_client(engine: str) -> None:
+    with gl.serve_asgi(count_never_ends, name=f"nb06-open-{engine}", engine=engine) as server:
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(server.url, timeout=5)
