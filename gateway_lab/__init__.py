@@ -67,6 +67,9 @@ _EXPORTS = {
     "ws_connect": "wsclient",
     "WebSocketClosed": "wsclient",
     "WebSocketRefused": "wsclient",
+    # measuring load
+    "drive_load": "bench",
+    "LoadRun": "bench",
     # errors
     "GatewayLabError": "errors",
     "PortInUseError": "errors",
