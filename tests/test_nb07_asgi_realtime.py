@@ -1,0 +1,430 @@
+"""Notebook 07 (ASGI realtime): its exercises, right and wrong answers, and its claims.
+
+The exercises live in ``gateway_lab.check.course_07``; the reference
+solutions in ``notebooks/solutions/``. Each solution must pass, and each
+typical wrong answer must get the feedback that names its mistake (asserted
+on rule ids and key words, not on whole sentences).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import gateway_lab as gl
+from gateway_lab.check.course_07 import (
+    ASGI_NO_BLOCKING,
+    ASGI_SSE_UNTIL_DISCONNECT,
+    ASGI_WS_NUMBERED_ECHO,
+)
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+
+
+def solution(name: str, function: str) -> Any:
+    return runpy.run_path(str(SOLUTIONS / f"{name}.py"))[function]
+
+
+def failed_lines(result: Any) -> str:
+    """The ✗ lines of a result, as one text to search."""
+    return "\n".join(text for mark, text in result.lines if mark == "✗")
+
+
+# -- every exercise is reachable by name -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["asgi-ws-numbered-echo", "asgi-no-blocking", "asgi-sse-until-disconnect"]
+)
+def test_exercises_are_registered(name):
+    assert gl.exercise(name).name == name
+
+
+# -- asgi-ws-numbered-echo ---------------------------------------------------------------
+
+
+def test_numbered_echo_solution_passes(capsys):
+    result = ASGI_WS_NUMBERED_ECHO(solution("asgi_ws_numbered_echo", "numbered_echo"))
+    assert result.passed, str(result)
+    assert "passed" in capsys.readouterr().out
+
+
+async def _unfinished_echo(scope, receive, send):
+    raise NotImplementedError
+
+
+async def _echo_without_accept(scope, receive, send):
+    await receive()
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        await send({"type": "websocket.send", "text": message["text"]})
+
+
+async def _plain_echo(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        await send({"type": "websocket.send", "text": message["text"]})
+
+
+async def _ignores_disconnect(scope, receive, send):
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif message["type"] == "websocket.receive":
+            if message["text"] == "bye":
+                await send({"type": "websocket.send", "text": "goodbye"})
+                await send({"type": "websocket.close", "code": 1000})
+                continue
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+_shared_count = {"n": 0}
+
+
+async def _global_counter(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message["text"] == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        _shared_count["n"] += 1
+        await send({"type": "websocket.send", "text": f"{_shared_count['n']}: {message['text']}"})
+
+
+async def _no_close_on_bye(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message["text"] == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            continue
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+async def _bytes_replies(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        count += 1
+        await send({"type": "websocket.send", "bytes": f"{count}: {message['text']}".encode()})
+
+
+def test_numbered_echo_unfinished_answers_are_not_errors():
+    assert ASGI_WS_NUMBERED_ECHO.evaluate(None).unfinished
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_unfinished_echo)
+    assert not result.passed and "NotImplementedError" in result.unfinished
+
+    def plain_function(scope, receive, send):
+        return None
+
+    assert "async def" in ASGI_WS_NUMBERED_ECHO.evaluate(plain_function).unfinished
+
+
+def test_numbered_echo_without_accept():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_echo_without_accept)
+    assert not result.passed
+    assert "never accepted" in failed_lines(result)
+    assert "{'type': 'websocket.accept'}" in failed_lines(result)
+
+
+async def _greets_before_accept(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.send", "text": "welcome!"})
+    await send({"type": "websocket.accept"})
+
+
+def test_numbered_echo_sending_before_accept():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_greets_before_accept)
+    assert not result.passed
+    text = failed_lines(result)
+    assert "asgi.ws-send-before-accept" in text and "before the client said anything" in text
+
+
+def test_numbered_echo_plain_echo_gets_numbers_and_close_named():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_plain_echo)
+    text = failed_lines(result)
+    assert not result.passed
+    assert "'1: hello'" in text and "got 'hello'" in text
+    assert "websocket.close" in text
+
+
+def test_numbered_echo_that_ignores_disconnect_is_reported_not_waited_for():
+    started = time.perf_counter()
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_ignores_disconnect)
+    assert time.perf_counter() - started < 4 * ASGI_WS_NUMBERED_ECHO.timeout + 2
+    assert not result.passed
+    assert "websocket.disconnect" in failed_lines(result)
+    assert "still running" in failed_lines(result)
+
+
+def test_numbered_echo_counts_per_connection():
+    _shared_count["n"] = 0
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_global_counter)
+    assert not result.passed
+    text = failed_lines(result)
+    assert "client just leaves" in text and "'1: ping'" in text and "got '3: ping'" in text
+
+
+def test_numbered_echo_must_close_after_bye():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_no_close_on_bye)
+    assert not result.passed
+    assert "should close" in failed_lines(result)
+
+
+def test_numbered_echo_bytes_instead_of_text():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_bytes_replies)
+    assert not result.passed
+    assert "'text'" in failed_lines(result) and "bytes" in failed_lines(result)
+
+
+# -- asgi-no-blocking -----------------------------------------------------------------
+
+
+def _slow_lookup(word: str) -> str:
+    time.sleep(0.2)
+    return word.upper()
+
+
+def _word(scope: dict[str, Any]) -> str:
+    return scope["query_string"].decode().partition("=")[2] or "hello"
+
+
+async def _answer(send: Any, text: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
+async def _still_blocking(scope, receive, send):
+    await _answer(send, _slow_lookup(_word(scope)))
+
+
+async def _async_wrapper_still_blocks(scope, receive, send):
+    async def lookup(word):
+        return _slow_lookup(word)
+
+    await _answer(send, await lookup(_word(scope)))
+
+
+async def _to_thread_called_wrong(scope, receive, send):
+    await _answer(send, await asyncio.to_thread(_slow_lookup(_word(scope))))
+
+
+async def _sleeps_but_skips_the_lookup(scope, receive, send):
+    await asyncio.sleep(0.2)
+    await _answer(send, _word(scope))
+
+
+async def _run_in_executor_answer(scope, receive, send):
+    loop = asyncio.get_running_loop()
+    await _answer(send, await loop.run_in_executor(None, _slow_lookup, _word(scope)))
+
+
+def test_no_blocking_solution_passes(capsys):
+    result = ASGI_NO_BLOCKING(solution("asgi_no_blocking", "lookup_app"))
+    assert result.passed, str(result)
+    capsys.readouterr()
+
+
+def test_no_blocking_run_in_executor_also_passes():
+    result = ASGI_NO_BLOCKING.evaluate(_run_in_executor_answer)
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("app", [_still_blocking, _async_wrapper_still_blocks])
+def test_no_blocking_catches_blocking_answers(app):
+    result = ASGI_NO_BLOCKING.evaluate(app)
+    assert not result.passed
+    assert "asgi.blocking-call" in failed_lines(result)
+    assert "time.sleep" in failed_lines(result)  # the line is named
+
+
+def test_no_blocking_to_thread_with_a_call_instead_of_a_function():
+    result = ASGI_NO_BLOCKING.evaluate(_to_thread_called_wrong)
+    assert not result.passed
+    text = failed_lines(result)
+    assert "app.raised" in text and "TypeError" in text
+
+
+def test_no_blocking_wrong_answer_is_named():
+    result = ASGI_NO_BLOCKING.evaluate(_sleeps_but_skips_the_lookup)
+    assert not result.passed
+    assert "should contain 'ADA'" in failed_lines(result)
+    assert "asgi.blocking-call" not in failed_lines(result)
+
+
+def test_no_blocking_notebook_scaffold_is_flagged():
+    """The scaffold the notebook gives (the blocking app) is what the rule catches."""
+    report = gl.check_asgi(
+        _still_blocking, [gl.Probe("GET", "/?word=x")], lifespan=False, websocket=False
+    )
+    assert "asgi.blocking-call" in report.rules("error")
+
+
+# -- asgi-sse-until-disconnect -------------------------------------------------------
+
+
+def test_ticker_solution_passes(capsys):
+    result = ASGI_SSE_UNTIL_DISCONNECT(solution("asgi_sse_until_disconnect", "ticker"))
+    assert result.passed, str(result)
+    capsys.readouterr()
+
+
+def _ticker(
+    content_type=b"text/event-stream",
+    listens=True,
+    inline_receive=False,
+    end_at=None,
+    event_format="data: tick {}\n\n",
+):
+    async def app(scope, receive, send):
+        left = asyncio.Event()
+
+        async def listen():
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left.set()
+
+        listener = asyncio.create_task(listen()) if listens and not inline_receive else None
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", content_type)],
+            }
+        )
+        number = 0
+        while not left.is_set():
+            number += 1
+            last = number == end_at
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": event_format.format(number).encode(),
+                    "more_body": not last,
+                }
+            )
+            if last:
+                break
+            if inline_receive and (await receive())["type"] == "http.disconnect":
+                break
+            await asyncio.sleep(0.02)
+        if listener is not None:
+            listener.cancel()
+
+    return app
+
+
+def test_ticker_unfinished():
+    async def scaffold(scope, receive, send):
+        raise NotImplementedError
+
+    assert "NotImplementedError" in ASGI_SSE_UNTIL_DISCONNECT.evaluate(scaffold).unfinished
+
+
+def test_ticker_that_never_listens_streams_to_nobody():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(listens=False))
+    assert not result.passed
+    assert "streaming to nobody" in failed_lines(result)
+    assert "http.disconnect" in failed_lines(result)
+
+
+def test_ticker_awaiting_receive_in_the_loop_stalls():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(inline_receive=True))
+    assert not result.passed
+    assert "awaiting receive()" in failed_lines(result)
+
+
+def test_ticker_wrong_content_type():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(content_type=b"text/plain"))
+    assert not result.passed
+    assert "text/event-stream" in failed_lines(result)
+
+
+def test_ticker_that_ends_by_itself():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(end_at=3))
+    assert not result.passed
+    assert "ended the stream itself" in failed_lines(result)
+
+
+def test_ticker_events_without_blank_line():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(event_format="data: tick {}\n"))
+    assert not result.passed
+    assert "a data line and a blank line" in failed_lines(result)
+
+
+# -- claims of the notebook that rest on the servers' behaviour ------------------------
+
+
+async def _stream_for_nobody(scope, receive, send, sent: list[int], errors: list[str]):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    try:
+        for number in range(1, 61):
+            await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": True})
+            sent.append(number)
+            await asyncio.sleep(0.01)
+    except OSError as exc:
+        errors.append(type(exc).__name__)
+        return
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.parametrize("engine", ["uvicorn", "mini"])
+def test_a_stream_that_does_not_listen_for_disconnect(engine):
+    """uvicorn drops sends after the client left in silence; mini raises OSError."""
+    sent: list[int] = []
+    errors: list[str] = []
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await _stream_for_nobody(scope, receive, send, sent, errors)
+
+    srv = gl.serve_asgi(app, name=f"nb07-nobody-{engine}", engine=engine)
+    try:
+        with httpx.stream("GET", srv.url, timeout=5) as reply:
+            for _ in reply.iter_lines():
+                break
+        deadline = time.perf_counter() + 3
+        while time.perf_counter() < deadline and not (errors or len(sent) == 60):
+            time.sleep(0.02)
+    finally:
+        srv.stop()
+    if engine == "uvicorn":
+        assert len(sent) == 60 and not errors
+    else:
+        assert errors == ["ClientDisconnected"] and len(sent) < 60
