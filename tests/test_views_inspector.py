@@ -107,11 +107,25 @@ def test_diff_puts_differences_first_and_folds_the_rest():
     page = diff_html(a, b, ("first", "second"))
     changed, _, folded = page.partition("keys are the same")
     assert "REQUEST_METHOD" in changed and "HTTP_ACCEPT" in changed and "HTTP_COOKIE" in changed
-    assert "only in A" in changed and "only in B" in changed and "changed" in changed
+    assert "only in first" in changed and "only in second" in changed and "changed" in changed
     assert "PATH_INFO" in folded  # equal: folded away
     assert "wsgi.input" in folded  # streams compare by kind, not identity
     assert "first" in changed and "second" in changed
     assert "No differences" in diff_html(a, a)
+
+
+def test_diff_status_words_use_the_labels():
+    a = gl.make_environ("GET", "/", {"Accept": "text/html"})
+    b = gl.make_environ("GET", "/", {"Cookie": "id=1"})
+    page = diff_html(a, b, ("tiny", "mini"))
+    assert "only in tiny" in page and "only in mini" in page
+    assert "only in A" not in page and "only in B" not in page
+    accept_row = page[page.index("HTTP_ACCEPT") :].split("</tr>")[0]
+    cookie_row = page[page.index("HTTP_COOKIE") :].split("</tr>")[0]
+    assert "only in tiny" in accept_row and "only in mini" in cookie_row
+    default = diff_html(a, b)
+    assert "only in request A" in default and "only in request B" in default
+    assert "only in &lt;b&gt;" in diff_html(a, b, ("<b>", "mini"))  # labels are escaped
 
 
 def test_a_real_cgi_run_is_inspected_and_drawn(tmp_path):

@@ -13,8 +13,10 @@ Modules: ``report`` (Finding, Report), ``rule`` / ``rules`` / ``wsgi_rules``
 ``asgi_driver`` / ``asgi_base`` / ``asgi_http`` / ``asgi_websocket`` /
 ``asgi_lifespan`` / ``asgi_messages`` (the ASGI side), ``looplag``
 (event-loop blocking), ``explain`` (values and exceptions as text),
-``checkers`` (the two checks), ``exercises`` and ``course`` (exercise
-checkers).
+``checkers`` (the two checks), ``exercises`` (the exercise framework),
+the kinds of exercise that need more than one request and a response
+(``cgi_exercise``, ``server_exercise``, ``middleware_exercise``), and the
+course's own exercises, one module per lesson (``course``, ``course_NN``).
 """
 
 from __future__ import annotations

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ..appkind import looks_async
 from .battery import Probe
 from .checkers import check_asgi, check_wsgi
 from .report import Report
 
-__all__ = ["Case", "Exercise", "ExerciseResult", "exercise", "register"]
+__all__ = ["Case", "Exercise", "ExerciseLike", "ExerciseResult", "exercise", "register"]
 
 
 @dataclass(frozen=True)
@@ -253,10 +253,24 @@ class Exercise:
         return ""
 
 
-_REGISTRY: dict[str, Exercise] = {}
+class ExerciseLike(Protocol):
+    """What the registry needs of an exercise, whatever kind of answer it checks."""
+
+    name: str
+
+    def __call__(self, answer: Any, /, *, quiet: bool = False) -> ExerciseResult: ...
+
+    def check(self, answer: Any, /, *, quiet: bool = False) -> ExerciseResult: ...
+
+    def evaluate(self, answer: Any, /) -> ExerciseResult: ...
 
 
-def register(item: Exercise) -> Exercise:
+AnExercise = TypeVar("AnExercise", bound=ExerciseLike)
+
+_REGISTRY: dict[str, ExerciseLike] = {}
+
+
+def register(item: AnExercise) -> AnExercise:
     """Make ``item`` available as ``gl.exercise(item.name)``."""
     _REGISTRY[item.name] = item
     return item
@@ -273,7 +287,7 @@ def _load_course_exercises() -> None:
             importlib.import_module(f"{package}.{module.name}")
 
 
-def exercise(name: str) -> Exercise:
+def exercise(name: str) -> ExerciseLike:
     """The course exercise called ``name``: ``check = gl.exercise("wsgi-hello-name")``."""
     _load_course_exercises()
     try:

@@ -222,23 +222,25 @@ def diff_html(a: Any, b: Any, labels: tuple[str, str] = ("request A", "request B
     keys = list(dict.fromkeys([*first, *second]))
     if kind_a == kind_b == "environ":
         keys.sort()
-    colours = {"only in A": "#fde8e8", "only in B": "#e6f6e6", "changed": "#fff4cc"}
+    only_a, only_b = f"only in {labels[0]}", f"only in {labels[1]}"
+    colours = {"only a": "#fde8e8", "only b": "#e6f6e6", "changed": "#fff4cc"}
     for key in keys:
         in_a, in_b = key in first, key in second
         va = _scope_value(key, first.get(key)) if in_a else ""
         vb = _scope_value(key, second.get(key)) if in_b else ""
-        status = "changed" if in_a and in_b else ("only in A" if in_a else "only in B")
+        side = "changed" if in_a and in_b else ("only a" if in_a else "only b")
         if in_a and in_b and _comparable(first[key]) == _comparable(second[key]):
-            status = "same"
+            side = "same"
+        status = {"only a": only_a, "only b": only_b}.get(side, side)
         info = explain(key)
-        style = f"{CELL};background:{colours.get(status, 'transparent')}"
+        style = f"{CELL};background:{colours.get(side, 'transparent')}"
         row = (
             f'<tr><td style="{style}"><code>{link(info.link, key)}</code></td>'
             f'<td style="{style}"><code>{esc(format_value(va)) if in_a else "&mdash;"}</code></td>'
             f'<td style="{style}"><code>{esc(format_value(vb)) if in_b else "&mdash;"}</code></td>'
-            f'<td style="{style};{MUTED}">{status}</td></tr>'
+            f'<td style="{style};{MUTED}">{esc(status)}</td></tr>'
         )
-        (same if status == "same" else changed).append(row)
+        (same if side == "same" else changed).append(row)
     head = (
         f'<tr><th style="{GROUP_ROW}">key</th><th style="{GROUP_ROW}">{esc(labels[0])}</th>'
         f'<th style="{GROUP_ROW}">{esc(labels[1])}</th><th style="{GROUP_ROW}"></th></tr>'
