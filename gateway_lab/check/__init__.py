@@ -15,7 +15,9 @@ Modules: ``report`` (Finding, Report), ``rule`` / ``rules`` / ``wsgi_rules``
 (event-loop blocking), ``explain`` (values and exceptions as text),
 ``checkers`` (the two checks), ``exercises`` (the exercise framework),
 the kinds of exercise that need more than one request and a response
-(``cgi_exercise``, ``server_exercise``, ``middleware_exercise``), and the
+(``cgi_exercise``, ``server_exercise``, ``middleware_exercise``,
+``stream_exercise`` and ``websocket_exercise``, both run by
+``connection_runner``), and the
 course's own exercises, one module per lesson (``course``, ``course_NN``).
 """
 

@@ -1,0 +1,111 @@
+"""One checker connection against a learner's ASGI app, on an event loop of its own.
+
+Theory of operation: some exercises need a client that does more than send
+one request and read one answer: one that hangs up in the middle of a
+stream (:mod:`.stream_exercise`), one that holds a WebSocket conversation
+(:mod:`.websocket_exercise`). Each plays that client with a subclass of the
+checker's own :class:`~.asgi_base.Connection`, so every protocol mistake is
+judged by the same rules as ``gl.check_asgi``.
+
+:func:`run_connection` starts a fresh event loop in a daemon thread, calls
+``app(scope, receive, send)`` with the connection's three parts and waits at
+most ``timeout`` seconds: an app that never returns is reported, never
+waited for. It answers with one word for how the app ended: ``"return"``,
+``"exception"`` (recorded as an ``app.raised`` finding), ``"timeout"`` (the
+app was cancelled) or ``"stuck"`` (the thread itself did not come back).
+
+The two small helpers turn what the connection saw into feedback:
+:func:`still_not_implemented` spots the notebook's scaffold (an app that
+still raises ``NotImplementedError``, answered with
+:data:`NOT_IMPLEMENTED`), and :func:`finding_lines` turns the checker's
+errors and warnings into ✗ / ! lines of an
+:class:`~.exercises.ExerciseResult`.
+
+ASGI spec: https://asgi.readthedocs.io/en/latest/specs/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from .asgi_base import Connection
+from .explain import describe_exception
+from .report import Finding
+from .rules import finding
+
+__all__ = [
+    "NOT_IMPLEMENTED",
+    "finding_lines",
+    "run_connection",
+    "still_not_implemented",
+]
+
+NOT_IMPLEMENTED = (
+    "The app still raises NotImplementedError: replace that line with your code, run "
+    "the cell, then run this check again."
+)
+
+
+async def _talk(app: Any, conn: Connection, timeout: float) -> str:
+    """Run the app against ``conn``; 'return', 'exception' or 'timeout'."""
+    conn.event("server", "scope", {"type": conn.scope_type, "summary": conn.label})
+    try:
+        task = asyncio.ensure_future(app(conn.scope(), conn.receive, conn.send))
+    except Exception as exc:  # raised before it became a coroutine
+        conn.find("app.raised", exc=describe_exception(exc))
+        return "exception"
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        conn.finished("timeout")
+        return "timeout"
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, OSError):
+        conn.find("app.raised", exc=describe_exception(exc))
+        conn.finished("exception")
+        return "exception"
+    conn.event("app", "return", {"summary": "returned"})
+    conn.finished("return")
+    return "return"
+
+
+def run_connection(app: Any, conn: Connection, timeout: float) -> str:
+    """Run ``app`` against ``conn`` on a fresh loop in a worker thread.
+
+    Returns 'return', 'exception', 'timeout' or 'stuck'; a failure of the
+    check itself becomes a ``check.failed`` finding on ``conn``.
+    """
+    outcome: list[str] = []
+
+    def work() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            outcome.append(loop.run_until_complete(_talk(app, conn, timeout)))
+        except BaseException as exc:  # noqa: BLE001 - our own failure, reported
+            conn.findings.append(finding("check.failed", exc=describe_exception(exc)))
+        finally:
+            loop.close()
+
+    worker = threading.Thread(target=work, name="gateway-lab-ws-exercise", daemon=True)
+    worker.start()
+    worker.join(timeout + 1.0)
+    return outcome[0] if outcome else "stuck"
+
+
+def still_not_implemented(conn: Connection) -> bool:
+    """Did the app raise ``NotImplementedError`` (the notebook's scaffold)?"""
+    return any(f.rule == "app.raised" and "NotImplementedError" in f.message for f in conn.findings)
+
+
+def finding_lines(findings: list[Finding], prefix: str = "") -> list[tuple[str, str]]:
+    """The checker's findings (errors and warnings) as feedback lines."""
+    return [
+        (
+            "!" if item.severity == "warning" else "✗",
+            f"{prefix}{item.rule}: {item.message} What to change: {item.hint}",
+        )
+        for item in findings
+        if item.severity != "info"
+    ]
