@@ -16,13 +16,14 @@ threads.
 from __future__ import annotations
 
 import html
+import io
 import threading
 import time
 import traceback as tb
 from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["ErrorRecord", "RequestRecord", "ServerLog"]
+__all__ = ["ErrorRecord", "LogStream", "RequestRecord", "ServerLog"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,17 @@ class ServerLog:
             "<table><tr><th>method</th><th>path</th><th>status</th><th>time</th>"
             f"<th>bytes</th><th>problem</th></tr>{rows}</table>{errors}</div>"
         )
+
+
+class LogStream(io.TextIOBase):
+    """A writable text stream whose every write lands in a server log (``wsgi.errors``)."""
+
+    def __init__(self, log: ServerLog) -> None:
+        self._log = log
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._log.message(text)
+        return len(text)

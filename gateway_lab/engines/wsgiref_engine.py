@@ -13,30 +13,15 @@ releases the port anyway.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from ..netutil import LOOPBACK
-from ..serverlog import ServerLog
+from ..serverlog import LogStream, ServerLog
 from .base import EngineRunner
 from .socketserver_base import PromptStopMixin
 
 __all__ = ["WSGIRefRunner"]
-
-
-class _LogWriter(io.TextIOBase):
-    """A file-like ``wsgi.errors`` stream that writes to the server log."""
-
-    def __init__(self, log: ServerLog) -> None:
-        self._log = log
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._log.message(text)
-        return len(text)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -44,7 +29,7 @@ class _QuietHandler(WSGIRequestHandler):
         self.server.gl_log.message(f"{self.address_string()} {format % args}")
 
     def get_stderr(self) -> Any:
-        return _LogWriter(self.server.gl_log)
+        return LogStream(self.server.gl_log)
 
 
 class _Server(PromptStopMixin, WSGIServer):

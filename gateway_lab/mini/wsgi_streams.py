@@ -21,10 +21,9 @@ PEP 3333: https://peps.python.org/pep-3333/#input-and-error-streams
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
-from ..serverlog import ServerLog
+from ..serverlog import LogStream
 
 __all__ = ["ErrorStream", "InputStream", "RequestBodyTooLarge"]
 
@@ -33,18 +32,8 @@ class RequestBodyTooLarge(ValueError):
     """Raised by ``wsgi.input`` when a chunked body grows past the server's limit."""
 
 
-class ErrorStream(io.TextIOBase):
-    """``wsgi.errors``: a text stream whose every write lands in the server log."""
-
-    def __init__(self, log: ServerLog) -> None:
-        self._log = log
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._log.message(text)
-        return len(text)
+# ``wsgi.errors``: a text stream whose every write lands in the server log.
+ErrorStream = LogStream
 
 
 class InputStream:
