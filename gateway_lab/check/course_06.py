@@ -30,7 +30,7 @@ from typing import Any
 
 from ..events import Event
 from .checkers import check_asgi
-from .exercises import Case, Exercise, ExerciseResult, register
+from .exercises import Case, Exercise, register
 from .report import Report
 
 __all__ = ["ASGICase", "ASGIExercise", "ASGI_LIFESPAN_COUNTER", "ASGI_STREAMING_COUNT"]
@@ -132,53 +132,28 @@ class ASGIExercise(Exercise):
             app, probes, timeout=self.timeout, lifespan=self.lifespan, websocket=False
         )
 
-    def evaluate(self, app: Any) -> ExerciseResult:
-        """Check ``app`` without printing. Never raises on an unfinished answer."""
-        unfinished = self._unfinished(app)
-        if unfinished:
-            return ExerciseResult(self.title, False, unfinished=unfinished)
-        report = self._run(app)
-        if any(
-            f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
-        ):
-            return ExerciseResult(
-                self.title,
-                False,
-                report=report,
-                unfinished=(
-                    "The app still raises NotImplementedError: replace that line with your "
-                    "code, run the cell, then run this check again."
-                ),
+    def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
+        if not self.lifespan:
+            return []
+        if _answered_startup(report):
+            return [("✓", "lifespan startup: the app answered 'lifespan.startup.complete'")]
+        return [
+            (
+                "✗",
+                "lifespan startup: the app should answer {'type': "
+                "'lifespan.startup.complete'} after setting up scope['state'] "
+                f"(see {ASGI_LIFESPAN})",
             )
-        lines = self._case_lines(report)
-        if self.lifespan:
-            answered = _answered_startup(report)
-            lines.append(
-                (
-                    "✓" if answered else "✗",
-                    "lifespan startup: the app answered 'lifespan.startup.complete'"
-                    if answered
-                    else "lifespan startup: the app should answer {'type': "
-                    "'lifespan.startup.complete'} after setting up scope['state'] "
-                    f"(see {ASGI_LIFESPAN})",
-                )
-            )
-        for item in report.ordered():
-            if item.severity == "info":
-                continue
-            mark = "!" if item.severity == "warning" else "✗"
-            lines.append(
-                (mark, f"{item.rule} on {item.request}: {item.message} What to change: {item.hint}")
-            )
-        if self.restart and all(mark != "✗" for mark, _ in lines):
-            again = self._case_lines(self._run(app))
-            if all(mark == "✓" for mark, _ in again):
-                lines.append(("✓", "after a restart (a new lifespan startup) it starts afresh"))
-            else:
-                wrong = next(text for mark, text in again if mark != "✓")
-                lines.append(("✗", f"after a restart, {wrong}. {self.restart}"))
-        passed = all(mark != "✗" for mark, _ in lines)
-        return ExerciseResult(self.title, passed, lines, report=report)
+        ]
+
+    def _final_lines(self, app: Any, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if not self.restart or any(mark == "✗" for mark, _ in lines):
+            return []
+        again = self._case_lines(self._run(app))
+        if all(mark == "✓" for mark, _ in again):
+            return [("✓", "after a restart (a new lifespan startup) it starts afresh")]
+        wrong = next(text for mark, text in again if mark != "✓")
+        return [("✗", f"after a restart, {wrong}. {self.restart}")]
 
     def _case_lines(self, report: Report) -> list[tuple[str, str]]:
         lines: list[tuple[str, str]] = []

@@ -192,15 +192,16 @@ class Exercise:
         return result
 
     def evaluate(self, app: Any) -> ExerciseResult:
-        """Check ``app`` without printing. Never raises on an unfinished answer."""
+        """Check ``app`` without printing. Never raises on an unfinished answer.
+
+        Subclasses adjust one step each: ``_run`` (drive the app), ``_case_lines``
+        (the cases' expectations), ``_extra_lines`` (more expectations, before the
+        checker's findings) and ``_final_lines`` (a last pass, e.g. a restart).
+        """
         unfinished = self._unfinished(app)
         if unfinished:
             return ExerciseResult(self.title, False, unfinished=unfinished)
-        probes = [case.probe() for case in self.cases]
-        if self.kind == "wsgi":
-            report = check_wsgi(app, probes, timeout=self.timeout)
-        else:
-            report = check_asgi(app, probes, timeout=self.timeout, lifespan=False, websocket=False)
+        report = self._run(app)
         if any(
             f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
         ):
@@ -213,11 +214,7 @@ class Exercise:
                     "code, run the cell, then run this check again."
                 ),
             )
-        lines: list[tuple[str, str]] = []
-        for case, probe, response in zip(self.cases, probes, report.responses, strict=True):
-            about = f" ({case.says})" if case.says else ""
-            for ok, text in case.expectations(response):
-                lines.append(("✓" if ok else "✗", f"{probe.label}{about}: {text}"))
+        lines = self._case_lines(report) + self._extra_lines(report)
         for item in report.ordered():
             if item.severity == "info":
                 continue
@@ -225,8 +222,29 @@ class Exercise:
             lines.append(
                 (mark, f"{item.rule} on {item.request}: {item.message} What to change: {item.hint}")
             )
+        lines += self._final_lines(app, lines)
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines, report=report)
+
+    def _run(self, app: Any) -> Report:
+        probes = [case.probe() for case in self.cases]
+        if self.kind == "wsgi":
+            return check_wsgi(app, probes, timeout=self.timeout)
+        return check_asgi(app, probes, timeout=self.timeout, lifespan=False, websocket=False)
+
+    def _case_lines(self, report: Report) -> list[tuple[str, str]]:
+        lines: list[tuple[str, str]] = []
+        for case, response in zip(self.cases, report.responses, strict=True):
+            about = f" ({case.says})" if case.says else ""
+            for ok, text in case.expectations(response):
+                lines.append(("✓" if ok else "✗", f"{case.probe().label}{about}: {text}"))
+        return lines
+
+    def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
+        return []
+
+    def _final_lines(self, app: Any, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return []
 
     def _unfinished(self, app: Any) -> str:
         if app is None or app is Ellipsis:
