@@ -1,0 +1,282 @@
+"""Notebook 08 (bridges and servers): its exercise, and the library facts its prose states.
+
+The notebook's own quiet-check cells assert what it measures live (threads,
+time to first byte, requests per second, gunicorn's timeout and restarts);
+nbval runs them. Here: the ``asgi-to-wsgi-bridge`` exercise (the reference
+solution passes, typical wrong answers get the right feedback, unfinished
+answers never raise), and the facts about a2wsgi, uvicorn and gunicorn that
+the prose states without measuring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+import threading
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import gateway_lab as gl
+from gateway_lab.check import course_08
+
+SOLUTION = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+SOLUTION = SOLUTION / "asgi_to_wsgi_bridge.py"
+EXERCISE = "asgi-to-wsgi-bridge"
+
+
+@pytest.fixture(scope="module")
+def solution() -> dict[str, Any]:
+    return runpy.run_path(str(SOLUTION))
+
+
+def _check(bridge: Any) -> Any:
+    return gl.exercise(EXERCISE).evaluate(bridge)
+
+
+def _failed(result: Any) -> list[str]:
+    return [text for mark, text in result.lines if mark == "✗"]
+
+
+# -- the reference solution ----------------------------------------------------------------
+def test_reference_solution_passes(solution: dict[str, Any], capsys: Any) -> None:
+    result = gl.exercise(EXERCISE)(solution["asgi_to_wsgi"])
+    assert result.passed, str(result)
+    assert not [mark for mark, _ in result.lines if mark != "✓"], str(result)
+    assert "passed, well done" in capsys.readouterr().out
+
+
+def test_the_exercise_is_registered_under_its_name() -> None:
+    assert gl.exercise(EXERCISE) is course_08.ASGI_TO_WSGI_BRIDGE
+
+
+@pytest.mark.parametrize("target", course_08.TARGET_APPS, ids=lambda t: t.label)
+def test_every_target_app_is_a_valid_asgi_app(target: course_08.BridgeTarget) -> None:
+    report = gl.check_asgi(target.app)
+    assert report.ok and not report.warnings, str(report)
+
+
+def test_the_bridged_solution_serves_on_a_real_wsgi_server(solution: dict[str, Any]) -> None:
+    """asyncio.run inside the bridge works in a server's request thread (the notebook says so)."""
+    bridged = solution["asgi_to_wsgi"](course_08.echo_app)
+    with gl.serve_wsgi(bridged, name="nb08-test-bridge") as server:
+        reply = httpx.post(server.url, content=b"across the bridge")
+    assert reply.status_code == 200
+    assert reply.content == b"across the bridge"
+
+
+# -- typical wrong answers ----------------------------------------------------------------
+def _bridge(solution: dict[str, Any], mistake: str) -> Callable[[Any], Any]:
+    """A bridge like the reference one, with one typical mistake."""
+    scope_from = solution["scope_from"]
+
+    def asgi_to_wsgi(asgi_app: Any) -> Any:
+        def wsgi_app(environ: Any, start_response: Any) -> Any:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            if mistake == "ignores the request body":
+                body = b""
+            incoming = [{"type": "http.request", "body": body, "more_body": False}]
+
+            async def receive() -> dict[str, Any]:
+                return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+            sent: list[dict[str, Any]] = []
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            asyncio.run(asgi_app(scope_from(environ), receive, send))
+            start, bodies = sent[0], [m.get("body", b"") for m in sent[1:]]
+            status = f"{start['status']} {HTTPStatus(start['status']).phrase}"
+            headers: list[Any] = [(n.decode(), v.decode()) for n, v in start["headers"]]
+            if mistake == "always 200 OK":
+                status = "200 OK"
+            if mistake == "bytes headers":
+                headers = list(start["headers"])
+            if mistake == "only the first body message":
+                bodies = bodies[:1]
+            start_response(status, headers)
+            return bodies
+
+        return wsgi_app
+
+    return asgi_to_wsgi
+
+
+@pytest.mark.parametrize(
+    ("mistake", "target", "words"),
+    [
+        ("ignores the request body", "[echo]", "body should be b'first part"),
+        ("always 200 OK", "[not found]", "status should be 404, got 200"),
+        ("only the first body message", "[streamed]", "body should be b'one, two, three'"),
+        ("bytes headers", "[hello]", "wsgi.header-not-str"),
+    ],
+)
+def test_wrong_bridges_get_the_right_feedback(
+    solution: dict[str, Any], mistake: str, target: str, words: str
+) -> None:
+    result = _check(_bridge(solution, mistake))
+    assert not result.passed and not result.unfinished
+    failed = _failed(result)
+    assert any(line.startswith(target) and words in line for line in failed), failed
+
+
+def test_a_wrong_bridge_fails_only_where_it_is_wrong(solution: dict[str, Any]) -> None:
+    failed = _failed(_check(_bridge(solution, "always 200 OK")))
+    assert failed and all(line.startswith("[not found]") for line in failed), failed
+
+
+def _returns_the_asgi_app(asgi_app: Any) -> Any:
+    return asgi_app
+
+
+def _returns_none(asgi_app: Any) -> None:
+    return None
+
+
+def _returns_a_called_app(asgi_app: Any) -> Any:
+    def wsgi_app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [])
+        return [b""]
+
+    return wsgi_app({}, lambda *args: None)  # a list, not the app
+
+
+def _raises_while_building(asgi_app: Any) -> Any:
+    raise KeyError("type")
+
+
+@pytest.mark.parametrize(
+    ("bridge", "words"),
+    [
+        (_returns_the_asgi_app, "returned an async function"),
+        (_returns_none, "returned None"),
+        (_returns_a_called_app, "returned a list"),
+        (_raises_while_building, "raised KeyError"),
+    ],
+)
+def test_a_bridge_of_the_wrong_shape_is_told_once(bridge: Any, words: str) -> None:
+    result = _check(bridge)
+    assert not result.passed and not result.unfinished
+    assert len(result.lines) == 1 and words in result.lines[0][1], result.lines
+
+
+# -- unfinished answers never raise ---------------------------------------------------------
+def _todo_inside(asgi_app: Any) -> Any:
+    def wsgi_app(environ: Any, start_response: Any) -> Any:
+        raise NotImplementedError("write the bridge here")
+
+    return wsgi_app
+
+
+def _todo_outside(asgi_app: Any) -> Any:
+    raise NotImplementedError
+
+
+async def _async_bridge(asgi_app: Any) -> Any:
+    return asgi_app
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (None, "still None"),
+        (..., "still `...`"),
+        ("asgi_to_wsgi", "function itself"),
+        (_todo_inside, "NotImplementedError"),
+        (_todo_outside, "NotImplementedError"),
+        (_async_bridge, "yours is `async def`"),
+    ],
+)
+def test_unfinished_answers_get_a_next_step(answer: Any, words: str, capsys: Any) -> None:
+    result = gl.exercise(EXERCISE)(answer)
+    assert not result.passed
+    assert words in result.unfinished
+    assert "not finished yet" in capsys.readouterr().out
+
+
+# -- what the prose states about the libraries -------------------------------------------------
+def test_a2wsgi_defaults_the_notebook_quotes() -> None:
+    """The notebook says: the default pool is 10 threads, the queue 10 messages."""
+    from a2wsgi import WSGIMiddleware
+
+    bridge = WSGIMiddleware(course_08.hello_app)
+    try:
+        assert bridge.executor._max_workers == 10
+        assert bridge.send_queue_size == 10
+    finally:
+        bridge.executor.shutdown(wait=False)
+
+
+def test_uvicorn_bridges_wsgi_with_a2wsgi() -> None:
+    """The notebook says: uvicorn --interface wsgi wraps the app in a2wsgi's bridge."""
+    import a2wsgi
+    from uvicorn.middleware import wsgi
+
+    assert wsgi.WSGIMiddleware is a2wsgi.WSGIMiddleware
+
+
+def test_a2wsgi_reads_the_request_body_only_when_the_wsgi_app_does() -> None:
+    from a2wsgi import WSGIMiddleware
+
+    def reads(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        return iter([environ["wsgi.input"].read()])
+
+    def ignores(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"no thanks"]
+
+    async def run(app: Any) -> list[str]:
+        received: list[str] = []
+
+        async def receive() -> dict[str, Any]:
+            received.append("http.request")
+            return {"type": "http.request", "body": b"data", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        bridge = WSGIMiddleware(app)
+        try:
+            await bridge(gl.make_http_scope("POST", "/"), receive, send)
+        finally:
+            bridge.executor.shutdown(wait=False)
+        return received
+
+    assert asyncio.run(run(reads)) == ["http.request"]
+    assert asyncio.run(run(ignores)) == []
+
+
+def test_asgi_middleware_runs_its_loop_in_a_daemon_thread() -> None:
+    from a2wsgi import ASGIMiddleware
+
+    before = {t.ident for t in threading.enumerate()}
+    bridge = ASGIMiddleware(course_08.hello_app)
+    try:
+        new = [t for t in threading.enumerate() if t.ident not in before]
+        assert len(new) == 1 and new[0].daemon
+        reply = gl.call_wsgi(bridge, "GET", "/there")
+        assert reply.status == 200 and reply.text == "Hello from ASGI at /there!"
+    finally:
+        bridge.loop.call_soon_threadsafe(bridge.loop.stop)
+        new[0].join(2)
+        bridge.loop.close()
+
+
+def test_gunicorn_has_what_the_notebook_uses() -> None:
+    """An ``asgi`` worker class and ``--no-control-socket`` (the notebook passes it)."""
+    pytest.importorskip("gunicorn")
+    from gunicorn.config import Config
+    from gunicorn.workers import SUPPORTED_WORKERS
+
+    assert "asgi" in SUPPORTED_WORKERS
+    config = Config()
+    config.set("control_socket_disable", True)
+    assert config.control_socket_disable is True
+    assert HTTPStatus(404).phrase == "Not Found"  # what the exercise text tells learners
