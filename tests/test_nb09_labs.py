@@ -1,0 +1,182 @@
+"""Notebook 09 (labs): the guestbook exercise, its solution, the three versions, the shape."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import gateway_lab as gl
+from gateway_lab.check.course_09 import ASGI_GUESTBOOK
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK = NOTEBOOKS / "09-labs.ipynb"
+SOLUTION = NOTEBOOKS / "solutions" / "asgi_guestbook.py"
+
+
+def notebook_cells() -> dict[str, dict]:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return {cell["id"]: cell for cell in cells}
+
+
+def cell_source(cell_id: str) -> str:
+    source = notebook_cells()[cell_id]["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+@pytest.fixture
+def namespace() -> dict:
+    """The notebook's shared guestbook helpers, its WSGI version, and the reference ASGI one."""
+    names: dict = {"gl": gl}
+    exec("from urllib.parse import parse_qs", names)
+    exec(cell_source("guestbook-helpers"), names)
+    exec(cell_source("wsgi-version"), names)
+    exec(SOLUTION.read_text(encoding="utf-8"), names)
+    return names
+
+
+def failed_lines(result) -> list[str]:
+    return [text for mark, text in result.lines if mark == "✗"]
+
+
+def test_the_exercise_is_registered():
+    assert gl.exercise("asgi-guestbook") is ASGI_GUESTBOOK
+
+
+def test_the_reference_solution_passes(namespace):
+    result = ASGI_GUESTBOOK.evaluate(namespace["guestbook_asgi"])
+    assert result.passed, str(result)
+    assert not failed_lines(result)
+    again = ASGI_GUESTBOOK.evaluate(namespace["guestbook_asgi"])  # a second run still passes
+    assert again.passed, str(again)
+
+
+def test_the_reference_solution_passes_the_full_checker(namespace):
+    assert gl.check_asgi(namespace["guestbook_asgi"]).ok
+
+
+def test_the_scaffold_is_unfinished_not_an_error():
+    names: dict = {}
+    exec(cell_source("exercise"), names)
+    result = ASGI_GUESTBOOK.evaluate(names["guestbook_asgi"])
+    assert not result.passed and "NotImplementedError" in result.unfinished
+
+
+@pytest.mark.parametrize("answer", [None, ...])
+def test_nothing_yet_is_unfinished(answer):
+    result = ASGI_GUESTBOOK.evaluate(answer)
+    assert not result.passed and result.unfinished
+
+
+def test_a_wsgi_answer_is_told_to_be_async(namespace):
+    result = ASGI_GUESTBOOK.evaluate(namespace["guestbook_wsgi"])
+    assert not result.passed and "async def" in result.unfinished
+
+
+def make_variant(namespace, *, whole_body=True, escape=True, refuse_empty=True, allow=True):
+    """A guestbook with one typical mistake switched on."""
+    page, read_message = namespace["guestbook_page"], namespace["read_message"]
+    messages: list[str] = []
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        status, headers = 200, [(b"content-type", b"text/html; charset=utf-8")]
+        if scope["method"] == "POST":
+            data, more = b"", True
+            while more:
+                message = await receive()
+                data += message.get("body", b"")
+                more = whole_body and message.get("more_body", False)
+            text = read_message(data)
+            if text or not refuse_empty:
+                messages.append(text)
+            else:
+                status = 400
+        elif scope["method"] != "GET" and allow:
+            status = 405
+            headers.append((b"allow", b"GET, POST"))
+        if escape:
+            body = page(messages)
+        else:
+            items = "".join(f"<li>{m}</li>" for m in messages)
+            body = f"<h1>Guestbook</h1><ul>{items}</ul>".encode()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("mistake", "says"),
+    [
+        ({"whole_body": False}, "body comes in two http.request messages"),
+        ({"escape": False}, "HTML in a message is escaped"),
+        ({"refuse_empty": False}, "an empty message is refused"),
+        ({"allow": False}, "other methods are not allowed"),
+    ],
+)
+def test_typical_mistakes_get_the_right_feedback(namespace, mistake, says):
+    result = ASGI_GUESTBOOK.evaluate(make_variant(namespace, **mistake))
+    assert not result.passed
+    failures = failed_lines(result)
+    assert failures and says in failures[0], failures  # the first failure names the mistake
+
+
+def test_the_correct_variant_passes(namespace):
+    assert ASGI_GUESTBOOK.evaluate(make_variant(namespace)).passed
+
+
+def test_an_app_that_never_answers_is_reported(namespace):
+    async def silent(scope, receive, send):
+        return None
+
+    result = ASGI_GUESTBOOK.evaluate(silent)
+    assert not result.passed
+    assert any("no complete response" in line for line in failed_lines(result))
+
+
+def test_the_three_versions_answer_alike_in_process(namespace, tmp_path):
+    """The capstone's claim, without sockets: CGI, WSGI and ASGI give identical answers."""
+    source = cell_source("cgi-version").split("\n", 1)[1]  # drop the %%writefile line
+    script = tmp_path / "guestbook.py"
+    script.write_text(source, encoding="utf-8")
+    os.chmod(script, 0o755)
+    namespace["wsgi_messages"].clear()  # the notebook cell's own check_wsgi signed it
+    namespace["asgi_messages"].clear()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    steps = [
+        ("GET", b""),
+        ("POST", b"message=Hi"),
+        ("POST", b"message=%3Ci%3E"),
+        ("POST", b"message="),
+        ("PUT", b""),
+        ("HEAD", b""),
+    ]
+    for method, body in steps:
+        cgi = gl.run_cgi(script, method, "/", form, body)
+        wsgi = gl.call_wsgi(namespace["guestbook_wsgi"], method, "/", form, body)
+        asgi = gl.call_asgi(namespace["guestbook_asgi"], method, "/", form, body)
+        assert cgi.problem is None, cgi.problem
+        assert cgi.status == wsgi.status == asgi.status, method
+        assert cgi.header("Content-Type") == wsgi.header("Content-Type"), method
+        assert cgi.body == wsgi.body == asgi.body, method
+    assert b"&lt;i&gt;" in wsgi.body or method == "HEAD"
+    assert json.loads((tmp_path / "messages.json").read_text()) == ["Hi", "<i>"]
+
+
+def test_the_notebook_shape():
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    assert cells["metadata"]["kernelspec"]["name"] == "python3"
+    ids = [cell["id"] for cell in cells["cells"]]
+    assert len(ids) == len(set(ids))
+    first = cell_source(ids[0])
+    assert "What you will learn" in first and "Time:" in first
+    assert "gl.stop_all()" in cell_source(ids[-1])
+    for cell in cells["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, cell["id"]
+    assert "%load solutions/asgi_guestbook.py" in cell_source("exercise-md")
+    assert "FULL_RUN = False" in cell_source("sizes")
