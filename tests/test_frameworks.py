@@ -60,8 +60,13 @@ def starlette_app():
         await websocket.send_text(await websocket.receive_text())
         await websocket.close()
 
-    return Starlette(routes=[Route("/hello/{name}", hello), Route("/stream", stream),
-                             WebSocketRoute("/ws", echo)])
+    return Starlette(
+        routes=[
+            Route("/hello/{name}", hello),
+            Route("/stream", stream),
+            WebSocketRoute("/ws", echo),
+        ]
+    )
 
 
 @pytest.mark.parametrize("engine", ["mini", "werkzeug", "wsgiref"])
