@@ -41,6 +41,11 @@ class WSGIBodyTypeError(TypeError):
     """The app's body is not an iterable of bytes; the message says what to do."""
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def body_type_problem(result: Any) -> str | None:
     """Explain why ``result`` cannot be a WSGI response body, or None if it can."""
     if result is None:
@@ -50,14 +55,14 @@ def body_type_problem(result: Any) -> str | None:
         )
     if isinstance(result, str):
         return (
-            f"the app returned a str ({result[:30]!r}). WSGI bodies are bytes, in an "
-            f"iterable: `return [{result[:30]!r}.encode('utf-8')]`."
+            f"the app returned a str ({_shown(result)}). WSGI bodies are bytes, in an "
+            f"iterable: `return [text.encode('utf-8')]`."
         )
     if isinstance(result, (bytes, bytearray)):
         return (
-            f"the app returned {type(result).__name__} directly ({bytes(result[:30])!r}). "
+            f"the app returned {type(result).__name__} directly ({_shown(bytes(result))}). "
             f"Python would iterate it as numbers, one per byte. Wrap it in a list: "
-            f"`return [{bytes(result[:30])!r}]`."
+            f"`return [body]`."
         )
     if not isinstance(result, Iterable):
         return (
@@ -72,11 +77,11 @@ def chunk_type_problem(chunk: Any) -> str | None:
         return None
     if isinstance(chunk, str):
         return (
-            f"the body contained a str chunk ({chunk[:30]!r}). Each chunk must be "
-            f"bytes: use {chunk[:30]!r}.encode('utf-8') or a b'...' literal."
+            f"the body contained a str chunk ({_shown(chunk)}). Each chunk must be "
+            f"bytes: use text.encode('utf-8') or a b'...' literal."
         )
     return (
-        f"the body contained a {type(chunk).__name__} chunk ({chunk!r:.40}). Each "
+        f"the body contained a {type(chunk).__name__} chunk ({_shown(chunk)}). Each "
         f"chunk must be bytes."
     )
 

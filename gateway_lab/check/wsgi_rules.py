@@ -27,7 +27,7 @@ WSGI_RULES = [
         "error",
         "The app returned a str ({value}). A WSGI body is an iterable of bytes; a str "
         "would be sent one character at a time, and characters are not bytes.",
-        "Return a list holding bytes: `return [{value}.encode('utf-8')]`.",
+        "Return a list holding bytes: `return [text.encode('utf-8')]` (text being your str).",
         PEP + "#unicode-issues",
     ),
     Rule(
@@ -36,7 +36,7 @@ WSGI_RULES = [
         "The app returned bytes directly ({value}). The server iterates the body, and "
         "iterating bytes in Python 3 gives integers, one per byte, which no server "
         "can send (wsgiref answers 500, werkzeug fails an assertion).",
-        "Wrap the bytes in a list: `return [{value}]`.",
+        "Wrap the bytes in a list: `return [body]` instead of `return body`.",
         PEP + "#buffering-and-streaming",
     ),
     Rule(
@@ -239,7 +239,7 @@ WSGI_RULES = [
         "wsgi.write-not-bytes",
         "error",
         "write() was called with a value of type {type} ({value}); it takes bytes.",
-        "Pass bytes: write({value}.encode('utf-8')) or a b'...' literal.",
+        "Pass bytes: write(text.encode('utf-8')) or a b'...' literal.",
         PEP + "#the-write-callable",
     ),
     Rule(

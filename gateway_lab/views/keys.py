@@ -109,6 +109,9 @@ _SCOPE_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
+_OS_KEYS = {"PATH", "LANG", "LC_ALL", "HOME", "PWD", "SHLVL", "TZ"}
+
+
 def explain_environ_key(key: str) -> KeyInfo:
     """Group, one-line meaning and spec link of a WSGI environ / CGI key."""
     if key in _CGI_KEYS:
@@ -121,9 +124,23 @@ def explain_environ_key(key: str) -> KeyInfo:
         return KeyInfo(WSGI, _WSGI_KEYS[key], f"{PEP3333}#environ-variables")
     if key.startswith("wsgi."):
         return KeyInfo(WSGI, "A wsgi.* key this server adds.", f"{PEP3333}#environ-variables")
+    if key in _OS_KEYS:
+        return KeyInfo(
+            EXTRAS,
+            "An ordinary environment variable of the process (CGI scripts get a few, "
+            "such as PATH), not part of the request.",
+            _rfc("4.1"),
+        )
+    if "." in key:
+        return KeyInfo(
+            EXTRAS,
+            "Added by this server or a middleware, under its own prefix, as PEP 3333 asks.",
+            f"{PEP3333}#environ-variables",
+        )
     return KeyInfo(
         EXTRAS,
-        "Added by this server or a middleware (any name without a dot prefix is allowed).",
+        "Defined by neither CGI nor WSGI: added by this server. PEP 3333 asks servers "
+        "for lower-case names with their own prefix (e.g. 'werkzeug.socket').",
         f"{PEP3333}#environ-variables",
     )
 
