@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 import gateway_lab as gl
+from gateway_lab.check.cgi_exercise import UTF8_BODY
 from gateway_lab.check.course_01 import CGI_FORM, EXTRA_STDIN, check_cgi_form
 from gateway_lab.check.exercises import ExerciseResult
 
@@ -128,6 +129,54 @@ def test_reading_exactly_content_length_gets_a_tick_for_it() -> None:
     result = CGI_FORM.evaluate(str(SOLUTION))
     assert any("CONTENT_LENGTH" in text for text in marks(result, "✓"))
     assert EXTRA_STDIN.decode() not in str(result)
+
+
+def plain_text_and_no_post() -> str:
+    """Two faults only: Content-Type text/plain, and POST bodies ignored."""
+    source = solution_with('if method == "POST":', "if False:  # ignores the POST body")
+    return source.replace("text/html; charset=utf-8", "text/plain")
+
+
+def test_advice_follows_the_check_that_failed_not_the_request() -> None:
+    result = CGI_FORM.evaluate(plain_text_and_no_post())
+    get_lines = [text for text in failing(result) if text.startswith("GET /")]
+    assert get_lines and all("Content-Type" in text for text in get_lines), get_lines
+    # the form and the query string passed: no advice about them
+    assert not any("<form>" in text or "parse_qs" in text for text in get_lines), get_lines
+    post_body = [t for t in failing(result) if t.startswith("POST /") and "body should" in t]
+    assert post_body and "stdin" in post_body[0] and "CONTENT_LENGTH" in post_body[0]
+
+
+def test_the_headline_counts_checks_not_advice() -> None:
+    result = CGI_FORM.evaluate(plain_text_and_no_post())
+    # 3 requests answer text/plain, 2 POST bodies are ignored
+    assert len(failing(result)) == 5, str(result)
+    assert result.headline.endswith(f"(5 of {len(result.lines)} checks to fix)")
+    assert not any(": what to change:" in text for _, text in result.lines)
+
+
+def test_the_same_advice_is_given_once_then_pointed_at() -> None:
+    result = CGI_FORM.evaluate(plain_text_and_no_post())
+    advice = [text for text in failing(result) if "text/plain, say" in text]
+    assert len(advice) == 1
+    assert sum("What to change: as above." in text for text in failing(result)) == 3
+
+
+def test_reading_characters_instead_of_bytes_is_a_warning() -> None:
+    source = solution_with(
+        'sys.stdin.buffer.read(length).decode("utf-8", "replace")', "sys.stdin.read(length)"
+    )
+    result = CGI_FORM.evaluate(source)
+    assert result.passed, str(result)  # this gateway closes stdin after the body
+    warnings = marks(result, "!")
+    assert len(warnings) == 1, str(result)
+    assert "characters" in warnings[0] and "sys.stdin.buffer.read" in warnings[0]
+    assert UTF8_BODY.decode() in warnings[0]
+
+
+def test_reading_bytes_gets_no_characters_warning() -> None:
+    result = CGI_FORM.evaluate(str(SOLUTION))
+    assert UTF8_BODY.decode() not in str(result)
 
 
 def test_missing_content_type_with_other_headers() -> None:

@@ -8,6 +8,8 @@ fail (by their stable titles), not the exact wording.
 
 from __future__ import annotations
 
+import json
+import re
 import runpy
 import sys
 import time
@@ -224,3 +226,52 @@ def test_the_solution_works_as_a_real_server_part() -> None:
     environ = {"REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr}
     solution()(write_app, environ, lambda s, h: sent.append(s.encode()), sent.append)
     assert sent == [b"200 OK", b"written, ", b"returned"]
+
+
+# -- the notebook's text ---------------------------------------------------
+
+NOTEBOOKS = SOLUTION.parent.parent
+NOTEBOOK = NOTEBOOKS / "03-wsgi-server.ipynb"
+
+
+def _cells() -> dict[str, str]:
+    return {c["id"]: "".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]}
+
+
+def _title(number: str) -> str:
+    (path,) = NOTEBOOKS.glob(f"{number}-*.ipynb")
+    return "".join(json.loads(path.read_text())["cells"][0]["source"]).splitlines()[0]
+
+
+NUMBERS = {"eight": 8, "nine": 9, "ten": 10, "eleven": 11}
+
+
+def test_the_exercise_text_names_every_case_the_check_runs() -> None:
+    text = _cells()["exercise"]
+    counted = re.search(r"The check runs (\w+) small apps", text)
+    assert counted and NUMBERS[counted.group(1)] == len(CASES)
+    for words in ("list body", "empty body", "generator", "write()", "before the body"):
+        assert words in text, words
+    assert "after an empty chunk" in text and "after the body started" in text
+    assert "double `start_response`" in text and "hangs up" in text
+
+
+def test_no_link_leaves_the_notebooks_folder() -> None:
+    """JupyterLab opens the notebooks folder: a link to ../ leads nowhere there."""
+    assert not re.search(r"\]\(\.\./", "\n".join(_cells().values()))
+
+
+def test_the_asgi_notebooks_it_points_at_are_about_asgi() -> None:
+    markdown = "\n".join(_cells().values())
+    pointed = re.findall(r"ASGI notebooks \((\d\d) onwards\)", markdown)
+    assert pointed
+    for number in pointed:
+        assert "ASGI" in _title(number).partition(":")[0], (number, _title(number))
+
+
+def test_remote_port_is_not_credited_to_cgi() -> None:
+    """RFC 3875 defines REMOTE_ADDR and REMOTE_HOST, not REMOTE_PORT."""
+    text = _cells()["diff-notes"]
+    assert "REMOTE_PORT" in text
+    assert "(from CGI)" not in text
+    assert "not in RFC 3875" in text

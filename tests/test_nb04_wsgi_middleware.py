@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 import runpy
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -300,7 +302,7 @@ def _parse_crashing(header: str) -> int:
         (_counter(lambda n: ("Cookie", f"visits={n}; Path=/")), ("no Set-Cookie header",)),
         (
             _counter(lambda n: ("Set-Cookie", f"visits={n}; Path=/"), keep_headers=False),
-            ("first visit", "header Content-Type"),
+            ("first visit", "keep the app's own headers and add Set-Cookie"),
         ),
         (
             _counter(lambda n: ("Set-Cookie", f"visits={n}; Path=/"), parse=_parse_single_cookie),
@@ -316,6 +318,74 @@ def test_counter_wrong_answer_gets_the_right_feedback(answer: Any, expected: tup
     result = COOKIE_COUNTER.evaluate(answer)
     assert not result.passed and not result.unfinished
     assert _has(result.lines, *expected), (expected, str(result))
+
+
+def test_counter_that_drops_the_apps_headers_is_told_so_and_only_so() -> None:
+    answer = _counter(lambda n: ("Set-Cookie", f"visits={n}; Path=/"), keep_headers=False)
+    result = COOKIE_COUNTER.evaluate(answer)
+    failed = _failed(result.lines)
+    assert len(failed) == 1, str(result)
+    assert "own headers" in failed[0] and "X-Inner" in failed[0]
+    # not the symptom: a missing Content-Type
+    assert not any("wsgi.no-content-type" in text for _, text in result.lines), str(result)
+    assert "should contain 'text/plain'" not in str(result)
+
+
+def test_counter_that_keeps_the_headers_gets_no_dropped_headers_line() -> None:
+    result = COOKIE_COUNTER.evaluate(_counter(lambda n: ("Set-Cookie", f"visits={n}")))
+    assert "own headers" not in str(result)
+
+
+def test_auth_forgetting_remote_user_says_to_set_it() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(auth_forgets_remote_user)
+    failed = _failed(result.lines)
+    assert len(failed) == 2, str(result)  # ada and grace: the same mistake
+    assert "environ['REMOTE_USER']" in failed[0]
+    assert "as above" in failed[1] and "environ['REMOTE_USER']" not in failed[1]
+
+
+def test_auth_labels_say_what_the_app_should_see_not_that_it_was_set() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(auth_forgets_remote_user)
+    assert "REMOTE_USER set" not in str(result)
+    assert "the app should see REMOTE_USER" in str(result)
+
+
+def test_auth_with_a_correct_remote_user_gets_no_remote_user_advice() -> None:
+    assert "environ['REMOTE_USER']" not in str(AUTH_MIDDLEWARE.evaluate(auth_splits_every_colon))
+
+
+def auth_crashes_on_a_colon(app: Any, users: dict[str, str]) -> Any:
+    """Two different crashes: no credentials (too few values), grace (too many)."""
+
+    def middleware(environ: Any, start_response: Any) -> Any:
+        token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
+        user, password = base64.b64decode(token).decode("latin-1").split(":")
+        if users.get(user) != password:
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+def test_each_distinct_crash_is_shown_not_only_the_first() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(auth_crashes_on_a_colon)
+    text = str(result)
+    assert "not enough values to unpack" in text
+    assert _has(result.lines, "app.raised", "a password with ':' in it", "too many values")
+
+
+def test_a_repeated_crash_points_at_the_first_one() -> None:
+    def crashes_always(app: Any, users: dict[str, str]) -> Any:
+        def middleware(environ: Any, start_response: Any) -> Any:
+            raise ValueError("always")
+
+        return middleware
+
+    result = AUTH_MIDDLEWARE.evaluate(crashes_always)
+    raised = [text for text in _failed(result.lines) if text.startswith("app.raised")]
+    assert len(raised) == 1, str(result)
+    assert _has(result.lines, "a wrong password", "same problem as on GET / (no credentials)")
 
 
 def test_counter_path_mistake_is_the_only_complaint() -> None:
@@ -421,3 +491,44 @@ def test_basic_credentials_match_what_httpx_sends() -> None:
     request = httpx.Request("GET", "http://127.0.0.1/")
     httpx.BasicAuth("grace", "cobol:1959").auth_flow(request).__next__()
     assert request.headers["authorization"] == basic_credentials("grace", "cobol:1959")
+
+
+# --------------------------------------------------------------------------- the notebook's text
+
+NOTEBOOKS = SOLUTIONS.parent
+NOTEBOOK = NOTEBOOKS / "04-wsgi-middleware.ipynb"
+
+
+def _markdown(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def _title(number: str) -> str:
+    """The first line of notebook ``number`` (its ``# NN · Title`` heading)."""
+    (path,) = NOTEBOOKS.glob(f"{number}-*.ipynb")
+    first = json.loads(path.read_text())["cells"][0]
+    return "".join(first["source"]).splitlines()[0]
+
+
+def test_lessons_named_in_bold_match_the_course_map() -> None:
+    named = re.findall(r"\*\*(\d\d) · ([^*]+)\*\*", _markdown(NOTEBOOK))
+    assert named
+    for number, title in named:
+        assert _title(number).startswith(f"# {number} · {title}"), (number, title)
+
+
+def test_the_asgi_notebook_it_points_at_is_about_asgi() -> None:
+    pointed = re.findall(r"ASGI[^.]*?(?:notebook|lesson) (\d\d)", _markdown(NOTEBOOK))
+    assert pointed
+    for number in pointed:
+        assert "ASGI" in _title(number).partition(":")[0], (number, _title(number))
+
+
+def test_the_served_log_cells_wait_for_close_before_reading_the_log() -> None:
+    cells = {c["id"]: "".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]}
+    # the logger writes its line at close(), just after the client has its answer
+    for cell, reads in (("c04-serve-httpx", "print(*site_log"), ("c04-serve-check", "len(ours)")):
+        source = cells[cell]
+        assert "wait_for_lines(site_log" in source, cell
+        assert source.index("wait_for_lines(site_log") < source.index(reads), cell

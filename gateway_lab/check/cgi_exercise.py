@@ -25,7 +25,13 @@ gateway hands back:
   that reads "until the end" takes those bytes in. That is a warning
   (``!``), not a failure: most servers, this course's included, close stdin
   after the body, so such a script works here, but it would hang or misread
-  elsewhere.
+  elsewhere. A second POST sends a raw UTF-8 name (more bytes than
+  characters): a text-mode ``sys.stdin.read(CONTENT_LENGTH)`` counts
+  characters, takes one extra byte, and gets the same warning.
+
+Each failed check says what to change for *that* check (a wrong header and
+a wrong page get different advice), on its own line, so the headline counts
+checks, not advice.
 
 Feedback comes back as an :class:`~gateway_lab.check.exercises.ExerciseResult`
 (one line per expectation, ✓ / ✗ / !). An unfinished answer (``None``,
@@ -48,7 +54,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +64,13 @@ from ..cgi_run import CGIResult, child_environment, forwardable_headers, run_cgi
 from ..environ import cgi_variables
 from .exercises import Case, ExerciseResult
 
-__all__ = ["EXTRA_STDIN", "CGICase", "CGIExercise"]
+__all__ = ["EXTRA_STDIN", "UTF8_BODY", "CGICase", "CGIExercise"]
 
 RFC3875_BODY = "https://www.rfc-editor.org/rfc/rfc3875#section-4.2"
 RFC3875_CONTENT_TYPE = "https://www.rfc-editor.org/rfc/rfc3875#section-6.3.1"
 EXTRA_STDIN = b"Eve"  # sent after the body, beyond CONTENT_LENGTH
+UTF8_NAME = "Zoë"
+UTF8_BODY = f"name={UTF8_NAME}".encode()  # raw UTF-8: one byte more than characters
 SOURCE_NAME = "form_answer.py"
 
 
@@ -72,7 +80,8 @@ class CGICase:
 
     ``absent``: text the body must not contain. ``shows``: (regular
     expression, what it means in words) pairs the body must match. ``hint``:
-    what to change when this case fails although the script ran fine.
+    what to change when this case's *page* is wrong (its text, what it must
+    show or must not contain); a wrong status or header gets advice of its own.
     """
 
     case: Case
@@ -111,7 +120,20 @@ class CGICase:
 
     def expectations(self, result: CGIResult) -> list[tuple[bool, str]]:
         """(passed, sentence) for each thing this case expects of ``result``."""
-        checks = self.case.expectations(result)
+        return [(ok, text) for ok, text, _ in self.checks(result)]
+
+    def checks(self, result: CGIResult) -> list[tuple[bool, str, str]]:
+        """(passed, sentence, what to change if it failed) for each expectation.
+
+        Each check carries the hint for *its* part of the answer: a wrong
+        status, a wrong header and a wrong page get different advice, so a
+        learner is never told to fix a part that passed.
+        """
+        case = self.case
+        status = replace(case, contains=(), equals=None, headers_expected={})
+        page = replace(case, status=None, headers_expected={})
+        checks = [(ok, text, STATUS_HINT) for ok, text in status.expectations(result)]
+        checks += [(ok, text, self.hint) for ok, text in page.expectations(result)]
         for text in self.absent:
             found = text in result.text
             checks.append(
@@ -120,12 +142,37 @@ class CGICase:
                     f"body has no unescaped {text!r}"
                     if not found
                     else f"body should not contain {text!r} as it is, but it does",
+                    self.hint,
                 )
             )
         for pattern, meaning in self.shows:
             seen = re.search(pattern, result.text, re.IGNORECASE) is not None
-            checks.append((seen, meaning if seen else f"should show {meaning}, but does not"))
+            checks.append(
+                (seen, meaning if seen else f"should show {meaning}, but does not", self.hint)
+            )
+        for name, part in case.headers_expected.items():
+            one_header = replace(
+                case, status=None, contains=(), equals=None, headers_expected={name: part}
+            )
+            hint = _header_hint(name, part)
+            checks += [(ok, text, hint) for ok, text in one_header.expectations(result)]
         return checks
+
+
+STATUS_HINT = (
+    "A normal answer needs no Status: header (the gateway then sends 200 OK); print "
+    "Status: only for an error or a redirect."
+)
+
+
+def _header_hint(name: str, part: str) -> str:
+    if name.lower() == "content-type" and part.lower() == "text/html":
+        return (
+            "print('Content-Type: text/html; charset=utf-8') before the empty line: with "
+            "any other type (text/plain, say) the browser shows your tags as text "
+            "instead of drawing the page."
+        )
+    return f"print a {name}: header whose value contains {part!r}, before the empty line."
 
 
 def _raw_header_names(result: CGIResult) -> set[str] | None:
@@ -209,6 +256,7 @@ class CGIExercise:
         lines: list[tuple[str, str]] = []
         problems: list[str] = []
         missing_type: list[str] = []
+        advised: set[str] = set()
         all_answered = True
         for item in self.cases:
             result = item.run(script, self.timeout)
@@ -227,14 +275,7 @@ class CGIExercise:
                 if _launch_failed(result):
                     break
                 continue
-            case_lines = item.expectations(result)
-            about = f" ({item.case.says})" if item.case.says else ""
-            failed = False
-            for ok, text in case_lines:
-                lines.append(("✓" if ok else "✗", f"{item.label}{about}: {text}"))
-                failed = failed or not ok
-            if failed and item.hint:
-                lines.append(("✗", f"{item.label}: what to change: {item.hint}"))
+            lines += _case_lines(item, result, advised)
             names = _raw_header_names(result)
             if names is not None and "content-type" not in names:
                 missing_type.append(item.label)
@@ -248,14 +289,56 @@ class CGIExercise:
         return ExerciseResult(self.title, passed, lines)
 
     def _body_discipline(self, script: str) -> tuple[str, str] | None:
-        """Send EXTRA_STDIN after the body: does the script read past CONTENT_LENGTH?"""
+        """Send EXTRA_STDIN after the body: does the script read past CONTENT_LENGTH?
+
+        Twice: with the body case's own body, then with :data:`UTF8_BODY`, whose
+        name is sent as raw UTF-8 (more bytes than characters). A text-mode
+        ``sys.stdin.read(n)`` reads n *characters*, so on that body it takes
+        the first extra byte too: the name comes back with an ``E`` stuck on.
+        """
         assert self.body_case is not None
         case = self.body_case.case
-        body = self.body_case.body
+        label = self.body_case.label
+        text = self._answer_with_extra(script, self.body_case.body)
+        if text is None:
+            return None
+        if EXTRA_STDIN.decode() in text:
+            return (
+                "!",
+                f"{label}: the script read more than CONTENT_LENGTH bytes from stdin (it "
+                f"took the {len(EXTRA_STDIN)} extra bytes we sent after the body). It "
+                f"works here, because this gateway closes stdin after the body, but RFC "
+                f"3875 lets a server keep stdin open or send more: read exactly "
+                f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
+                f"never sys.stdin.read(). See {RFC3875_BODY}",
+            )
+        wanted = case.contains if isinstance(case.contains, str) else case.contains[0]
+        if wanted not in text:
+            return None
+        text = self._answer_with_extra(script, UTF8_BODY) or ""
+        if UTF8_NAME + EXTRA_STDIN.decode()[:1] in text:
+            return (
+                "!",
+                f"POST / with body {UTF8_BODY.decode()!r} sent as raw UTF-8 "
+                f"({len(UTF8_BODY)} bytes, {len(UTF8_BODY.decode())} characters): the "
+                f"script read {len(UTF8_BODY)} characters, not {len(UTF8_BODY)} bytes, "
+                f"so it took a byte from after the body and answered "
+                f"{UTF8_NAME + EXTRA_STDIN.decode()[:1]!r}. sys.stdin.read(n) counts "
+                f"characters, CONTENT_LENGTH counts bytes. It works here, because this "
+                f"gateway closes stdin after the body, but not with a server that sends "
+                f"more. What to change: read bytes, "
+                f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
+                f"then .decode('utf-8'). See {RFC3875_BODY}",
+            )
+        return ("✓", f"{label}: reads exactly CONTENT_LENGTH bytes of the body")
+
+    def _answer_with_extra(self, script: str, body: bytes) -> str | None:
+        """The script's page for a POST of ``body`` followed by EXTRA_STDIN on stdin."""
+        assert self.body_case is not None
         variables = cgi_variables(
             "POST",
             "",
-            forwardable_headers(list(case.headers)),
+            forwardable_headers(list(self.body_case.case.headers)),
             len(body),
             script_name="/" + os.path.basename(script),
         )
@@ -269,24 +352,28 @@ class CGIExercise:
             max_output=1_000_000,
         )
         try:
-            text = parse_cgi_output(outcome.stdout).body.decode("utf-8", "replace")
+            return parse_cgi_output(outcome.stdout).body.decode("utf-8", "replace")
         except CGIOutputError:
             return None
-        wanted = case.contains if isinstance(case.contains, str) else case.contains[0]
-        label = self.body_case.label
-        if EXTRA_STDIN.decode() in text:
-            return (
-                "!",
-                f"{label}: the script read more than CONTENT_LENGTH bytes from stdin (it "
-                f"took the {len(EXTRA_STDIN)} extra bytes we sent after the body). It "
-                f"works here, because this gateway closes stdin after the body, but RFC "
-                f"3875 lets a server keep stdin open or send more: read exactly "
-                f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
-                f"never sys.stdin.read(). See {RFC3875_BODY}",
-            )
-        if wanted in text:
-            return ("✓", f"{label}: reads exactly CONTENT_LENGTH bytes of the body")
-        return None
+
+
+def _case_lines(item: CGICase, result: CGIResult, advised: set[str]) -> list[tuple[str, str]]:
+    """One line per check; a failed check says what to change for *that* check.
+
+    The advice rides on the failed check's own line (not a line of its own),
+    so the headline counts checks only. ``advised`` holds the advice given so
+    far: the same advice again (another request, the same mistake) is only
+    pointed at.
+    """
+    about = f" ({item.case.says})" if item.case.says else ""
+    lines: list[tuple[str, str]] = []
+    for ok, text, hint in item.checks(result):
+        line = f"{item.label}{about}: {text}"
+        if not ok and hint:
+            line += ". What to change: " + ("as above." if hint in advised else hint)
+            advised.add(hint)
+        lines.append(("✓" if ok else "✗", line))
+    return lines
 
 
 def _problem_line(label: str, problem: str, seen: list[str]) -> str:

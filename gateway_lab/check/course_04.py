@@ -51,6 +51,14 @@ def _visits(environ: Environ) -> str:
 # --------------------------------------------------------------------------- the two exercises
 
 
+# The inner app greets "stranger" when it finds no REMOTE_USER in its environ.
+STRANGER = (
+    "Hello, stranger",
+    "the app greeted a stranger, so it did not get REMOTE_USER: set "
+    "environ['REMOTE_USER'] to the user name before calling app(environ, start_response).",
+)
+
+
 def _auth_steps() -> list[Step]:
     ada = (("Authorization", basic_credentials("ada", "lovelace")),)
     refused = {"inner_called": False, "hides": SECRET}
@@ -88,9 +96,10 @@ def _auth_steps() -> list[Step]:
                 headers=ada,
                 contains="Hello, ada",
                 headers_expected={"X-Inner": "yes"},
-                says="ada's right password; REMOTE_USER set",
+                says="ada's right password: the app should see REMOTE_USER",
             ),
             inner_called=True,
+            body_hint=STRANGER,
         ),
         Step(
             Case(
@@ -100,6 +109,7 @@ def _auth_steps() -> list[Step]:
                 says="a password with ':' in it",
             ),
             inner_called=True,
+            body_hint=STRANGER,
         ),
         Step(
             Case("GET /missing", headers=ada, status=404, says="the inner app's own status"),
@@ -128,6 +138,7 @@ def _counter_steps() -> list[Step]:
             Case("GET /", contains="Visit number 1", headers_expected=text, says="first visit"),
             inner_called=True,
             cookie=("visits", "1"),
+            keeps_headers="Set-Cookie",
         ),
         Step(
             Case("GET /", contains="Visit number 2", says="the cookie sent back"),

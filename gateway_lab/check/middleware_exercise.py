@@ -16,7 +16,18 @@ exercise can ask:
   ``Path=/``;
 * ``send_cookies``: send back, in a ``Cookie`` header, what earlier steps'
   ``Set-Cookie`` headers set (a tiny browser cookie jar), so a counter can be
-  followed over several requests.
+  followed over several requests;
+* ``keeps_headers``: the header the middleware adds (``"Set-Cookie"``): the
+  inner app's own headers (it marks its pages with ``X-Inner: yes``) must
+  come back next to it; a middleware that passes on only its own header is
+  told exactly that, instead of hearing that a Content-Type is missing;
+* ``body_hint``: (text, advice): when the body shows that text, the failed
+  body check says what to change (``Hello, stranger`` means the inner app
+  never saw ``REMOTE_USER``).
+
+The validator's findings are shown once per distinct message, so a second,
+different crash (``too many values to unpack`` after ``not enough values``)
+is not hidden behind the first.
 
 The feedback has the same shape as every other exercise (an
 :class:`ExerciseResult`): one ✓ / ✗ line per expectation, and an unfinished
@@ -53,6 +64,8 @@ class Step:
     hides: str = ""
     cookie: tuple[str, str] | None = None
     send_cookies: bool = False
+    keeps_headers: str = ""
+    body_hint: tuple[str, str] | None = None
 
 
 # --------------------------------------------------------------------------- inner apps
@@ -159,6 +172,21 @@ def _jar_update(jar: dict[str, str], response: Any) -> None:
     if response is not None:
         for cookie in _set_cookies(response.headers):
             jar.update({key: morsel.value for key, morsel in cookie.items()})
+
+
+def _dropped_headers(step: Step, response: Any, inner_ran: bool) -> bool:
+    """Did the inner app's page come back without the inner app's own headers?"""
+    return (
+        bool(step.keeps_headers)
+        and inner_ran
+        and response is not None
+        and response.status == 200
+        and response.header("X-Inner") is None
+    )
+
+
+def _names(headers: list[tuple[str, str]]) -> str:
+    return ", ".join(name for name, _ in headers) if headers else "no header at all"
 
 
 # --------------------------------------------------------------------------- the exercise
@@ -286,7 +314,9 @@ class MiddlewareExercise(Exercise):
         if stop is not None:
             return stop
         lines: list[tuple[str, str]] = []
-        seen_rules: set[str] = set()
+        shown: dict[tuple[str, str], str] = {}  # (rule, message) -> the label it was shown on
+        explained: set[str] = set()  # rules a line of ours already explains better
+        advised: set[str] = set()
         jar: dict[str, str] = {}
         report: Report | None = None
         for step in self.steps:
@@ -304,15 +334,25 @@ class MiddlewareExercise(Exercise):
                 )
             response = report.responses[0] if report.responses else None
             label = probe.label + (f" ({case.says})" if case.says else "")
-            lines += [
-                ("✓" if ok else "✗", f"{label}: {text}") for ok, text in case.expectations(response)
+            inner_ran = len(calls) > before
+            findings = [
+                item
+                for item in report.ordered()
+                if item.severity != "info" and item.rule not in explained
             ]
-            lines += self._step_lines(step, label, response, len(calls) > before)
+            # a response that never came, for a reason already shown: point at it
+            errors = [(f.rule, f.message) for f in findings if f.severity == "error"]
+            earlier = [shown[key] for key in errors] if all(k in shown for k in errors) else []
+            lines += self._case_lines_for(step, case, label, response, inner_ran, earlier, advised)
+            if _dropped_headers(step, response, inner_ran):
+                explained.add("wsgi.no-content-type")
+            lines += self._step_lines(step, label, response, inner_ran)
             _jar_update(jar, response)
-            for item in report.ordered():
-                if item.severity == "info" or item.rule in seen_rules:
+            for item in findings:
+                key = (item.rule, item.message)
+                if key in shown or item.rule in explained:
                     continue
-                seen_rules.add(item.rule)
+                shown[key] = label
                 mark = "!" if item.severity == "warning" else "✗"
                 lines.append(
                     (mark, f"{item.rule} on {label}: {item.message} What to change: {item.hint}")
@@ -320,6 +360,52 @@ class MiddlewareExercise(Exercise):
         result = self._result(lines=lines)
         result.report = report
         return result
+
+    def _case_lines_for(
+        self,
+        step: Step,
+        case: Case,
+        label: str,
+        response: Any,
+        inner_ran: bool,
+        earlier: list[str],
+        advised: set[str],
+    ) -> list[tuple[str, str]]:
+        """The case's own checks, with advice where this exercise knows the cause."""
+        page = replace(case, headers_expected={})
+        lines: list[tuple[str, str]] = []
+        hint = ""
+        if step.body_hint is not None and response is not None:
+            text, advice = step.body_hint
+            hint = advice if text in response.text else ""
+        for ok, text in page.expectations(response):
+            if response is None and earlier:
+                text = (
+                    f"no complete response came back: the same problem as on {earlier[0]}, "
+                    "shown above."
+                )
+            if not ok and hint and text.startswith("body"):
+                text += " What to change: " + ("as above." if hint in advised else hint)
+                advised.add(hint)
+                hint = ""
+            lines.append(("✓" if ok else "✗", f"{label}: {text}"))
+        if _dropped_headers(step, response, inner_ran):
+            return lines + [
+                (
+                    "✗",
+                    f"{label}: the app's own headers did not come back (its Content-Type and "
+                    f"X-Inner: yes are gone), only {_names(response.headers)}. What to "
+                    f"change: keep the app's own headers and add {step.keeps_headers} to "
+                    f"them: start_response(status, [*headers, ('{step.keeps_headers}', "
+                    "...)], exc_info).",
+                )
+            ]
+        if response is None:
+            return lines  # the line above already says no response came
+        headers = replace(case, status=None, contains=(), equals=None)
+        return lines + [
+            ("✓" if ok else "✗", f"{label}: {text}") for ok, text in headers.expectations(response)
+        ]
 
     def _step_lines(
         self, step: Step, label: str, response: Any, inner_ran: bool
