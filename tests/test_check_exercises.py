@@ -10,12 +10,17 @@ import pytest
 
 import gateway_lab as gl
 from gateway_lab.check import Case, Exercise
+from gateway_lab.check.exercises import _REGISTRY
+from gateway_lab.check.report import Report
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+# the name each solution defines: the one its notebook's scaffold cell uses
+SOLUTION_NAMES = {"wsgi-hello-name": "hello_name", "asgi-echo-body": "app"}
 
 
 def _solution(name: str) -> Any:
-    return runpy.run_path(str(SOLUTIONS / f"{name.replace('-', '_')}.py"))["app"]
+    path = SOLUTIONS / f"{name.replace('-', '_')}.py"
+    return runpy.run_path(str(path))[SOLUTION_NAMES[name]]
 
 
 @pytest.mark.parametrize("name", ["wsgi-hello-name", "asgi-echo-body"])
@@ -50,6 +55,10 @@ def _wsgi_app(environ: Any, start_response: Any) -> Any:
     return []
 
 
+async def _one_argument_coroutine(scope: Any) -> None:
+    pass
+
+
 @pytest.mark.parametrize(
     ("name", "answer", "words"),
     [
@@ -58,6 +67,9 @@ def _wsgi_app(environ: Any, start_response: Any) -> Any:
         ("wsgi-hello-name", _todo_wsgi, "NotImplementedError"),
         ("wsgi-hello-name", _async_app, "async def"),
         ("wsgi-hello-name", "app", "function itself"),
+        ("wsgi-hello-name", lambda environ: [], "cannot take two"),
+        ("wsgi-hello-name", lambda environ, start_response, extra: [], "cannot take two"),
+        ("asgi-echo-body", _one_argument_coroutine, "cannot take three"),
         ("asgi-echo-body", _todo_asgi, "NotImplementedError"),
         ("asgi-echo-body", _wsgi_app, "async def app(scope, receive, send)"),
     ],
@@ -67,6 +79,119 @@ def test_unfinished_answer_gets_a_sentence(name: str, answer: Any, words: str, c
     assert not result.passed and result.unfinished
     out = capsys.readouterr().out
     assert "not finished yet" in out and words in out
+
+
+def test_text_instead_of_the_function_says_drop_the_quotes() -> None:
+    result = gl.exercise("wsgi-hello-name").check("hello_name", quiet=True)
+    assert "you passed the text 'hello_name'" in result.unfinished, result.unfinished
+    assert "without quotes: hello_name" in result.unfinished
+    assert "parentheses" not in result.unfinished
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [lambda environ: [], lambda environ, start_response, extra: []],
+    ids=["one argument", "three arguments"],
+)
+def test_wrong_number_of_arguments_is_unfinished_not_an_exception(answer: Any) -> None:
+    result = gl.exercise("wsgi-hello-name").check(answer, quiet=True)
+    assert not result.passed and result.unfinished and not result.lines
+    assert "A WSGI app is called with two arguments" in result.unfinished  # the finding's message
+    assert "def app(environ, start_response)" in result.unfinished  # what to change
+    assert "gl.check_asgi" not in result.unfinished  # no advice to check it as another kind
+
+
+def test_wrong_number_of_arguments_hint_uses_the_learners_function_name() -> None:
+    def hello_name(environ: Any) -> Any:
+        return []
+
+    result = gl.exercise("wsgi-hello-name").check(hello_name, quiet=True)
+    assert "`def hello_name(environ, start_response):`" in result.unfinished, result.unfinished
+
+
+def _every_exercise() -> list[str]:
+    gl.exercise("wsgi-hello-name")  # loads every course module
+    # wsgi-server-respond's answer is a server function, not an app: it has its own tests
+    return sorted(name for name in _REGISTRY if name != "wsgi-server-respond")
+
+
+async def _coroutine_with_four_arguments(scope: Any, receive: Any, send: Any, extra: Any) -> None:
+    pass
+
+
+@pytest.mark.parametrize("name", _every_exercise())
+def test_no_exercise_raises_on_a_wrong_signature(name: str) -> None:
+    """Every course exercise, whatever class checks it, answers a wrong signature in words."""
+    item = _REGISTRY[name]
+    for answer in (
+        lambda environ: [],
+        lambda environ, start_response, extra: [],
+        _one_argument_coroutine,
+        _coroutine_with_four_arguments,
+    ):
+        result = item.evaluate(answer)
+        assert not result.passed, (name, answer)
+        # the exercises run by Exercise.evaluate (ASGIExercise too) say it is unfinished
+        if isinstance(item, Exercise) and type(item).evaluate is Exercise.evaluate:
+            assert result.unfinished, (name, answer, str(result))
+
+
+def test_fewer_responses_than_cases_is_unfinished() -> None:
+    class Truncated(Exercise):
+        def _run(self, app: Any) -> Report:
+            report = Report("truncated")
+            report.responses = []
+            return report
+
+    two = Truncated("two", kind="wsgi", cases=[Case("GET /"), Case("GET /x")])
+    result = two.evaluate(_wsgi_app)
+    assert not result.passed and "only 0 of 2 responses" in result.unfinished
+
+
+# -- every failing request is explained ----------------------------------------------------
+def _failing_rows(result: Any) -> list[str]:
+    return [text for mark, text in result.lines if mark == "✗" and " on " not in text]
+
+
+def _finding_rows(result: Any) -> list[str]:
+    return [text for mark, text in result.lines if mark in "✗!" and " on " in text]
+
+
+def test_a_finding_merged_across_requests_names_them_all() -> None:
+    def divides_by_zero(environ: Any, start_response: Any) -> Any:
+        return [str(1 / 0).encode()]
+
+    result = gl.exercise("wsgi-hello-name").check(divides_by_zero, quiet=True)
+    (row,) = _finding_rows(result)
+    assert row.startswith("app.raised on GET /?name=Ada (also on GET /?name=Grace%20Hopper, GET /)")
+    for text in _failing_rows(result):
+        assert "no complete response" in text and "see app.raised below" in text, text
+
+
+def test_different_exceptions_on_different_requests_are_all_shown() -> None:
+    def raises_the_query(environ: Any, start_response: Any) -> Any:
+        raise ValueError(f"query {environ['QUERY_STRING']!r}")
+
+    result = gl.exercise("wsgi-hello-name").check(raises_the_query, quiet=True)
+    rows = _finding_rows(result)
+    for query in ("'name=Ada'", "'name=Grace%20Hopper'", "''"):
+        assert sum(f"ValueError: query {query}" in row for row in rows) == 1, rows
+
+
+def test_a_contradicted_header_row_is_not_ticked() -> None:
+    sized = Exercise(
+        "sized",
+        kind="wsgi",
+        cases=[Case("GET /", headers_expected={"Content-Length": ""})],
+    )
+
+    def wrong_length(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+        return [b"four"]
+
+    result = sized.check(wrong_length, quiet=True)
+    row = next(text for _, text in result.lines if "Content-Length: 3" in text)
+    assert ("✗", row) in result.lines and "wsgi.content-length-mismatch" in row
 
 
 # -- typical wrong answers ---------------------------------------------------------------

@@ -8,6 +8,8 @@ claims that rest on behaviour outside the notebook's own cells.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import io
 import json
 import runpy
@@ -22,11 +24,23 @@ from gateway_lab.check.course_02 import WSGI_JSON_ECHO, JSONCase
 from gateway_lab.check.exercises import ExerciseResult
 from gateway_lab.response import Response
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+# each exercise's scaffold cell in the notebook, and the function it defines
+SCAFFOLDS = {
+    "wsgi-hello-name": ("ex1-scaffold", "hello_name"),
+    "wsgi-json-echo": ("ex2-scaffold", "json_echo"),
+}
+
+
+def _cells() -> dict[str, str]:
+    notebook = json.loads((NOTEBOOKS / "02-wsgi.ipynb").read_text(encoding="utf-8"))
+    return {cell["id"]: "".join(cell["source"]) for cell in notebook["cells"]}
 
 
 def _solution(name: str) -> Any:
-    return runpy.run_path(str(SOLUTIONS / f"{name.replace('-', '_')}.py"))["app"]
+    path = SOLUTIONS / f"{name.replace('-', '_')}.py"
+    return runpy.run_path(str(path))[SCAFFOLDS[name][1]]
 
 
 def _failures(result: ExerciseResult) -> list[str]:
@@ -43,6 +57,50 @@ def test_reference_solution_passes(name: str, capsys: Any) -> None:
     result = gl.exercise(name)(_solution(name))
     assert result.passed, str(result)
     assert "passed, well done" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["wsgi-hello-name", "wsgi-json-echo"])
+def test_loaded_solution_replaces_the_learners_function(name: str) -> None:
+    """After `%load solutions/...`, the notebook's own check cell checks the solution."""
+    cell_id, function = SCAFFOLDS[name]
+    scaffold = ast.parse(_cells()[cell_id])
+    assert [node.name for node in scaffold.body if isinstance(node, ast.FunctionDef)] == [function]
+    check_cell = _cells()[cell_id.replace("scaffold", "check")]
+    assert f"({function})" in check_cell, check_cell
+    assert callable(runpy.run_path(str(SOLUTIONS / f"{name.replace('-', '_')}.py"))[function])
+
+
+def test_the_notebook_text_names_the_functions_the_solutions_define() -> None:
+    cells = _cells()
+    for cell_id, function in SCAFFOLDS.values():
+        text = cells[cell_id.replace("scaffold", "md")]
+        assert f"`{function}`" in text and "called `app`" not in text, text
+
+
+def test_setup_does_not_import_a_course_module() -> None:
+    """gl.exercise() loads every course module itself."""
+    assert "course_02" not in _cells()["setup"]
+
+
+def test_the_repeat_check_cell_writes_its_line_in_one_piece(capsys: Any) -> None:
+    """print() writes its text, then "\n": a kernel flush between the two saves an empty output."""
+    cells, namespace = _cells(), {}
+    exec(cells["setup"], namespace)
+    exec(cells["repeat"], namespace)
+    capsys.readouterr()
+
+    writes: list[str] = []
+
+    class Recorder(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    with contextlib.redirect_stdout(Recorder()):
+        exec(cells["repeat-check"], namespace)
+    writes = [text for text in writes if text]  # an empty write adds nothing to flush
+    assert len(writes) == 1 and writes[0].startswith("quiet check:"), writes
+    assert writes[0].endswith("\n")
 
 
 def test_json_echo_is_registered_under_its_name() -> None:
@@ -81,11 +139,13 @@ def _not_post(environ: Any, start_response: Any) -> list[bytes] | None:
 
 
 def _parsed(environ: Any) -> Any:
+    """The JSON object of the body (None if it is not one), and the body's size."""
     size = int(environ.get("CONTENT_LENGTH") or 0)
     try:
-        return json.loads(environ["wsgi.input"].read(size)), size
+        data = json.loads(environ["wsgi.input"].read(size))
     except ValueError:
         return None, size
+    return (data if isinstance(data, dict) else None), size
 
 
 def no_content_length(environ: Any, start_response: Any) -> Any:
@@ -119,6 +179,8 @@ def size_in_characters(environ: Any, start_response: Any) -> Any:
     try:
         data = json.loads(raw)
     except ValueError:
+        data = None
+    if not isinstance(data, dict):
         return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
     data["size"] = len(raw.decode("utf-8"))  # characters, not bytes
     return _respond(start_response, "200 OK", json.dumps(data).encode())
@@ -164,6 +226,20 @@ def crashes_on_bad_json(environ: Any, start_response: Any) -> Any:
     return _respond(start_response, "200 OK", json.dumps({**data, "size": size}).encode())
 
 
+def accepts_any_json(environ: Any, start_response: Any) -> Any:
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    try:
+        data = json.loads(environ["wsgi.input"].read(size))
+    except ValueError:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    if isinstance(data, list):  # echoes an array as an array: not an object, so not allowed
+        return _respond(start_response, "200 OK", json.dumps([*data, size]).encode())
+    return _respond(start_response, "200 OK", json.dumps({**data, "size": size}).encode())
+
+
 def reads_a_big_block(environ: Any, start_response: Any) -> Any:
     refused = _not_post(environ, start_response)
     if refused is not None:
@@ -196,6 +272,7 @@ def echoes_without_size(environ: Any, start_response: Any) -> Any:
         (no_method_check, "status should be 405"),
         (no_allow_header, "header Allow should contain 'POST'"),
         (crashes_on_bad_json, "app.raised"),
+        (accepts_any_json, "status should be 400, got 200"),
         (reads_a_big_block, "wsgi.input-past-content-length"),
         (echoes_without_size, "wsgi.body-not-bytes"),
     ],
@@ -204,6 +281,26 @@ def test_json_echo_wrong_answer_gets_the_right_feedback(answer: Any, words: str)
     result = gl.exercise("wsgi-json-echo").check(answer, quiet=True)
     assert not result.passed and not result.unfinished
     assert _has_failure(result, words), str(result)
+
+
+def test_json_echo_tests_a_json_array() -> None:
+    result = WSGI_JSON_ECHO.check(accepts_any_json, quiet=True)
+    (failure,) = _failures(result)
+    assert "an array" in failure and "status should be 400, got 200" in failure, str(result)
+
+
+def test_json_echo_wrong_content_length_is_not_ticked() -> None:
+    """The Content-Length row of the request whose length is wrong is a ✗, not a ✓."""
+    result = WSGI_JSON_ECHO.check(length_of_the_text, quiet=True)
+    rows = [(mark, text) for mark, text in result.lines if "'ü' is two bytes" in text]
+    length_rows = [(mark, text) for mark, text in rows if "Content-Length" in text]
+    assert length_rows and all(mark == "✗" for mark, _ in length_rows), rows
+    assert "wsgi.content-length-mismatch" in length_rows[0][1]
+    # the other request's length is right, and keeps its ✓
+    assert any(
+        mark == "✓" and "Content-Length" in text and "'ü'" not in text
+        for mark, text in result.lines
+    )
 
 
 def test_json_echo_size_in_characters_fails_only_the_non_ascii_case() -> None:
@@ -242,13 +339,21 @@ def greets_without_content_type(environ: Any, start_response: Any) -> Any:
     return [f"Hello, {name}!".encode()]
 
 
+def greets_in_html(environ: Any, start_response: Any) -> Any:
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ.get("QUERY_STRING", "")).get("name", ["World"])[0]
+    return _respond(start_response, "200 OK", f"Hello, {name}!".encode(), "text/html")
+
+
 @pytest.mark.parametrize(
     ("answer", "words"),
     [
         (greets_without_default, "app.raised"),
         (splits_by_hand, "body should contain 'Hello, Grace Hopper'"),
         (greets_as_str, "wsgi.body-is-str"),
-        (greets_without_content_type, "header Content-Type should contain 'text/'"),
+        (greets_without_content_type, "header Content-Type should contain 'text/plain'"),
+        (greets_in_html, "header Content-Type should contain 'text/plain', got 'text/html'"),
     ],
 )
 def test_hello_name_wrong_answer_gets_the_right_feedback(answer: Any, words: str) -> None:

@@ -6,7 +6,8 @@ Theory of operation: each exercise is a few lines of data (see
 after the exercise, so a learner can ``%load`` them.
 
 * ``wsgi-hello-name``: a WSGI app that greets the name in the query string
-  (``/?name=Ada`` -> "Hello, Ada!"), "World" when there is none.
+  (``/?name=Ada`` -> "Hello, Ada!"), "World" when there is none, sent as
+  ``text/plain``.
 * ``asgi-echo-body``: an ASGI app that answers a POST with its own body,
   even when the body arrives in several ``http.request`` messages.
 """
@@ -27,7 +28,7 @@ WSGI_HELLO_NAME = register(
                 "GET /?name=Ada",
                 contains="Hello, Ada",
                 says="the name from the query string",
-                headers_expected={"Content-Type": "text/"},
+                headers_expected={"Content-Type": "text/plain"},
             ),
             Case(
                 "GET /?name=Grace%20Hopper",

@@ -6,12 +6,14 @@ and what each response must show. This lesson needs one thing the generic
 a correct answer passes however ``json.dumps`` spaces its output. A
 :class:`JSONCase` is a ``Case`` with two more expectations, a JSON value the
 body must decode to and a Content-Length header that must be present (the
-checker itself reports a Content-Length that disagrees with the body).
+checker itself reports a Content-Length that disagrees with the body, and
+the exercise then marks that row ✗).
 
 * ``wsgi-json-echo``: a WSGI app that answers a JSON POST with the same JSON
   object plus a ``"size"`` field, the number of bytes in the request body;
   ``Content-Type: application/json`` and a correct ``Content-Length``. A body
-  that is not a JSON object gets ``400 Bad Request``; any other method gets
+  that is not a JSON object (not JSON at all, or JSON such as an array) gets
+  ``400 Bad Request``; any other method gets
   ``405 Method Not Allowed`` with ``Allow: POST``.
 
 The reference solution is ``notebooks/solutions/wsgi_json_echo.py``.
@@ -23,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .exercises import Case, Exercise, register
+from .exercises import Case, Exercise, header_row, register
 
 __all__ = ["JSONCase", "WSGI_JSON_ECHO"]
 
@@ -52,7 +54,7 @@ class JSONCase(Case):
             results.append(
                 (
                     value is not None,
-                    f"Content-Length: {value}"
+                    header_row("Content-Length", value)
                     if value is not None
                     else "header Content-Length is missing: add "
                     "('Content-Length', str(len(body))) to the header list",
@@ -119,6 +121,13 @@ WSGI_JSON_ECHO = register(
                 headers=(("Content-Type", "application/x-www-form-urlencoded"),),
                 status=400,
                 says="a body that is not JSON",
+            ),
+            Case(
+                "POST /",
+                body=_json_request([1, 2])[0],
+                headers=_JSON_HEADERS,
+                status=400,
+                says="JSON, but an array, not an object",
             ),
             Case(
                 "GET /",

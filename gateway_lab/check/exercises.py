@@ -7,10 +7,15 @@ exact body, headers). Checking an answer runs the validator
 (:func:`check_wsgi` / :func:`check_asgi`) with the cases' requests, so
 protocol mistakes and wrong answers come back together, then prints one
 line per expectation, ✓ or ✗, with the validator's hint for each mistake.
+A finding the validator made on several requests names all of them, so a
+request whose response is missing always has its explanation below it; a
+finding that contradicts a ✓ (a Content-Length that does not match the
+body) turns that request's header row into a ✗.
 
 An unfinished answer is never an exception: an app that is still ``None``
-or ``...``, raises ``NotImplementedError``, or is the wrong kind of app gets
-a sentence saying what to do next.
+or ``...``, raises ``NotImplementedError``, takes the wrong number of
+arguments, or is the wrong kind of app gets a sentence saying what to do
+next.
 
 A notebook author writes::
 
@@ -30,9 +35,32 @@ from typing import Any, Protocol, TypeVar
 from ..appkind import looks_async
 from .battery import Probe
 from .checkers import check_asgi, check_wsgi
-from .report import Report
+from .explain import short
+from .report import Finding, Report
 
-__all__ = ["Case", "Exercise", "ExerciseLike", "ExerciseResult", "exercise", "register"]
+__all__ = [
+    "Case",
+    "Exercise",
+    "ExerciseLike",
+    "ExerciseResult",
+    "exercise",
+    "header_row",
+    "register",
+]
+
+# Findings that make the app unusable as an answer: no request was sent at all.
+_KIND_RULES = ("app.not-callable", "app.wrong-kind")
+# Findings that say a header's value is wrong, whatever the case's own row says.
+_HEADER_RULES = {
+    "wsgi.content-length-mismatch": "content-length",
+    "wsgi.content-length-invalid": "content-length",
+    "asgi.content-length-mismatch": "content-length",
+}
+
+
+def header_row(name: str, value: str | None) -> str:
+    """The ✓ sentence of a header a case expects: ``"Content-Type: text/plain"``."""
+    return f"{name}: {value}"
 
 
 @dataclass(frozen=True)
@@ -105,7 +133,7 @@ class Case:
             results.append(
                 (
                     good,
-                    f"{name}: {value}"
+                    header_row(name, value)
                     if good
                     else f"header {name} should contain {part!r}, got {value!r}",
                 )
@@ -214,14 +242,15 @@ class Exercise:
                     "code, run the cell, then run this check again."
                 ),
             )
+        unusable = self._unusable(app, report)
+        if unusable:
+            return ExerciseResult(self.title, False, report=report, unfinished=unusable)
         lines = self._case_lines(report) + self._extra_lines(report)
         for item in report.ordered():
             if item.severity == "info":
                 continue
             mark = "!" if item.severity == "warning" else "✗"
-            lines.append(
-                (mark, f"{item.rule} on {item.request}: {item.message} What to change: {item.hint}")
-            )
+            lines.append((mark, _finding_line(item)))
         lines += self._final_lines(app, lines)
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines, report=report)
@@ -234,11 +263,47 @@ class Exercise:
 
     def _case_lines(self, report: Report) -> list[tuple[str, str]]:
         lines: list[tuple[str, str]] = []
-        for case, response in zip(self.cases, report.responses, strict=True):
+        responses = list(report.responses)
+        responses += [None] * (len(self.cases) - len(responses))
+        for case, response in zip(self.cases, responses, strict=False):
+            label = case.probe().label
             about = f" ({case.says})" if case.says else ""
-            for ok, text in case.expectations(response):
-                lines.append(("✓" if ok else "✗", f"{case.probe().label}{about}: {text}"))
+            if response is None:
+                checks = [(False, _no_response(report, label))]
+            else:
+                checks = _contradicted(case.expectations(response), report, label)
+            for ok, text in checks:
+                lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
         return lines
+
+    def _unusable(self, app: Any, report: Report) -> str:
+        """Why the run could not try every case ("" when it could)."""
+        kind = next((f for f in report.findings if f.rule in _KIND_RULES), None)
+        if kind is not None:
+            hint = self._signature_hint(app) if kind.rule == "app.wrong-kind" else kind.hint
+            return f"{kind.message} What to change: {hint}"
+        if len(report.responses) >= len(self.cases):
+            return ""
+        errors = " ".join(f.message for f in report.errors)
+        return (
+            f"The check got only {len(report.responses)} of {len(self.cases)} responses, "
+            f"so it cannot judge your app yet. {errors}".strip()
+        )
+
+    def _signature_hint(self, app: Any) -> str:
+        name = getattr(app, "__name__", "")
+        name = name if name.isidentifier() else "app"
+        if self.kind == "wsgi":
+            return (
+                "This exercise needs a WSGI app, a plain function that takes exactly two "
+                f"arguments: `def {name}(environ, start_response):`. Fix the `def` line, run "
+                "its cell, then run this check again."
+            )
+        return (
+            "This exercise needs an ASGI app, a coroutine function that takes exactly three "
+            f"arguments: `async def {name}(scope, receive, send):`. Fix the `def` line, run "
+            "its cell, then run this check again."
+        )
 
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
         return []
@@ -253,10 +318,19 @@ class Exercise:
                 f"The app is still {shown}. Write your {self.kind.upper()} app, run its "
                 "cell, then run this check again."
             )
-        if not callable(app):
+        if isinstance(app, str):
+            name = app.strip()
+            shown = f"without quotes: {name}" if name.isidentifier() else "its name, without quotes"
             return (
-                f"This check needs your app function itself, but got a "
-                f"{type(app).__name__}. Pass the function's name without parentheses."
+                f"This check needs your app function itself, but you passed the text "
+                f"{short(app)}; pass the function itself, {shown}"
+            )
+        if not callable(app):
+            what = type(app).__name__
+            article = "an" if what[:1].lower() in "aeiou" else "a"
+            return (
+                f"This check needs your app function itself, but got {article} {what} "
+                f"({short(app)}). Pass the function's name without parentheses."
             )
         if self.kind == "wsgi" and looks_async(app):
             return (
@@ -269,6 +343,48 @@ class Exercise:
                 "send):`. Yours is a plain function (WSGI style?)."
             )
         return ""
+
+
+def _finding_line(item: Finding) -> str:
+    """One finding as a feedback line, naming every request it showed on."""
+    where = f" on {item.request}" if item.request else ""
+    if item.also:
+        where += f" (also on {', '.join(item.also)})"
+    return f"{item.rule}{where}: {item.message} What to change: {item.hint}"
+
+
+def _no_response(report: Report, label: str) -> str:
+    """The ✗ row of a request that got no complete response, naming the findings why."""
+    rules = [
+        f.rule for f in report.ordered() if f.severity != "info" and label in (f.request, *f.also)
+    ]
+    why = ", ".join(dict.fromkeys(rules)) or "the problems"
+    return f"no complete response came back (see {why} below)."
+
+
+def _contradicted(
+    checks: list[tuple[bool, str]], report: Report, label: str
+) -> list[tuple[bool, str]]:
+    """``checks``, with a ✓ header row turned ✗ when a finding says that header is wrong.
+
+    A case only looks for a header (``Content-Length: 43`` is there); the
+    checker knows whether its value fits the body it came with.
+    """
+    wrong = {
+        _HEADER_RULES[f.rule]: f.rule
+        for f in report.findings
+        if f.rule in _HEADER_RULES and label in (f.request, *f.also)
+    }
+    if not wrong:
+        return checks
+    judged: list[tuple[bool, str]] = []
+    for ok, text in checks:
+        name = text.partition(":")[0].strip().lower()
+        if ok and name in wrong:
+            judged.append((False, f"{text} does not fit the body (see {wrong[name]} below)"))
+        else:
+            judged.append((ok, text))
+    return judged
 
 
 class ExerciseLike(Protocol):

@@ -1,8 +1,9 @@
-# Reference solution: exercise "wsgi-hello-name" (check: gl.exercise("wsgi-hello-name")(app))
+# Reference solution: exercise "wsgi-hello-name"
+# (check: gl.exercise("wsgi-hello-name")(hello_name))
 from urllib.parse import parse_qs
 
 
-def app(environ, start_response):
+def hello_name(environ, start_response):
     """Greet the name from the query string: /?name=Ada -> "Hello, Ada!"."""
     query = parse_qs(environ.get("QUERY_STRING", ""))
     name = query.get("name", ["World"])[0]

@@ -1,8 +1,9 @@
-# Reference solution: exercise "wsgi-json-echo" (check: gl.exercise("wsgi-json-echo")(app))
+# Reference solution: exercise "wsgi-json-echo"
+# (check: gl.exercise("wsgi-json-echo")(json_echo))
 import json
 
 
-def app(environ, start_response):
+def json_echo(environ, start_response):
     """Answer a JSON POST with the same object plus "size", the body's length in bytes."""
     if environ["REQUEST_METHOD"] != "POST":
         start_response("405 Method Not Allowed", [("Allow", "POST"), ("Content-Length", "0")])
