@@ -39,6 +39,7 @@ from .explain import short
 from .report import Finding, Report
 
 __all__ = [
+    "not_callable_sentence",
     "Case",
     "Exercise",
     "ExerciseLike",
@@ -143,6 +144,23 @@ class Case:
 
 def _shown(body: bytes, limit: int = 60) -> str:
     return repr(body) if len(body) <= limit else repr(body[:limit]) + f"... ({len(body)} bytes)"
+
+
+def not_callable_sentence(answer: Any, wanted: str) -> str:
+    """What to say when a check gets something that cannot be called."""
+    if isinstance(answer, str):
+        name = answer.strip()
+        shown = f"without quotes: {name}" if name.isidentifier() else "its name, without quotes"
+        return (
+            f"This check needs {wanted} itself, but you passed the text {short(answer)}; "
+            f"pass the function itself, {shown}"
+        )
+    what = type(answer).__name__
+    article = "an" if what[:1].lower() in "aeiou" else "a"
+    return (
+        f"This check needs {wanted} itself, but got {article} {what} ({short(answer)}). "
+        "Pass the function's name without parentheses."
+    )
 
 
 @dataclass
@@ -318,20 +336,8 @@ class Exercise:
                 f"The app is still {shown}. Write your {self.kind.upper()} app, run its "
                 "cell, then run this check again."
             )
-        if isinstance(app, str):
-            name = app.strip()
-            shown = f"without quotes: {name}" if name.isidentifier() else "its name, without quotes"
-            return (
-                f"This check needs your app function itself, but you passed the text "
-                f"{short(app)}; pass the function itself, {shown}"
-            )
         if not callable(app):
-            what = type(app).__name__
-            article = "an" if what[:1].lower() in "aeiou" else "a"
-            return (
-                f"This check needs your app function itself, but got {article} {what} "
-                f"({short(app)}). Pass the function's name without parentheses."
-            )
+            return not_callable_sentence(app, "your app function")
         if self.kind == "wsgi" and looks_async(app):
             return (
                 "This exercise wants a WSGI app, a plain `def app(environ, "

@@ -47,7 +47,7 @@ from typing import Any
 from ..appkind import looks_async
 from ..types import Environ, StartResponse, WSGIApp
 from .checkers import check_wsgi
-from .exercises import Case, Exercise, ExerciseResult
+from .exercises import Case, Exercise, ExerciseResult, not_callable_sentence
 from .report import Report
 
 __all__ = ["MiddlewareExercise", "Render", "Step", "inner_app"]
@@ -241,10 +241,7 @@ class MiddlewareExercise(Exercise):
                 "then run this check again."
             )
         if not callable(answer):
-            return (
-                f"This check needs your function itself, but got a {type(answer).__name__}. "
-                "Pass the function's name without parentheses."
-            )
+            return not_callable_sentence(answer, "your function")
         if looks_async(answer):
             return (
                 f"This is WSGI middleware: write a plain `def {self.call}:`, "

@@ -41,8 +41,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..appkind import looks_async
 from ..types import Environ, WSGIApp
-from .exercises import Exercise, ExerciseResult
+from .exercises import Exercise, ExerciseResult, not_callable_sentence
 
 __all__ = [
     "PEP3333_CLOSE",
@@ -315,9 +316,11 @@ class ServerPartExercise(Exercise):
                 f"send_body), run its cell, then run this check again."
             )
         if not callable(answer):
+            return not_callable_sentence(answer, "your respond function")
+        if looks_async(answer):
             return (
-                f"This check needs your respond function itself, but got a "
-                f"{type(answer).__name__}. Pass the function's name without parentheses."
+                "respond is part of a WSGI server, which calls the app synchronously: "
+                "write a plain `def respond_complete(...)`, not `async def`."
             )
         try:
             inspect.signature(answer).bind(None, {}, None, None)
