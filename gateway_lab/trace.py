@@ -27,7 +27,9 @@ ASGI (the ASGI spec), one connection::
 
 Each call gets a new ``connection`` number, so concurrent requests can be
 told apart. Bodies are kept up to ``events.BODY_CAP`` bytes with their full
-size. Recording never raises: a payload that cannot be copied is shown via
+size. An exception's traceback is kept without the recorder's own frames
+(``learner_traceback``): the learner sees their code and the server's.
+Recording never raises: a payload that cannot be copied is shown via
 ``repr``, so a learner's wrong types reach the server (and its error
 message) exactly as they would without the recorder.
 
@@ -44,6 +46,7 @@ the outer connection number. So one flow shows one lane per layer::
 from __future__ import annotations
 
 import contextvars
+import os
 import traceback
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -52,7 +55,7 @@ from .errors import NotAnAppError
 from .events import BODY_CAP, Flow, keep_body
 from .types import ASGIApp, Environ, Message, Receive, Scope, Send, StartResponse, WSGIApp
 
-__all__ = ["ASGIRecorder", "WSGIRecorder", "record_asgi", "record_wsgi"]
+__all__ = ["ASGIRecorder", "WSGIRecorder", "learner_traceback", "record_asgi", "record_wsgi"]
 
 PEP3333 = "https://peps.python.org/pep-3333/"
 ASGI_SPEC = "https://asgi.readthedocs.io/en/latest/specs/main.html"
@@ -98,12 +101,62 @@ def _body_fields(data: Any) -> dict[str, Any]:
     }
 
 
+_PACKAGE = os.path.dirname(os.path.realpath(__file__))
+# gateway_lab's own plumbing: the recorder, the event model and the views. Their
+# frames only take notes; a learner reading a traceback needs their own code and
+# the server's (calls, guard, mini servers, werkzeug, uvicorn...), not these.
+_OWN_FILES = frozenset(
+    os.path.join(_PACKAGE, name) for name in ("trace.py", "events.py", "types.py")
+)
+_OWN_FOLDERS = (os.path.join(_PACKAGE, "views") + os.sep,)
+
+
+def _is_own_frame(filename: str) -> bool:
+    path = os.path.realpath(filename)
+    return path in _OWN_FILES or path.startswith(_OWN_FOLDERS)
+
+
+def _drop_own_frames(exc: traceback.TracebackException, seen: set[int]) -> int:
+    """Remove gateway_lab's plumbing frames (never the innermost: where it was raised)."""
+    frames = list(exc.stack)
+    kept = [
+        frame
+        for index, frame in enumerate(frames)
+        if index == len(frames) - 1 or not _is_own_frame(frame.filename)
+    ]
+    exc.stack = traceback.StackSummary.from_list(kept)
+    hidden = len(frames) - len(kept)
+    related = [exc.__cause__, exc.__context__, *(getattr(exc, "exceptions", None) or ())]
+    for other in related:
+        if other is not None and id(other) not in seen:
+            seen.add(id(other))
+            hidden += _drop_own_frames(other, seen)
+    return hidden
+
+
+def learner_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` as text, without gateway_lab's recorder frames."""
+    try:
+        summary = traceback.TracebackException.from_exception(exc)
+        hidden = _drop_own_frames(summary, {id(summary)})
+        text = "".join(summary.format())
+    except Exception:  # recording never raises: fall back to the plain traceback
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if hidden:
+        frames = "frame" if hidden == 1 else "frames"
+        text += (
+            f"({hidden} {frames} of gateway_lab's recorder left out: it only takes "
+            f"notes and passes everything on.)\n"
+        )
+    return text
+
+
 def _exception_payload(exc: BaseException) -> dict[str, Any]:
     message = str(exc)
     return {
         "type": type(exc).__name__,
         "message": message,
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "traceback": learner_traceback(exc),
         "summary": f"{type(exc).__name__}: {message}" if message else type(exc).__name__,
     }
 
@@ -380,7 +433,7 @@ class ASGIRecorder:
             "return",
             {
                 "type": type(result).__name__,
-                "summary": "" if result is None else f"returned a {type(result).__name__}",
+                "summary": "" if result is None else type(result).__name__,
             },
         )
         return result

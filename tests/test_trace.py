@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 import threading
 import time
 from wsgiref.validate import validator
@@ -530,3 +531,90 @@ def test_generator_middleware_keeps_inner_lanes():
     assert gl.call_wsgi(outer).body == b"inner"
     lanes_of_body = {(e.source, e.target) for e in flow.of_kind("body")}
     assert ("app", "mw") in lanes_of_body and ("mw", "server") in lanes_of_body
+
+
+# ------------------------------------------------------------- tracebacks for learners
+
+
+def from_the_recorder(traceback_text: str) -> bool:
+    return re.search(r"gateway_lab[/\\]trace\.py", traceback_text) is not None
+
+
+def frame_names(traceback_text: str) -> list[str]:
+    """The function of each 'File ..., line N, in NAME' line, in order."""
+    return [
+        line.rsplit(" in ", 1)[1]
+        for line in traceback_text.splitlines()
+        if line.startswith('  File "')
+    ]
+
+
+def test_a_recorded_traceback_leaves_out_the_recorders_own_frames():
+    def broken(environ, start_response):
+        raise ValueError("boom")
+
+    recorded, flow = record_wsgi(broken)
+    with pytest.raises(ValueError):
+        call_wsgi(recorded)
+    text = flow.of_kind("exception")[0].payload["traceback"]
+    assert frame_names(text) == ["broken"]
+    assert not from_the_recorder(text)
+    assert text.startswith("Traceback (most recent call last):")
+    assert "ValueError: boom" in text
+    assert "1 frame of gateway_lab's recorder left out" in text
+
+
+def test_a_stacked_recording_keeps_the_learners_middleware_and_app_frames():
+    def auth(app):
+        def middleware(environ, start_response):
+            return app(environ, start_response)
+
+        return middleware
+
+    def broken(environ, start_response):
+        raise KeyError("user")
+
+    inner, _ = record_wsgi(broken, lane="app")
+    outer, flow = record_wsgi(auth(inner), lane="auth")
+    with pytest.raises(KeyError):
+        call_wsgi(outer)
+    texts = {e.payload["traceback"] for e in flow.of_kind("exception")}
+    assert texts  # one per layer the exception passed through
+    for text in texts:
+        assert not from_the_recorder(text)
+        assert frame_names(text)[-1] == "broken"
+    assert ["middleware", "broken"] in [frame_names(text) for text in texts]
+
+
+def test_a_servers_complaint_keeps_the_servers_frames_but_not_the_recorders():
+    def wrong_status(environ, start_response):
+        start_response(200, [])
+        return [b""]
+
+    recorded, flow = record_wsgi(wrong_status)
+    with pytest.raises(Exception, match="status"):
+        call_wsgi(recorded)
+    text = flow.of_kind("exception")[0].payload["traceback"]
+    names = frame_names(text)
+    assert names[0] == "wrong_status"
+    assert "recording_start_response" not in names and "__call__" not in names
+    assert "start_response" in names  # the server side that said no is still shown
+    assert "start_response(200, [])" in text
+
+
+def test_an_asgi_traceback_keeps_the_app_and_the_servers_send():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200})
+
+    async def receive():
+        return {"type": "http.request"}
+
+    async def refusing_send(message):
+        raise OSError("the client went away")
+
+    recorded, flow = record_asgi(app)
+    with pytest.raises(OSError):
+        asyncio.run(recorded({"type": "http", "path": "/"}, receive, refusing_send))
+    text = flow.of_kind("exception")[0].payload["traceback"]
+    assert frame_names(text) == ["app", "refusing_send"]
+    assert "recording_send" not in text and not from_the_recorder(text)

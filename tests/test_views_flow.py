@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
+from html.parser import HTMLParser
+
+import pytest
 
 import gateway_lab as gl
 from gateway_lab.events import Flow
@@ -147,3 +151,114 @@ def test_a_cgi_flow_is_drawn_with_its_own_lanes():
 
 def test_an_empty_flow_says_so():
     assert "No events yet" in flow_html(Flow("nothing"))
+
+
+class _Tree(HTMLParser):
+    """Records, for each <pre>, the tags (with their style) that enclose it."""
+
+    VOID = {"br", "col", "img", "hr", "input", "meta", "link"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[tuple[str, str]] = []
+        self.pre_ancestors: list[list[tuple[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        if tag == "pre":
+            self.pre_ancestors.append(list(self.open))
+        self.open.append((tag, dict(attrs).get("style") or ""))
+
+    def handle_endtag(self, tag):
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+
+def _pre_ancestors(page: str) -> list[list[tuple[str, str]]]:
+    tree = _Tree()
+    tree.feed(page)
+    return tree.pre_ancestors
+
+
+def ping(n):
+    if n == 0:
+        raise RuntimeError("the real reason, at the very end of a long traceback")
+    return pong(n - 1)
+
+
+def pong(n):
+    return ping(n)  # ping and pong take turns: Python cannot fold the frames
+
+
+def deep_failure(environ, start_response):
+    return ping(80)
+
+
+def test_expanded_details_sit_in_a_full_width_panel_below_the_arrow_not_in_a_lane():
+    recorded, flow = gl.record_wsgi(deep_failure)
+    with pytest.raises(RuntimeError):
+        gl.call_wsgi(recorded, path="/boom")
+    page = flow_html(flow)
+    assert len(page) > 6000  # a long traceback: the case that used to be cut
+    ancestors = _pre_ancestors(page)
+    assert len(ancestors) == len(flow) == 2
+    for chain in ancestors:
+        tags = [tag for tag, _ in chain]
+        assert "td" not in tags and "summary" not in tags  # not squeezed into a lane
+        assert "details" in tags
+        assert not any("grid-column" in style for _, style in chain)
+    details = page.split("<details>")[-1]
+    arrow, _, panel = details.partition("</summary>")
+    assert "exception RuntimeError" in arrow  # the label stays on the arrow
+    assert "<pre" in panel and "<pre" not in arrow
+    assert "the real reason, at the very end of a long traceback" in panel  # its end is kept
+    assert "Traceback (most recent call last)" in panel
+    assert "The app raised an exception" in panel
+
+
+def test_return_arrows_say_return_once_and_the_panel_says_who_returned():
+    recorded, flow = gl.record_wsgi(hello)
+    gl.call_wsgi(recorded)
+    checker = Flow("check", ["server", "app"])
+    checker.add("app", "server", "return", {"summary": "returned"}, 1)
+    checker.add("app", "server", "return", {"type": "list", "summary": "returned [b'hi']"}, 2)
+    for page in (flow_html(flow), flow_html(checker)):
+        assert "return returned" not in page
+    assert "&#9656; return list<" in flow_html(flow)
+    assert "The app returned a list." in flow_html(flow)
+    checked = flow_html(checker)
+    assert "&#9656; return<" in checked
+    assert "&#9656; return [b&#x27;hi&#x27;]<" in checked
+
+
+def _widths(page: str) -> tuple[int, int]:
+    """(widest, narrowest) px of a diagram: time column plus its lanes."""
+    columns = re.search(
+        r"grid-template-columns:(\d+)px repeat\((\d+),minmax\((\d+)px,(\d+)px\)", page
+    )
+    assert columns, "the diagram has no grid of lanes"
+    time, lanes, narrow, wide = map(int, columns.groups())
+    return time + lanes * wide, time + lanes * narrow
+
+
+def _lanes_flow(lanes: list[str]) -> Flow:
+    flow = Flow("stack", list(lanes))
+    for source, target in zip(lanes, lanes[1:], strict=False):
+        flow.add(source, target, "environ", {"summary": "GET /"}, 1)
+    return flow
+
+
+def test_five_or_six_lanes_fit_in_a_notebook_and_more_scroll_with_headers_in_view():
+    five = flow_html(_lanes_flow(["server", "log", "auth", "gzip", "app"]))
+    assert lane_headers(five) == ["server", "log", "auth", "gzip", "app"]
+    assert _widths(five)[0] <= 900
+    assert _widths(five)[1] <= 600  # and they shrink further when a side panel is open
+    assert _widths(flow_html(_lanes_flow([f"layer{n}" for n in range(6)])))[0] <= 900
+    assert _widths(flow_html(_lanes_flow(["server", "app"])))[0] < 500  # two stay roomy
+    wide = flow_html(_lanes_flow([f"layer{n}" for n in range(12)]))
+    narrowest = int(re.search(r"min-width:(\d+)px", wide).group(1))
+    assert narrowest == _widths(wide)[1] > 900  # too many to fit: the box scrolls sideways
+    assert "overflow-x:auto" in wide
+    assert "position:sticky;top:0" in wide  # and the lane headers stay in view

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import gateway_lab as gl
@@ -148,3 +150,63 @@ def test_a_real_cgi_run_is_inspected_and_drawn(tmp_path):
     drawing = gl.flow_html(result.flow)
     for label in ("request GET /extra", "spawn pid", "environment", "stdin", "stdout", "exit"):
         assert label in drawing
+
+
+def _hrefs(page: str) -> list[str]:
+    return re.findall(r'href="([^"]+)"', page)
+
+
+def test_every_key_links_to_a_section_of_its_spec_not_a_whole_page():
+    environ = gl.make_environ("POST", "/a", {"User-Agent": "lab"}, b"hi")
+    environ["werkzeug.extra"] = 1
+    scope = gl.make_http_scope("GET", "/caf%C3%A9", {"Accept": "text/plain"})
+    websocket = {**scope, "type": "websocket", "subprotocols": [], "uvicorn.x": 1}
+    for page in (environ_html(environ), scope_html(scope), scope_html(websocket)):
+        hrefs = _hrefs(page)
+        assert hrefs
+        assert all("#" in href and not href.endswith("#") for href in hrefs), hrefs
+    assert explain_scope_key("method").link.endswith("www.html#http-connection-scope")
+    assert explain_scope_key("path", "websocket").link.endswith("#websocket-connection-scope")
+    assert explain_scope_key("type", "lifespan").link.endswith("lifespan.html#scope")
+    assert explain_scope_key("state").link.endswith("lifespan.html#lifespan-state")
+    assert explain_scope_key("asgi").link.endswith("main.html#applications")
+    assert explain_scope_key("uvicorn.x").link.endswith("main.html#extensions")
+    assert explain_environ_key("wsgi.input").link.endswith("pep-3333/#input-and-error-streams")
+    assert explain_environ_key("wsgi.file_wrapper").link.endswith(
+        "#optional-platform-specific-file-handling"
+    )
+    assert explain_environ_key("wsgi.url_scheme").link.endswith("pep-3333/#environ-variables")
+    assert "#websocket-connection-scope" in scope_html(websocket)  # the page follows the type
+
+
+def test_links_look_like_links_in_html_and_in_the_widget():
+    page = environ_html(gl.make_environ())
+    anchors = re.findall(r"<a [^>]*>", page)
+    assert anchors
+    for anchor in anchors:
+        assert "text-decoration:underline" in anchor and "color:#" in anchor
+    view = gl.show_environ(gl.make_environ())
+    try:
+        assert "text-decoration:underline" in view.picture.value
+    finally:
+        view.close()
+
+
+def test_the_notes_spec_link_stands_on_its_own_line():
+    pages = (
+        scope_html(gl.make_http_scope("GET", "/caf%C3%A9")),
+        environ_html(gl.make_environ("GET", "/caf%C3%A9")),
+        path_story_html("/café"),
+    )
+    for page in pages:
+        spec_links = [
+            page[max(0, m.start() - 12) : m.start()]
+            for m in re.finditer("<a ", page)
+            if not page[: m.start()].endswith("<code>")  # the keys in the table
+        ]
+        assert spec_links
+        for before in spec_links:
+            assert before.endswith(("see: ", "&middot; ")), before
+    note = pages[0]
+    assert "still percent-encoded bytes.<div" in note  # the sentence ends; the links follow
+    assert "see: <a" in note

@@ -92,6 +92,22 @@ def test_flow_view_builds_its_controls_and_pages():
     view.close()
 
 
+def test_flow_view_controls_wrap_in_a_narrow_output_and_details_open_below_arrows():
+    recorded, flow = gl.record_wsgi(hello)
+    gl.call_wsgi(recorded)
+    view = gl.show_flow(flow, live=False)
+    try:
+        controls = view.children[0]
+        assert controls.layout.flex_flow == "row wrap"  # never clipped by a side panel
+        picture = view.diagram.value
+        assert picture.count("<details>") == len(flow)
+        assert all(
+            "<pre" in part.split("</summary>", 1)[1] for part in picture.split("<details>")[1:]
+        )
+    finally:
+        view.close()
+
+
 def test_flow_view_lets_you_pick_a_connection():
     recorded, flow = gl.record_wsgi(hello)
     for path in ("/a", "/b", "/c"):

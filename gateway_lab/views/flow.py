@@ -3,9 +3,20 @@
 Theory of operation: one column per lane (client, server, each middleware
 layer, app; or client, gateway, script for CGI), one row per event, an arrow
 from the sender's column to the receiver's, labelled with the event's kind
-and summary. Clicking a label opens the payload (``<details>``). The left
-column gives the time since the flow began and the gap since the previous
-event.
+and summary. The left column gives the time since the flow began and the gap
+since the previous event.
+
+Each row is a ``<details>`` element whose ``<summary>`` *is* the arrow row (a
+small CSS grid with the same fixed columns as the lane headers), so clicking
+an arrow opens its details in a panel below it that spans the whole diagram:
+who sent what to whom in one plain sentence, then the payload (a traceback
+whole, or with its end kept). No JavaScript; without styles the rows still
+read as text.
+
+Lanes get narrower as there are more of them (six fit in about 900 px) and
+shrink further when the output is narrower still (a side panel open); past
+that the diagram scrolls sideways inside its own box, and its lane headers
+stay at the top while it scrolls down.
 
 When a flow holds several connections (concurrent requests), a small
 timeline shows how they overlap, and each connection gets its own diagram.
@@ -22,13 +33,27 @@ from typing import Any
 from ..events import Event, Flow
 from .html import box, esc, format_payload
 
-__all__ = ["HEAD", "MAX_CONNECTIONS", "TAIL", "flow_html", "page_html", "select_events"]
+__all__ = [
+    "HEAD",
+    "MAX_CONNECTIONS",
+    "TAIL",
+    "arrow_label",
+    "describe_event",
+    "flow_html",
+    "lane_width",
+    "page_html",
+    "select_events",
+]
 
 HEAD = 100  # events drawn from the start of a long flow
 TAIL = 100  # and from its end
 MAX_CONNECTIONS = 20  # diagrams drawn at most; the widget can pick any one
-LANE_WIDTH = 170
-TIME_WIDTH = 92
+TIME_WIDTH = 84
+LANE_MAX = 170  # px per lane when there are few lanes
+LANE_MIN = 100  # px per lane when there are many (before the output is too narrow)
+LANE_SQUEEZED = 88  # px per lane in a narrow output (a side panel open); then it scrolls
+FIT_WIDTH = 900  # lanes shrink so that a diagram fits this width (six lanes do)
+CHAR_WIDTH = 7.3  # px of one character at the views' 12 px monospace
 LABEL_CAP = 56
 
 KIND_COLOURS = {
@@ -52,6 +77,29 @@ KIND_COLOURS = {
     "stderr": "#c53030",
 }
 
+# What each kind of event means, in one sentence ({source} / {target}: lanes).
+MEANINGS = {
+    "request": "{source} sends a request to {target}.",
+    "response": "{source} sends the response back to {target}.",
+    "environ": "{source} calls {target} with environ and start_response (PEP 3333).",
+    "start_response": "{source} calls start_response(status, headers): the response begins.",
+    "write": "{source} calls the legacy write(data) that start_response returned.",
+    "return": "{source} returned{what}.",
+    "body": "{target} takes the next chunk of the body from {source}'s iterable.",
+    "close": "{source} calls close() on the body {target} returned: the request is over.",
+    "exception": "{source} raised an exception; it travels on to {target}.",
+    "scope": "{source} calls {target} with scope, receive and send (the ASGI spec).",
+    "receive": "{target} awaited receive() and got this message from {source}.",
+    "send": "{source} awaited send(message): this message goes to {target}.",
+    "spawn": "{source} starts the script as a new process.",
+    "environment": "{source} hands the script its environment: the CGI meta-variables.",
+    "stdin": "{source} writes the request body to the script's standard input.",
+    "stdout": "{source} writes to its standard output; {target} reads it.",
+    "stderr": "{source} writes to its standard error (the server's log).",
+    "exit": "{source}'s process ended.",
+}
+
+_ROLES = ("app", "server", "client", "gateway", "script")
 LIFELINE = "background:linear-gradient(#c8c8c8,#c8c8c8) no-repeat center/1px 100%"
 
 
@@ -81,72 +129,155 @@ def ordered_lanes(flow: Flow, events: Sequence[Event] | None = None) -> list[str
     return lanes
 
 
-def _label(event: Event) -> str:
+def lane_width(lanes: int) -> int:
+    """Pixels per lane: narrower as lanes are added, so that six fit in FIT_WIDTH."""
+    fitting = (FIT_WIDTH - TIME_WIDTH) // max(lanes, 1)
+    return max(LANE_MIN, min(LANE_MAX, fitting))
+
+
+def arrow_label(event: Event) -> str:
+    """The words on an arrow: its kind and summary ('return list', not 'return returned')."""
     detail = event.payload.get("summary")
     if detail is None:
         detail = event.payload.get("type") or ""
-    text = f"{event.kind} {detail}".strip()
-    return text if len(text) <= LABEL_CAP else text[: LABEL_CAP - 1] + "…"
+    detail = str(detail).strip()
+    if event.kind == "return":
+        # "returned X" from a checker reads "return returned X": say it once
+        first, _, rest = detail.partition(" ")
+        if first == "returned":
+            detail = rest.strip()
+        if detail in ("None", "NoneType"):
+            detail = ""
+    return f"{event.kind} {detail}".strip()
 
 
-def _arrow_row(event: Event, lanes: list[str], previous_t: float | None) -> str:
+def _who(lane: str) -> str:
+    """'the app', 'the server'; a middleware's lane is 'the auth layer'."""
+    return f"the {lane}" if lane in _ROLES else f"the {lane} layer"
+
+
+def describe_event(event: Event) -> str:
+    """One sentence on what an event means: 'the app returned a list.'"""
+    template = MEANINGS.get(event.kind)
+    if template is None:
+        return f"{_who(event.source)} -> {_who(event.target)}: {event.kind}."
+    returned = event.payload.get("type")
+    what = ""
+    if isinstance(returned, str) and returned not in ("", "NoneType"):
+        what = f" {'an' if returned[0].lower() in 'aeiou' else 'a'} {returned}"
+    sentence = template.format(source=_who(event.source), target=_who(event.target), what=what)
+    return sentence[0].upper() + sentence[1:]
+
+
+def _columns(lanes: int, width: int) -> str:
+    """The grid every row shares: time, the lanes (shrinking to fit), then a filler.
+
+    Lanes are ``width`` px when there is room and no less than LANE_SQUEEZED px;
+    the filler column takes what is left, so the panels below the arrows span
+    the whole output while the lanes keep their size.
+    """
+    squeezed = min(LANE_SQUEEZED, width)
+    return (
+        f"display:grid;grid-template-columns:{TIME_WIDTH}px "
+        f"repeat({lanes},minmax({squeezed}px,{width}px)) minmax(0,1fr)"
+    )
+
+
+def _shorten(text: str, chars: int) -> str:
+    chars = max(chars, 8)
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
+def _arrow_row(event: Event, lanes: list[str], width: int, previous_t: float | None) -> str:
     index = {lane: i for i, lane in enumerate(lanes)}
     src, dst = index.get(event.source, 0), index.get(event.target, 0)
     low, high = min(src, dst), max(src, dst)
-    span = high - low + 1
     colour = KIND_COLOURS.get(event.kind, "#2d3748")
     gap = "" if previous_t is None else f"+{(event.t - previous_t) * 1000:.2f}"
-    cells = [
-        f'<td style="text-align:right;padding:0 6px;color:#666;white-space:nowrap">'
-        f'{event.t * 1000:.2f} ms<br><span style="font-size:10px">{gap}</span></td>'
-    ]
-    cells.extend(f'<td style="{LIFELINE}"></td>' for _ in range(low))
     pointing_right = dst >= src
     head = "&#9654;" if pointing_right else "&#9664;"
     side = "right" if pointing_right else "left"
-    half = 50 / span
-    payload = esc(format_payload(event.payload)) or "(no payload)"
-    cells.append(
-        f'<td colspan="{span}" style="padding:2px 0">'
-        f'<div style="margin:0 {half:.2f}%;border-bottom:2px solid {colour};position:relative;'
-        f'text-align:center;color:{colour}">'
-        f'<details><summary style="cursor:pointer">{esc(_label(event))}</summary>'
-        f'<pre style="text-align:left;white-space:pre-wrap;max-height:300px;overflow:auto;'
-        f'margin:2px;padding:4px;background:#f7f7f7;color:#222">{payload}</pre></details>'
-        f'<span style="position:absolute;{side}:-7px;bottom:-8px;font-size:11px">{head}</span>'
-        f"</div></td>"
+    span = high - low + 1
+    # The arrow runs from the middle of one lane to the middle of the other;
+    # an event to its own lane gets a short stub. Margins in % of the lanes spanned.
+    left = 50 / span
+    right = 50 / span if span > 1 else 4
+    arrow_share = (100 - left - right) / 100
+    label = arrow_label(event)
+    # the label may reach half a lane past each end of its arrow, no further
+    shown = _shorten(_shorten(label, LABEL_CAP), int(span * width / CHAR_WIDTH) - 3)
+    time_cell = (
+        f'<span style="grid-column:1;grid-row:1;text-align:right;padding:0 6px;color:#666;'
+        f'white-space:nowrap">{event.t * 1000:.2f} ms<br>'
+        f'<span style="font-size:10px">{gap}</span></span>'
     )
-    cells.extend(f'<td style="{LIFELINE}"></td>' for _ in range(len(lanes) - high - 1))
-    return f"<tr>{''.join(cells)}</tr>"
+    lifelines = "".join(
+        f'<span style="grid-column:{i + 2};grid-row:1;{LIFELINE}"></span>'
+        for i in range(len(lanes))
+    )
+    arrow = (
+        f'<span style="grid-column:{low + 2}/{high + 3};grid-row:1;align-self:end;'
+        f"margin:0 {right:.2f}% 6px {left:.2f}%;border-bottom:2px solid {colour};"
+        f'position:relative;display:flex;justify-content:center;color:{colour}">'
+        f'<span title="{esc(label)}" style="background:#fff;padding:0 3px;white-space:nowrap;'
+        f"flex-shrink:0;overflow:hidden;text-overflow:ellipsis;"
+        f'max-width:{100 / arrow_share:.1f}%">&#9656; {esc(shown)}</span>'
+        f'<span style="position:absolute;{side}:-7px;bottom:-8px;font-size:11px">{head}</span>'
+        f"</span>"
+    )
+    summary = (
+        f'<summary style="display:block;list-style:none;cursor:pointer">'
+        f'<span style="{_columns(len(lanes), width)};min-height:32px" '
+        f'title="click for details">{time_cell}{lifelines}{arrow}</span></summary>'
+    )
+    payload = esc(format_payload(event.payload)) or "(no payload)"
+    panel = (
+        f'<div style="margin:2px 0 8px 8px;padding:4px 8px;border:1px solid #ddd;'
+        f'border-left:4px solid {colour};background:#f7f7f7;color:#222">'
+        f'<div><b style="color:{colour}">{esc(event.source)} &rarr; {esc(event.target)}: '
+        f"{esc(label)}</b></div><div>{esc(describe_event(event))}</div>"
+        f'<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-height:480px;'
+        f'overflow:auto;margin:4px 0 0;padding:0;background:transparent">{payload}</pre>'
+        f"</div>"
+    )
+    return f"<details>{summary}{panel}</details>"
+
+
+def _lane_header(lanes: list[str], width: int) -> str:
+    cells = "".join(
+        f'<span style="grid-column:{i + 2};text-align:center;overflow:hidden;'
+        f'text-overflow:ellipsis;white-space:nowrap;padding:2px" title="{esc(lane)}">'
+        f'<span class="gl-lane" style="border:1px solid #888;border-radius:3px;padding:1px 6px;'
+        f'background:#fafafa">{esc(lane)}</span></span>'
+        for i, lane in enumerate(lanes)
+    )
+    return (
+        f'<div style="{_columns(len(lanes), width)};position:sticky;top:0;z-index:1;'
+        f'background:#fff;font-weight:bold;border-bottom:1px solid #eee">'
+        f'<span style="grid-column:1;text-align:right;padding:2px 6px">time</span>{cells}</div>'
+    )
 
 
 def _diagram(rows: Sequence[Event | _Gap], lanes: list[str], title: str) -> str:
-    width = TIME_WIDTH + LANE_WIDTH * max(len(lanes), 1)
-    head = "".join(
-        f'<th style="text-align:center;padding:2px"><span style="border:1px solid #888;'
-        f'border-radius:3px;padding:1px 6px;background:#fafafa">{esc(lane)}</span></th>'
-        for lane in lanes
-    )
+    width = lane_width(len(lanes))
+    narrowest = TIME_WIDTH + min(LANE_SQUEEZED, width) * max(len(lanes), 1)
     parts = [
-        f'<div style="margin:6px 0"><div style="font-weight:bold">{esc(title)}</div>'
-        f'<table style="border-collapse:collapse;table-layout:fixed;width:{width}px">'
-        f'<colgroup><col style="width:{TIME_WIDTH}px">'
-        + f'<col style="width:{LANE_WIDTH}px">' * len(lanes)
-        + f'</colgroup><tr><th style="text-align:right;padding:0 6px">time</th>{head}</tr>'
+        f'<div style="margin:6px 0;min-width:{narrowest}px">'
+        f'<div style="font-weight:bold">{esc(title)}</div>{_lane_header(lanes, width)}'
     ]
     previous: float | None = None
     for row in rows:
         if isinstance(row, _Gap):
             parts.append(
-                f'<tr><td colspan="{len(lanes) + 1}" style="text-align:center;padding:4px;'
+                f'<div style="text-align:center;padding:4px 0;'
                 f'background:#f3f3f3;color:#555">&hellip; {row.count:,} events not shown '
-                f"(page through them in the widget, or pick a connection) &hellip;</td></tr>"
+                f"(page through them in the widget, or pick a connection) &hellip;</div>"
             )
             previous = None
         else:
-            parts.append(_arrow_row(row, lanes, previous))
+            parts.append(_arrow_row(row, lanes, width, previous))
             previous = row.t
-    parts.append("</table></div>")
+    parts.append("</div>")
     return "".join(parts)
 
 

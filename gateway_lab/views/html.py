@@ -22,13 +22,18 @@ __all__ = [
     "format_bytes_note",
     "format_payload",
     "format_value",
+    "keep_end",
     "link",
+    "see_also",
 ]
 
 VALUE_CAP = 300  # characters of one value shown in a table cell
-PAYLOAD_TEXT_CAP = 3000  # characters of one payload shown when expanded
+PAYLOAD_TEXT_CAP = 6000  # characters of one payload shown when expanded
+TRACEBACK_CAP = 12000  # a traceback keeps its end (the error) when cut
 
 FONT = "font-family:var(--jp-code-font-family,monospace);font-size:12px"
+# Visible in JupyterLab's widgets too, whose theme draws links as plain text.
+LINK_STYLE = "color:#0b5fad;text-decoration:underline;text-underline-offset:4px"
 
 
 def esc(text: Any) -> str:
@@ -36,7 +41,31 @@ def esc(text: Any) -> str:
 
 
 def link(href: str, text: str) -> str:
-    return f'<a href="{esc(href)}" target="_blank" rel="noopener">{esc(text)}</a>'
+    """A link that opens in a new tab, underlined and coloured wherever it is shown."""
+    return (
+        f'<a href="{esc(href)}" target="_blank" rel="noopener" style="{LINK_STYLE}">{esc(text)}</a>'
+    )
+
+
+def see_also(*links: tuple[str, str]) -> str:
+    """A line of its own: 'see: link · link'."""
+    items = " &middot; ".join(link(href, text) for href, text in links)
+    return f'<div style="margin-top:4px">see: {items}</div>'
+
+
+def keep_end(text: str, cap: int = TRACEBACK_CAP) -> str:
+    """``text`` cut to about ``cap`` characters, keeping its first line and its end.
+
+    A traceback's last lines name the error; its first says what it is.
+    """
+    if len(text) <= cap:
+        return text
+    first, _, rest = text.partition("\n")
+    tail = rest[len(rest) - cap :]
+    frame = tail.find("\n  File ")  # start at a whole frame, or at least a whole line
+    tail = tail[frame + 1 :] if frame >= 0 else tail[tail.find("\n") + 1 :]
+    left_out = len(rest) - len(tail)
+    return f"{first}\n  ... ({left_out:,} characters left out) ...\n{tail}"
 
 
 def box(inner: str, title: str = "") -> str:
@@ -67,8 +96,13 @@ def format_bytes_note(payload: dict[str, Any]) -> str:
 
 
 def format_payload(payload: dict[str, Any], cap: int = PAYLOAD_TEXT_CAP) -> str:
-    """An event's payload as readable text lines (escaped later by the caller)."""
+    """An event's payload as readable text lines (escaped later by the caller).
+
+    Everything but a traceback is cut at about ``cap`` characters; a traceback
+    comes last, whole, or with its first line and its end kept (``keep_end``).
+    """
     lines: list[str] = []
+    traceback_text = ""
     for key, value in payload.items():
         if key == "summary":
             continue
@@ -83,12 +117,15 @@ def format_payload(payload: dict[str, Any], cap: int = PAYLOAD_TEXT_CAP) -> str:
         elif key in ("size", "truncated") and "body" in payload:
             continue
         elif key == "traceback":
-            lines.append("traceback:")
-            lines.append(str(value))
+            traceback_text = keep_end(str(value))
         else:
             lines.append(f"{key}: {format_value(value)}")
         if sum(len(line) for line in lines) > cap:
             lines.append(f"... (cut at {cap:,} characters)")
             break
     text = "\n".join(lines)
-    return text if len(text) <= cap + 200 else text[:cap] + "..."
+    if len(text) > cap + 200:
+        text = text[:cap] + "..."
+    if traceback_text:
+        text = f"{text}\ntraceback:\n{traceback_text}" if text else traceback_text
+    return text

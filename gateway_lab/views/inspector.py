@@ -18,11 +18,14 @@ from urllib.parse import quote, unquote_to_bytes
 
 from ..environ import make_environ, make_http_scope
 from ..events import Event, Flow
-from .html import box, esc, format_value, link
+from .html import box, esc, format_value, link, see_also
 from .keys import (
     ENVIRON_GROUPS,
     PEP3333,
+    PEP3333_UNICODE,
     SCOPE_GROUPS,
+    SCOPE_SECTIONS,
+    KeyInfo,
     explain_environ_key,
     explain_scope_key,
 )
@@ -30,7 +33,7 @@ from .keys import (
 __all__ = ["diff_html", "environ_html", "find_request", "path_story_html", "scope_html"]
 
 REQUEST_KINDS = ("environ", "scope", "environment")
-ASGI_HTTP_SCOPE = "https://asgi.readthedocs.io/en/latest/specs/www.html#http-connection-scope"
+RFC3875_PATH_INFO = "https://www.rfc-editor.org/rfc/rfc3875#section-4.1.5"
 CELL = "padding:2px 6px;border-bottom:1px solid #e4e4e4;vertical-align:top;text-align:left"
 GROUP_ROW = "background:#f0f4fa;font-weight:bold;padding:4px 6px;text-align:left"
 MUTED = "color:#666"
@@ -118,13 +121,13 @@ def scope_html(scope: dict[str, Any], title: str = "ASGI scope") -> str:
     """A table of an ASGI scope; bytes stay bytes (b'...')."""
     rows: dict[str, list[str]] = {}
     for key in scope:
-        info = explain_scope_key(key)
+        info = explain_scope_key(key, str(scope.get("type", "http")))
         value = _scope_value(key, scope[key])
         rows.setdefault(info.group, []).append(_row(key, value, info.text, info.link))
     story = ""
     path = scope.get("path")
     if isinstance(path, str) and not path.isascii():
-        story = _scope_path_note(path, scope.get("raw_path"))
+        story = _scope_path_note(path, scope.get("raw_path"), str(scope.get("type", "http")))
     table = _grouped_table(rows, SCOPE_GROUPS).replace(
         "<code>(b", '<code style="white-space:pre">(b'
     )
@@ -136,10 +139,11 @@ def request_html(item: Any, connection: int | None = None) -> str:
     return scope_html(mapping) if kind == "scope" else environ_html(mapping)
 
 
-def _note(text: str) -> str:
+def _note(text: str, *links: tuple[str, str]) -> str:
+    """A yellow note: the sentence, then its spec links on a line of their own."""
     return (
         f'<div style="margin-top:6px;padding:6px;background:#fff8e0;'
-        f'border-left:3px solid #e0a800">{text}</div>'
+        f'border-left:3px solid #e0a800">{text}{see_also(*links) if links else ""}</div>'
     )
 
 
@@ -153,17 +157,21 @@ def _environ_path_note(path: str) -> str:
         f"URL's bytes decoded as latin-1 (one character per byte), as PEP 3333 "
         f"requires. The text the user typed is "
         f"<code>environ['PATH_INFO'].encode('latin-1').decode('utf-8')</code> = "
-        f"<code>{esc(repr(text))}</code>. "
-        f"{link(PEP3333 + '#unicode-issues', 'PEP 3333: Unicode issues')}"
+        f"<code>{esc(repr(text))}</code>.",
+        (PEP3333_UNICODE, "PEP 3333: Unicode issues"),
     )
 
 
-def _scope_path_note(path: str, raw_path: Any) -> str:
+def _scope_path_note(path: str, raw_path: Any, scope_type: str = "http") -> str:
+    section = "WebSocket" if scope_type == "websocket" else "HTTP"
     return _note(
         f"path <code>{esc(repr(path))}</code> is already UTF-8 text; "
         f"raw_path <code>{esc(repr(raw_path))}</code> is the same path as it came on "
-        f"the wire, still percent-encoded bytes. "
-        f"{link(ASGI_HTTP_SCOPE, 'ASGI: HTTP scope')}"
+        f"the wire, still percent-encoded bytes.",
+        (
+            SCOPE_SECTIONS.get(scope_type, SCOPE_SECTIONS["http"]),
+            f"ASGI spec: {section} connection scope",
+        ),
     )
 
 
@@ -196,19 +204,13 @@ def path_story_html(path: str = "/café") -> str:
         f'<td style="{CELL};{MUTED}">{esc(c)}</td></tr>'
         for a, b, c in rows
     )
-    links = " &middot; ".join(
-        [
-            link(PEP3333 + "#unicode-issues", "PEP 3333: Unicode issues"),
-            link("https://www.rfc-editor.org/rfc/rfc3875#section-4.1.5", "RFC 3875 4.1.5"),
-            link(
-                "https://asgi.readthedocs.io/en/latest/specs/www.html#http-connection-scope",
-                "ASGI HTTP scope",
-            ),
-        ]
+    links = see_also(
+        (PEP3333_UNICODE, "PEP 3333: Unicode issues"),
+        (RFC3875_PATH_INFO, "RFC 3875 4.1.5: PATH_INFO"),
+        (SCOPE_SECTIONS["http"], "ASGI spec: HTTP connection scope"),
     )
     return box(
-        f'<table style="border-collapse:collapse">{body}</table>'
-        f'<div style="margin-top:4px">{links}</div>',
+        f'<table style="border-collapse:collapse">{body}</table>{links}',
         f"One path, three dialects: {path}",
     )
 
@@ -217,7 +219,13 @@ def diff_html(a: Any, b: Any, labels: tuple[str, str] = ("request A", "request B
     """Two environs (or scopes) side by side: what differs first, the rest folded."""
     kind_a, first = find_request(a)
     kind_b, second = find_request(b)
-    explain = explain_scope_key if kind_a == kind_b == "scope" else explain_environ_key
+    scope_type = str(first.get("type", "http"))
+
+    def explain(key: str) -> KeyInfo:
+        if kind_a == kind_b == "scope":
+            return explain_scope_key(key, scope_type)
+        return explain_environ_key(key)
+
     changed, same = [], []
     keys = list(dict.fromkeys([*first, *second]))
     if kind_a == kind_b == "environ":

@@ -25,6 +25,25 @@ ASGI_WWW = "https://asgi.readthedocs.io/en/latest/specs/www.html"
 ASGI_MAIN = "https://asgi.readthedocs.io/en/latest/specs/main.html"
 ASGI_LIFESPAN = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
 
+# The most specific anchors the specs offer (section titles, as Sphinx and the
+# PEP renderer turn them into ids).
+PEP3333_ENVIRON = f"{PEP3333}#environ-variables"
+PEP3333_STREAMS = f"{PEP3333}#input-and-error-streams"
+PEP3333_FILE_WRAPPER = f"{PEP3333}#optional-platform-specific-file-handling"
+PEP3333_UNICODE = f"{PEP3333}#unicode-issues"
+ASGI_HTTP_SCOPE = f"{ASGI_WWW}#http-connection-scope"
+ASGI_WEBSOCKET_SCOPE = f"{ASGI_WWW}#websocket-connection-scope"
+ASGI_LIFESPAN_SCOPE = f"{ASGI_LIFESPAN}#scope"
+ASGI_LIFESPAN_STATE = f"{ASGI_LIFESPAN}#lifespan-state"
+ASGI_CONNECTION_SCOPE = f"{ASGI_MAIN}#connection-scope"
+ASGI_APPLICATIONS = f"{ASGI_MAIN}#applications"
+ASGI_EXTENSIONS = f"{ASGI_MAIN}#extensions"
+SCOPE_SECTIONS = {
+    "http": ASGI_HTTP_SCOPE,
+    "websocket": ASGI_WEBSOCKET_SCOPE,
+    "lifespan": ASGI_LIFESPAN_SCOPE,
+}
+
 CGI = "CGI meta-variables"
 HEADERS = "HTTP request headers"
 WSGI = "wsgi.* keys"
@@ -85,27 +104,31 @@ _WSGI_KEYS: dict[str, str] = {
     "wsgi.input_terminated": "Optional extension: wsgi.input ends at the body's end.",
 }
 
+_WSGI_LINKS = {
+    "wsgi.input": PEP3333_STREAMS,
+    "wsgi.errors": PEP3333_STREAMS,
+    "wsgi.file_wrapper": PEP3333_FILE_WRAPPER,
+}
+
 _HEADER_TEXT = "The {name} request header. Headers become HTTP_ + upper case, '-' turned into '_'."
 
+_OWN = ""  # the section of the scope's own type (HTTP, WebSocket or lifespan)
 _SCOPE_KEYS: dict[str, tuple[str, str]] = {
-    "type": ("The kind of connection: 'http', 'websocket' or 'lifespan'.", ASGI_MAIN),
-    "asgi": ("ASGI version info: {'version': '3.0', 'spec_version': ...}.", ASGI_MAIN),
-    "http_version": ("'1.0', '1.1' or '2': the HTTP version the client spoke.", ASGI_WWW),
-    "method": ("The HTTP method, upper case: GET, POST...", ASGI_WWW),
-    "scheme": ("'http' or 'https' ('ws' / 'wss' for websockets).", ASGI_WWW),
-    "path": ("The percent-decoded path, decoded as UTF-8 text.", ASGI_WWW),
-    "raw_path": ("The path exactly as it came on the wire, as bytes (still encoded).", ASGI_WWW),
-    "query_string": ("Everything after '?', as bytes, still percent-encoded.", ASGI_WWW),
-    "root_path": ("Where the app is mounted (like SCRIPT_NAME); '' at the root.", ASGI_WWW),
-    "headers": (
-        "Request headers: a list of [name, value] byte pairs, names lower case.",
-        ASGI_WWW,
-    ),
-    "client": ("(host, port) of the client, or None.", ASGI_WWW),
-    "server": ("(host, port) the server listens on, or None.", ASGI_WWW),
-    "subprotocols": ("WebSocket subprotocols the client offered.", ASGI_WWW),
-    "state": ("A copy of the lifespan state dict, shared from startup.", ASGI_LIFESPAN),
-    "extensions": ("Optional protocol extensions the server supports.", ASGI_MAIN),
+    "type": ("The kind of connection: 'http', 'websocket' or 'lifespan'.", _OWN),
+    "asgi": ("ASGI version info: {'version': '3.0', 'spec_version': ...}.", ASGI_APPLICATIONS),
+    "http_version": ("'1.0', '1.1' or '2': the HTTP version the client spoke.", _OWN),
+    "method": ("The HTTP method, upper case: GET, POST...", _OWN),
+    "scheme": ("'http' or 'https' ('ws' / 'wss' for websockets).", _OWN),
+    "path": ("The percent-decoded path, decoded as UTF-8 text.", _OWN),
+    "raw_path": ("The path exactly as it came on the wire, as bytes (still encoded).", _OWN),
+    "query_string": ("Everything after '?', as bytes, still percent-encoded.", _OWN),
+    "root_path": ("Where the app is mounted (like SCRIPT_NAME); '' at the root.", _OWN),
+    "headers": ("Request headers: a list of [name, value] byte pairs, names lower case.", _OWN),
+    "client": ("(host, port) of the client, or None.", _OWN),
+    "server": ("(host, port) the server listens on, or None.", _OWN),
+    "subprotocols": ("WebSocket subprotocols the client offered.", ASGI_WEBSOCKET_SCOPE),
+    "state": ("A copy of the lifespan state dict, shared from startup.", ASGI_LIFESPAN_STATE),
+    "extensions": ("Optional protocol extensions the server supports.", ASGI_EXTENSIONS),
 }
 
 
@@ -121,9 +144,9 @@ def explain_environ_key(key: str) -> KeyInfo:
         name = "-".join(part.capitalize() for part in key[5:].split("_"))
         return KeyInfo(HEADERS, _HEADER_TEXT.format(name=name), _rfc("4.1.18"))
     if key in _WSGI_KEYS:
-        return KeyInfo(WSGI, _WSGI_KEYS[key], f"{PEP3333}#environ-variables")
+        return KeyInfo(WSGI, _WSGI_KEYS[key], _WSGI_LINKS.get(key, PEP3333_ENVIRON))
     if key.startswith("wsgi."):
-        return KeyInfo(WSGI, "A wsgi.* key this server adds.", f"{PEP3333}#environ-variables")
+        return KeyInfo(WSGI, "A wsgi.* key this server adds.", PEP3333_ENVIRON)
     if key in _OS_KEYS:
         return KeyInfo(
             EXTRAS,
@@ -135,19 +158,24 @@ def explain_environ_key(key: str) -> KeyInfo:
         return KeyInfo(
             EXTRAS,
             "Added by this server or a middleware, under its own prefix, as PEP 3333 asks.",
-            f"{PEP3333}#environ-variables",
+            PEP3333_ENVIRON,
         )
     return KeyInfo(
         EXTRAS,
         "Defined by neither CGI nor WSGI: added by this server. PEP 3333 asks servers "
         "for lower-case names with their own prefix (e.g. 'werkzeug.socket').",
-        f"{PEP3333}#environ-variables",
+        PEP3333_ENVIRON,
     )
 
 
-def explain_scope_key(key: str) -> KeyInfo:
-    """Group, one-line meaning and spec link of an ASGI scope key."""
+def explain_scope_key(key: str, scope_type: str = "http") -> KeyInfo:
+    """Group, one-line meaning and spec link of an ASGI scope key.
+
+    ``scope_type`` ('http', 'websocket', 'lifespan') picks the spec section
+    that lists the key for that kind of scope.
+    """
+    own = SCOPE_SECTIONS.get(scope_type, ASGI_CONNECTION_SCOPE)
     if key in _SCOPE_KEYS:
         text, link = _SCOPE_KEYS[key]
-        return KeyInfo(SCOPE, text, link)
-    return KeyInfo(SCOPE_EXTRAS, "Added by this server or a middleware.", ASGI_MAIN)
+        return KeyInfo(SCOPE, text, link or own)
+    return KeyInfo(SCOPE_EXTRAS, "Added by this server or a middleware.", ASGI_EXTENSIONS)

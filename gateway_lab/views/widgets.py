@@ -154,7 +154,8 @@ class FlowView(_HTMLFallback, widgets.VBox):
                 self.last,
                 self.position,
                 self.follow,
-            ]
+            ],
+            layout={"flex_flow": "row wrap"},  # a narrow output wraps, never clips
         )
         super().__init__(children=[controls, self.diagram])
         self.batcher = Batcher(self.refresh, interval)
