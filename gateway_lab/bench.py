@@ -17,7 +17,10 @@ in this process, and watches the process while they wait:
   milliseconds and notes the process's thread count
   (``threading.active_count``) and memory (psutil: ``rss``, the memory really
   in use, and ``vms``, the address space reserved, which includes every
-  thread's stack).
+  thread's stack). Only samples taken while the clients' thread is alive
+  are kept: that thread is part of the baseline count, so a sample taken
+  after it ended would show one thread fewer than before the run ("-1
+  extra threads").
 
 A :class:`LoadRun` holds both records, with times in seconds since the first
 request went out, and computes the figures a lesson quotes: wall time, the
@@ -255,6 +258,7 @@ class _Record:
     """What the client thread hands back to :func:`drive_load`."""
 
     start: float = 0.0
+    ended: float = 0.0  # when the clients' thread took its last sample
     baseline: Sample | None = None
     after: Sample | None = None
     timings: list[RequestTiming] = field(default_factory=list)
@@ -315,6 +319,7 @@ def drive_load(
             record.failure = exc
         time.sleep(settle)  # still alive: the thread count stays comparable to the baseline
         record.after = take_sample()
+        record.ended = record.after.at
 
     sampler = ResourceSampler(sample_every).start()
     try:
@@ -331,6 +336,6 @@ def drive_load(
     shifted = [
         Sample(s.at - record.start, s.threads, s.rss, s.vms)
         for s in samples
-        if s.at >= record.start
+        if record.start <= s.at <= record.ended  # while the clients' thread was counted
     ]
     return LoadRun(record.timings, shifted, record.baseline, record.after, label, rate)

@@ -17,13 +17,16 @@ that calls ``receive`` waits for one message. The servers of this course
 run in their own threads, so a cell may block here without freezing them.
 Pings are answered, fragmented messages are joined, and a close frame from
 the server is answered and then reported as :class:`WebSocketClosed`.
+``close`` sends the client's close frame and waits (at most
+:data:`CLOSE_WAIT` seconds) for the server's answering one.
 
 Optional recording: pass the :class:`~gateway_lab.events.Flow` of a recorded
 app (``gl.record_asgi``) as ``flow=`` and every frame the client sends or
 receives is added to it on a ``client`` lane, under the same connection
 number as the app's own events (found by the client's port in the recorded
 scope), so ``gl.show_flow(flow)`` draws frames on the wire and ASGI
-messages side by side.
+messages side by side. Both halves of the close handshake are recorded:
+the client's close frame and the server's answer.
 
 Only loopback addresses are accepted: this is a teaching client for the
 servers running in the kernel, not a general-purpose one.
@@ -32,6 +35,7 @@ servers running in the kernel, not a general-purpose one.
 from __future__ import annotations
 
 import socket
+import time
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,12 +82,16 @@ class WebSocketRefused(GatewayLabError, ConnectionError):
 class WebSocketClosed(GatewayLabError, ConnectionError):
     """The WebSocket is closed; ``code`` and ``reason`` say how it ended."""
 
-    def __init__(self, code: int | None, reason: str = "", by: str = "server") -> None:
+    def __init__(
+        self, code: int | None, reason: str = "", by: str = "server", action: str = "sent"
+    ) -> None:
         self.code = code
         self.reason = reason
         self.by = by
         why = f" (code {code}{', ' + repr(reason) if reason else ''})" if code else ""
-        super().__init__(f"The WebSocket was closed by the {by}{why}; nothing more can be sent.")
+        super().__init__(
+            f"The WebSocket was closed by the {by}{why}; nothing more can be {action}."
+        )
 
 
 def _address(url: str) -> tuple[str, int, str]:
@@ -139,6 +147,7 @@ class WebSocketClient:
         self._ws = WSConnection(ConnectionType.CLIENT)
         self._events: deque[Event] = deque()
         self._parts: list[str | bytes] = []
+        self._lost = False  # the connection ended without a close frame
         self._sock = socket.create_connection((host, port), timeout=timeout)
         try:
             self._write(
@@ -202,6 +211,7 @@ class WebSocketClient:
             self._ws.receive_data(data or None)
             self._events.extend(self._ws.events())
             if not data and not self._events:
+                self._lost = True
                 self._events.append(CloseConnection(code=1006, reason="connection lost"))
         return self._events.popleft()
 
@@ -234,7 +244,9 @@ class WebSocketClient:
         """
         while True:
             if self.closed:
-                raise WebSocketClosed(self.close_code, self.close_reason, self.closed_by)
+                raise WebSocketClosed(
+                    self.close_code, self.close_reason, self.closed_by, action="received"
+                )
             event = self._next_event(timeout)
             if isinstance(event, Ping):
                 self._write(event.response())
@@ -279,7 +291,12 @@ class WebSocketClient:
         self._sock.close()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Say goodbye (a close frame), wait briefly for the answer, free the socket."""
+        """Say goodbye (a close frame), wait for the server's answering close, free the socket.
+
+        The wait is bounded (:data:`CLOSE_WAIT` seconds); messages still in
+        flight are skipped. With ``flow=``, the server's close frame is
+        recorded too, on the same connection.
+        """
         if self.closed:
             self._sock.close()
             return
@@ -287,10 +304,17 @@ class WebSocketClient:
         self._note("client", "server", "close", {"summary": f"code {code}", "code": code})
         try:
             self._write(CloseConnection(code=code, reason=reason))
-            deadline_events = 0
-            while deadline_events < 100:  # skip any messages still in flight
-                deadline_events += 1
-                if isinstance(self._next_event(CLOSE_WAIT), CloseConnection):
+            deadline = time.monotonic() + CLOSE_WAIT
+            while (left := deadline - time.monotonic()) > 0:  # skip messages still in flight
+                event = self._next_event(left)
+                if isinstance(event, CloseConnection):
+                    if not self._lost:
+                        self._note(
+                            "server",
+                            "client",
+                            "close",
+                            {"summary": f"code {event.code} (answer)", "code": event.code},
+                        )
                     break
         except (OSError, TimeoutError):
             pass  # the server went first, or did not answer: we close anyway

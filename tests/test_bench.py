@@ -155,3 +155,16 @@ def test_a_stopped_server_gives_failures(served):
     run = drive_load(url, 3, timeout=5)
     assert len(run.failures) == 3
     assert all("Connect" in t.error for t in run.timings)
+
+
+def test_the_timeline_never_counts_fewer_threads_than_the_baseline(served):
+    """The clients' own thread is in the baseline: samples after it ended are left out."""
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    run = drive_load(served(hello).url, 4, settle=0.02)
+    _, threads, _ = run.timeline()
+    assert threads and min(threads) >= 0, threads
+    assert run.samples[-1].at <= run.after.at - run.baseline.at + 1e-6

@@ -308,3 +308,21 @@ def test_unknown_exercise_lists_the_known_ones() -> None:
 def test_bad_kind_is_refused_when_authoring() -> None:
     with pytest.raises(ValueError, match="'wsgi' or 'asgi'"):
         Exercise("x", kind="cgi", cases=[])
+
+
+def test_every_exercise_explains_a_string_or_async_answer_without_raising():
+    from gateway_lab.check.exercises import _REGISTRY, _load_course_exercises
+
+    _load_course_exercises()
+
+    async def async_answer(*args):
+        return None
+
+    for name, item in sorted(_REGISTRY.items()):
+        if name == "cgi-form":
+            continue  # its answer may be a path or the script's text
+        result = item.evaluate("my_function")
+        assert not result.passed, name
+        assert "without quotes" in result.unfinished or "quotes" in str(result), name
+        if name in {"wsgi-server-respond", "wsgi-auth-middleware", "wsgi-cookie-counter"}:
+            assert not item.evaluate(async_answer).passed, name

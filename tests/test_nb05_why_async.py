@@ -15,7 +15,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOK = NOTEBOOKS / "05-why-async.ipynb"
 SOLUTION = NOTEBOOKS / "solutions" / "littles_law.py"
 
-RATE, WAIT, DURATION = 100, 0.5, 1.5  # the notebook's default sizes
+RATE, WAIT, DURATION, CLIENTS = 100, 0.5, 1.5, 60  # the notebook's default sizes
 
 
 def measured_run(rate: float = RATE, wait: float = WAIT, duration: float = DURATION) -> LoadRun:
@@ -74,7 +74,7 @@ def test_typical_wrong_answers_get_their_own_explanation(prediction, rule):
     ("prediction", "words"),
     [
         (..., "still `...`"),
-        (None, "still `...`"),
+        (None, "still None"),
         ("50", "number of threads"),
         (True, "number of threads"),
         (-3, "above zero"),
@@ -92,6 +92,25 @@ def test_close_enough_is_a_pass_both_sides():
     run = measured_run()
     assert evaluate_littles_law(45, run, wait=WAIT).passed
     assert evaluate_littles_law(56.0, run, wait=WAIT).passed
+
+
+def test_the_unfinished_message_suggests_no_particular_expression():
+    text = evaluate_littles_law(..., measured_run(), wait=WAIT).unfinished
+    assert "RATE *" not in text and "WAIT" not in text
+
+
+def test_the_burst_size_is_named_as_its_own_slip():
+    result = evaluate_littles_law(CLIENTS, measured_run(), wait=WAIT, clients=CLIENTS)
+    assert not result.passed
+    assert "[burst-size]" in result.lines[0][1]
+    assert "CLIENTS" in result.lines[1][1] and "L = λ × W" in result.lines[1][1]
+    # the right answer is never mistaken for the burst size
+    assert evaluate_littles_law(RATE * WAIT, measured_run(), wait=WAIT, clients=CLIENTS).passed
+
+
+def test_the_burst_size_is_not_blamed_when_it_is_also_the_right_answer():
+    right = round(RATE * WAIT)
+    assert evaluate_littles_law(right, measured_run(), wait=WAIT, clients=right).passed
 
 
 def test_the_check_prints_its_feedback(capsys):
@@ -125,3 +144,4 @@ def test_the_notebook_scaffold_is_unfinished_and_its_check_uses_this_module():
     sources = {cell["id"]: "".join(cell["source"]) for cell in notebook_cells()}
     assert "my_prediction = ..." in sources["exercise"]
     assert "check_littles_law(my_prediction" in sources["exercise-check"]
+    assert "clients=CLIENTS" in sources["exercise-check"]

@@ -9,8 +9,10 @@ on rule ids and key words, not on whole sentences).
 from __future__ import annotations
 
 import asyncio
+import gc
 import runpy
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +194,45 @@ def test_numbered_echo_counts_per_connection():
     assert not result.passed
     text = failed_lines(result)
     assert "client just leaves" in text and "'1: ping'" in text and "got '3: ping'" in text
+    assert "count per connection" in text and "not in a global" in text
+
+
+def test_numbered_echo_a_plain_wrong_number_gets_no_global_advice():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_plain_echo)
+    assert "count per connection" not in failed_lines(result)
+
+
+async def _loops_after_close(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message["text"] == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            await send({"type": "websocket.close", "code": 1000})
+            continue  # should return here: the conversation is over
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+def test_numbered_echo_must_return_right_after_closing():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_loops_after_close)
+    assert not result.passed
+    text = failed_lines(result)
+    assert "client says bye" in text and "went back to receive()" in text
+    passed_lines = [t for mark, t in result.lines if mark == "✓"]
+    assert not any("client says bye" in t and "returned" in t for t in passed_lines)
+    # leaving without a close and returning on websocket.disconnect is right
+    assert any("client just leaves" in t and "returned" in t for t in passed_lines)
+
+
+def test_numbered_echo_solution_is_told_how_it_returned():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(solution("asgi_ws_numbered_echo", "numbered_echo"))
+    text = "\n".join(t for _, t in result.lines)
+    assert "returned right after closing" in text and "returned when the client left" in text
 
 
 def test_numbered_echo_must_close_after_bye():
@@ -209,7 +250,7 @@ def test_numbered_echo_bytes_instead_of_text():
 # -- asgi-no-blocking -----------------------------------------------------------------
 
 
-def _slow_lookup(word: str) -> str:
+def slow_lookup(word: str) -> str:
     time.sleep(0.2)
     return word.upper()
 
@@ -230,18 +271,18 @@ async def _answer(send: Any, text: str) -> None:
 
 
 async def _still_blocking(scope, receive, send):
-    await _answer(send, _slow_lookup(_word(scope)))
+    await _answer(send, slow_lookup(_word(scope)))
 
 
 async def _async_wrapper_still_blocks(scope, receive, send):
     async def lookup(word):
-        return _slow_lookup(word)
+        return slow_lookup(word)
 
     await _answer(send, await lookup(_word(scope)))
 
 
 async def _to_thread_called_wrong(scope, receive, send):
-    await _answer(send, await asyncio.to_thread(_slow_lookup(_word(scope))))
+    await _answer(send, await asyncio.to_thread(slow_lookup(_word(scope))))
 
 
 async def _sleeps_but_skips_the_lookup(scope, receive, send):
@@ -251,7 +292,7 @@ async def _sleeps_but_skips_the_lookup(scope, receive, send):
 
 async def _run_in_executor_answer(scope, receive, send):
     loop = asyncio.get_running_loop()
-    await _answer(send, await loop.run_in_executor(None, _slow_lookup, _word(scope)))
+    await _answer(send, await loop.run_in_executor(None, slow_lookup, _word(scope)))
 
 
 def test_no_blocking_solution_passes(capsys):
@@ -278,6 +319,37 @@ def test_no_blocking_to_thread_with_a_call_instead_of_a_function():
     assert not result.passed
     text = failed_lines(result)
     assert "app.raised" in text and "TypeError" in text
+    assert "pass the function and its arguments" in text.lower()
+    assert "asyncio.to_thread(slow_lookup, word)" in text
+
+
+async def _to_thread_without_await(scope, receive, send):
+    answer = asyncio.to_thread(slow_lookup, _word(scope))  # a coroutine, never awaited
+    await _answer(send, answer)
+
+
+def test_no_blocking_forgotten_await_is_named():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "coroutine ... was never awaited"
+        result = ASGI_NO_BLOCKING.evaluate(_to_thread_without_await)
+        gc.collect()
+    assert not result.passed
+    text = failed_lines(result)
+    assert "did you forget await?" in text
+    assert "never called" not in text  # the missing await is the one mistake here
+
+
+async def _skips_the_lookup_but_answers_right(scope, receive, send):
+    await asyncio.sleep(0.2)
+    await _answer(send, _word(scope).upper())
+
+
+def test_no_blocking_answer_must_come_from_slow_lookup():
+    original = slow_lookup
+    result = ASGI_NO_BLOCKING.evaluate(_skips_the_lookup_but_answers_right)
+    assert not result.passed
+    assert "never called slow_lookup" in failed_lines(result)
+    assert globals()["slow_lookup"] is original  # the counter was taken off again
 
 
 def test_no_blocking_wrong_answer_is_named():
@@ -367,6 +439,42 @@ def test_ticker_awaiting_receive_in_the_loop_stalls():
     result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(inline_receive=True))
     assert not result.passed
     assert "awaiting receive()" in failed_lines(result)
+    # awaiting receive() after the body is right in this exercise (in a task):
+    # the checker's generic rule against it would contradict the lesson
+    assert "asgi.receive-after-body" not in failed_lines(result)
+
+
+async def _ticker_that_sleeps(scope, receive, send):
+    left = asyncio.Event()
+
+    async def listen():
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        left.set()
+
+    listener = asyncio.create_task(listen())
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream")],
+        }
+    )
+    number = 0
+    while not left.is_set():
+        number += 1
+        body = f"data: tick {number}\n\n".encode()
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        time.sleep(0.05)  # blocks the loop: should be await asyncio.sleep(0.05)
+        await asyncio.sleep(0)
+    listener.cancel()
+
+
+def test_ticker_that_blocks_the_loop_is_caught():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker_that_sleeps)
+    assert not result.passed
+    text = failed_lines(result)
+    assert "asgi.blocking-call" in text and "time.sleep(0.05)" in text
 
 
 def test_ticker_wrong_content_type():

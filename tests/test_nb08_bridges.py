@@ -126,6 +126,13 @@ def test_wrong_bridges_get_the_right_feedback(
     assert any(line.startswith(target) and words in line for line in failed), failed
 
 
+def test_bytes_headers_get_the_bridge_specific_advice(solution: dict[str, Any]) -> None:
+    failed = _failed(_check(_bridge(solution, "bytes headers")))
+    about_headers = [line for line in failed if "wsgi.header-not-str" in line]
+    assert about_headers and all(".decode('latin-1')" in line for line in about_headers)
+    assert not any("str(len(body))" in line for line in about_headers), about_headers
+
+
 def test_a_wrong_bridge_fails_only_where_it_is_wrong(solution: dict[str, Any]) -> None:
     failed = _failed(_check(_bridge(solution, "always 200 OK")))
     assert failed and all(line.startswith("[not found]") for line in failed), failed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,20 +120,57 @@ def test_frames_join_the_recorded_flow_under_the_apps_connection(engine, servers
     assert first.connection == scopes["/one"] and second.connection == scopes["/two"]
     frames = [(e.source, e.target, e.payload["data"]) for e in flow if e.kind == "frame"]
     assert ("client", "server", "from one") in frames and ("server", "client", "from two") in frames
-    one = [e.kind for e in flow if e.connection == first.connection]
+    wait_for_returns(flow, 2)
+    one = [e for e in flow if e.connection == first.connection]
     # the handshake, then each frame out becomes a receive, a send becomes a frame back
-    assert one == [
+    assert [e.kind for e in one if "app" in (e.source, e.target)] == [
         "scope",
         "receive",
         "send",  # websocket.connect, websocket.accept
-        "frame",
         "receive",
         "send",
-        "frame",
-        "close",
-        "receive",
-        "return",  # websocket.disconnect
+        "receive",  # websocket.disconnect
+        "return",
     ]
+    on_the_wire = [(e.kind, e.source) for e in one if "app" not in (e.source, e.target)]
+    # the client's frame, the echo, then both halves of the close handshake
+    assert on_the_wire == [
+        ("frame", "client"),
+        ("frame", "server"),
+        ("close", "client"),
+        ("close", "server"),
+    ]
+
+
+def wait_for_returns(flow: Any, count: int, limit: float = 3.0) -> None:
+    """Wait (bounded) until the recorded app has returned ``count`` times."""
+    deadline = time.monotonic() + limit
+    while len(flow.of_kind("return")) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_close_waits_for_and_records_the_servers_close_frame(engine, servers):
+    recorded, flow = gl.record_asgi(echo)
+    srv = serve(servers, recorded, engine)
+    ws = gl.ws_connect(srv.url, flow=flow)
+    ws.close(code=1000)
+    closes = [(e.source, e.target, e.payload["code"]) for e in flow.of_kind("close")]
+    # recorded by the time close() returns: no waiting needed
+    assert closes == [("client", "server", 1000), ("server", "client", 1000)]
+    assert all(e.connection == ws.connection for e in flow.of_kind("close"))
+
+
+def test_receive_after_the_close_says_nothing_more_can_be_received(servers):
+    srv = serve(servers, echo, "mini")
+    ws = gl.ws_connect(srv.url)
+    ws.send("close please")
+    with pytest.raises(gl.WebSocketClosed):
+        ws.receive()
+    with pytest.raises(gl.WebSocketClosed, match="nothing more can be received"):
+        ws.receive()
+    with pytest.raises(gl.WebSocketClosed, match="nothing more can be sent"):
+        ws.send("anyone?")
 
 
 def test_send_rejects_other_types(servers):

@@ -13,6 +13,12 @@ most ``timeout`` seconds: an app that never returns is reported, never
 waited for. It answers with one word for how the app ended: ``"return"``,
 ``"exception"`` (recorded as an ``app.raised`` finding), ``"timeout"`` (the
 app was cancelled) or ``"stuck"`` (the thread itself did not come back).
+Given ``blocking_ms``, a :class:`~.looplag.LagMonitor` ticks on the same
+loop while the app runs, and a stall longer than that, caught inside the
+app's code, becomes an ``asgi.blocking-call`` finding that names the line
+(as in ``gl.check_asgi``). An exercise whose app waits a few tens of
+milliseconds between steps passes a threshold below that wait, so that a
+``time.sleep`` in place of ``await asyncio.sleep`` is measurable.
 
 The two small helpers turn what the connection saw into feedback:
 :func:`still_not_implemented` spots the notebook's scaffold (an app that
@@ -32,6 +38,7 @@ from typing import Any
 
 from .asgi_base import Connection
 from .explain import describe_exception
+from .looplag import LagMonitor
 from .report import Finding
 from .rules import finding
 
@@ -48,7 +55,21 @@ NOT_IMPLEMENTED = (
 )
 
 
-async def _talk(app: Any, conn: Connection, timeout: float) -> str:
+async def _talk(app: Any, conn: Connection, timeout: float, lag: LagMonitor | None) -> str:
+    """Run the app against ``conn`` (with ``lag`` ticking alongside, if given)."""
+    if lag is None:
+        return await _call(app, conn, timeout)
+    ticker = asyncio.ensure_future(lag.ticker())
+    await asyncio.sleep(0)  # let the ticker note the loop's thread before the app starts
+    lag.watch(conn.label)
+    try:
+        return await _call(app, conn, timeout)
+    finally:
+        lag.watch(None)
+        ticker.cancel()
+
+
+async def _call(app: Any, conn: Connection, timeout: float) -> str:
     """Run the app against ``conn``; 'return', 'exception' or 'timeout'."""
     conn.event("server", "scope", {"type": conn.scope_type, "summary": conn.label})
     try:
@@ -71,27 +92,51 @@ async def _talk(app: Any, conn: Connection, timeout: float) -> str:
     return "return"
 
 
-def run_connection(app: Any, conn: Connection, timeout: float) -> str:
+def run_connection(
+    app: Any, conn: Connection, timeout: float, *, blocking_ms: float | None = None
+) -> str:
     """Run ``app`` against ``conn`` on a fresh loop in a worker thread.
 
     Returns 'return', 'exception', 'timeout' or 'stuck'; a failure of the
-    check itself becomes a ``check.failed`` finding on ``conn``.
+    check itself becomes a ``check.failed`` finding on ``conn``. With
+    ``blocking_ms``, a stall of the loop longer than that inside the app's
+    code becomes an ``asgi.blocking-call`` finding on ``conn``.
     """
     outcome: list[str] = []
+    lag = LagMonitor(blocking_ms / 1000) if blocking_ms else None
 
     def work() -> None:
         loop = asyncio.new_event_loop()
         try:
-            outcome.append(loop.run_until_complete(_talk(app, conn, timeout)))
+            outcome.append(loop.run_until_complete(_talk(app, conn, timeout, lag)))
         except BaseException as exc:  # noqa: BLE001 - our own failure, reported
             conn.findings.append(finding("check.failed", exc=describe_exception(exc)))
         finally:
             loop.close()
 
     worker = threading.Thread(target=work, name="gateway-lab-ws-exercise", daemon=True)
-    worker.start()
-    worker.join(timeout + 1.0)
+    if lag is not None:
+        lag.start()
+    try:
+        worker.start()
+        worker.join(timeout + 1.0)
+    finally:
+        if lag is not None:
+            lag.stop()
+    if lag is not None:
+        conn.findings += _blocking_findings(lag, conn.label)
     return outcome[0] if outcome else "stuck"
+
+
+def _blocking_findings(lag: LagMonitor, label: str) -> list[Finding]:
+    """One ``asgi.blocking-call`` per blocking line the monitor caught (worst stall first)."""
+    by_place: dict[str, float] = {}
+    for stall in lag.blocking():
+        by_place[stall.where] = max(by_place.get(stall.where, 0.0), stall.lag)
+    return [
+        finding("asgi.blocking-call", label, lag_ms=worst * 1000, where=place)
+        for place, worst in sorted(by_place.items(), key=lambda item: -item[1])
+    ]
 
 
 def still_not_implemented(conn: Connection) -> bool:

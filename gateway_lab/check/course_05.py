@@ -6,12 +6,18 @@ while requests arrive at a steady rate λ and each one waits W seconds;
 :func:`check_littles_law` compares the prediction with what a live run
 measured (:class:`gateway_lab.bench.LoadRun`, its ``steady_threads``) and
 explains the difference. A prediction within ``TOLERANCE`` of the
-measurement passes. A wrong one is named after the nearest usual slip
-(within ``SLIP_TOLERANCE``), each with its own explanation:
+measurement passes (25 %: on a busy two-core machine the measurement came
+out up to 29 % above λ × W, as requests wait longer than asked, so a
+tighter margin would fail right answers). The tempting answer ``CLIENTS``
+is therefore caught by its value, not by the margin. A wrong one is named
+after the nearest usual slip (within ``SLIP_TOLERANCE``), each with its own
+explanation:
 
 =================  ===============================================
 rule               the prediction is about ...
 =================  ===============================================
+``burst-size``     the notebook's ``CLIENTS`` (the earlier burst),
+                   exactly; checked first, when ``clients`` is given
 ``rate-only``      λ: the arrivals per second, without W
 ``wait-only``      W: the wait, without λ
 ``divided``        λ / W (divided where it should multiply)
@@ -44,7 +50,7 @@ __all__ = [
 ]
 
 NAME = "Predict the threads with Little's law"
-TOLERANCE = 0.25  # a pass is within 25 % of the measurement
+TOLERANCE = 0.25  # a pass is within 25 % of the measurement (see the module doc)
 SLIP_TOLERANCE = 0.15  # a miss this close to a usual slip is named after it
 LAW = "L = λ × W"
 
@@ -55,9 +61,10 @@ def _near(value: float, target: float) -> bool:
 
 def _unfinished(prediction: Any) -> str:
     if prediction is None or prediction is Ellipsis:
+        shown = "None" if prediction is None else "`...`"
         return (
-            "Your prediction is still `...`. Replace it with a number (an expression "
-            "such as `RATE * 2` is fine), run its cell, then run this check again."
+            f"Your prediction is still {shown}. Replace it with a number, or an expression "
+            "built from the notebook's sizes, run its cell, then run this check again."
         )
     if isinstance(prediction, bool) or not isinstance(prediction, Real):
         return (
@@ -121,10 +128,27 @@ class PredictionResult(ExerciseResult):
         return f"✗ {self.name}: not yet, see the hint"
 
 
-def evaluate_littles_law(prediction: Any, run: LoadRun, wait: float) -> PredictionResult:
+def _burst_size(prediction: float, clients: int | None, rate: float, wait: float) -> str:
+    """The explanation if ``prediction`` is exactly the earlier burst's ``clients``, else ""."""
+    right = rate * wait
+    if clients is None or prediction != clients or abs(clients - right) <= 0.05 * right:
+        return ""  # not the burst size, or the burst size happens to be the right answer
+    return (
+        f"{prediction:g} is CLIENTS, the size of the earlier burst, where every client "
+        f"arrived at once. This run is a steady stream instead: λ = {rate:g} requests "
+        f"arrive per second and each stays W = {wait:g} s. How many are inside at any "
+        f"moment? ({LAW})"
+    )
+
+
+def evaluate_littles_law(
+    prediction: Any, run: LoadRun, wait: float, clients: int | None = None
+) -> PredictionResult:
     """Judge ``prediction`` against ``run`` (requests sent at ``run.rate``, each waiting ``wait``).
 
-    Never raises on an unfinished answer; returns the result without printing.
+    ``clients`` is the notebook's burst size, a tempting wrong answer named
+    on its own. Never raises on an unfinished answer; returns the result
+    without printing.
     """
     unfinished = _unfinished(prediction)
     if unfinished:
@@ -133,6 +157,17 @@ def evaluate_littles_law(prediction: Any, run: LoadRun, wait: float) -> Predicti
     rate = run.rate or run.arrival_rate
     ratio = prediction / measured if measured > 0 else math.inf
     lines: list[tuple[str, str]] = []
+    burst = _burst_size(float(prediction), clients, rate, wait)
+    if burst:
+        lines.append(
+            (
+                "✗",
+                f"[burst-size] you predicted {prediction:g} threads, the server held "
+                f"{measured:.0f} ({ratio:.2f} × the measurement).",
+            )
+        )
+        lines.append(("→", burst))
+        return PredictionResult(NAME, False, lines)
     if _near(prediction, measured):
         lines.append(
             (
@@ -165,9 +200,11 @@ def evaluate_littles_law(prediction: Any, run: LoadRun, wait: float) -> Predicti
     return PredictionResult(NAME, False, lines)
 
 
-def check_littles_law(prediction: Any, run: LoadRun, wait: float) -> PredictionResult:
+def check_littles_law(
+    prediction: Any, run: LoadRun, wait: float, clients: int | None = None
+) -> PredictionResult:
     """Print friendly feedback on ``prediction`` and return the result (see the module doc)."""
-    result = evaluate_littles_law(prediction, run, wait)
+    result = evaluate_littles_law(prediction, run, wait, clients)
     print(result)
     result.printed = True
     return result

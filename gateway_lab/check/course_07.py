@@ -1,7 +1,8 @@
 """The exercises of notebook 07 (ASGI realtime), checked with ``gl.exercise(name)``.
 
-Theory of operation: this module is only the lesson's data. One exercise is
-plain data on the generic :class:`~.exercises.Exercise`; two need a client
+Theory of operation: this module is mostly the lesson's data. One exercise
+is the generic :class:`~.exercises.Exercise` with a small addition
+(:class:`OffloadExercise`, below); two need a client
 that does more than send one request and read one answer, and use the
 kinds of exercise built for that: a
 :class:`~.stream_exercise.StreamUntilDisconnectExercise` (a client that
@@ -14,7 +15,13 @@ returns is reported, never waited for.
 * ``asgi-no-blocking``: a lookup app that calls a slow *synchronous*
   function, fixed so that the event loop stays free (``asyncio.to_thread``
   or ``loop.run_in_executor``). The checker's ``asgi.blocking-call`` rule
-  (see :mod:`.looplag`) catches an answer that still blocks.
+  (see :mod:`.looplag`) catches an answer that still blocks. While the
+  check runs, the app's global ``slow_lookup`` is wrapped in a counter (and
+  put back afterwards), so an answer that skips the slow function, say
+  ``word.upper()``, is named. Two slips of the fix get their own line:
+  ``asyncio.to_thread(slow_lookup(word))`` (a call where the function
+  belongs: a ``TypeError`` "... is not callable") and a missing ``await``
+  (a coroutine object where the text should be).
 * ``asgi-sse-until-disconnect``: a server-sent-events ticker that runs until
   the client hangs up, and then stops. The client reads three events and
   leaves, which tells an app that listens for ``http.disconnect`` from one
@@ -30,10 +37,14 @@ Reference solutions: ``notebooks/solutions/asgi_no_blocking.py``,
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 # Names imported ``as`` themselves are re-exports: they were defined here
 # before the checkers moved to modules of their own, and stay importable.
 from .connection_runner import NOT_IMPLEMENTED as NOT_IMPLEMENTED
 from .exercises import Case, Exercise, register
+from .report import Report
 from .stream_exercise import LeavingClient, StreamUntilDisconnectExercise
 from .websocket_exercise import AFTER_LEAVING_POLL as AFTER_LEAVING_POLL
 from .websocket_exercise import ASGI_WS as ASGI_WS
@@ -50,15 +61,96 @@ __all__ = [
     "Conversation",
     "ScriptedWebSocket",
     "LeavingClient",
+    "OffloadExercise",
     "StreamUntilDisconnectExercise",
     "WebSocketExercise",
 ]
 
 
+class OffloadExercise(Exercise):
+    """Run a slow synchronous function off the event loop: cases, plus proof that it ran.
+
+    ``function`` names the app's global (``slow_lookup``) that must do the
+    work; it is counted while the check runs. Apps without such a global
+    (a class, a function from elsewhere) are checked on their cases alone.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        cases: list[Case],
+        *,
+        function: str,
+        title: str = "",
+        timeout: float = 2.0,
+    ) -> None:
+        super().__init__(name, kind="asgi", cases=cases, title=title, timeout=timeout)
+        self.function = function
+        self._calls: int | None = None  # how often the last check's app called it
+
+    def _run(self, app: Any) -> Report:
+        self._calls = None
+        namespace = getattr(app, "__globals__", None)
+        original = namespace.get(self.function) if isinstance(namespace, dict) else None
+        if not callable(original):
+            return super()._run(app)
+        calls: list[object] = []
+
+        @functools.wraps(original)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls.append(args)
+            return original(*args, **kwargs)
+
+        namespace[self.function] = counted  # type: ignore[index]
+        try:
+            return super()._run(app)
+        finally:
+            if namespace.get(self.function) is counted:  # type: ignore[union-attr]
+                namespace[self.function] = original  # type: ignore[index]
+            self._calls = len(calls)
+
+    def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
+        raised = [f.message for f in report.findings if f.rule == "app.raised"]
+        name = self.function
+        lines: list[tuple[str, str]] = []
+        if any(
+            "TypeError" in m and "not callable" in m and ("to_thread" in m or "executor" in m)
+            for m in raised
+        ):
+            lines.append(
+                (
+                    "✗",
+                    f"asyncio.to_thread({name}(word)) calls {name} right away, on the event "
+                    f"loop, and hands its result to to_thread. Pass the function and its "
+                    f"arguments: asyncio.to_thread({name}, word)",
+                )
+            )
+        forgot_await = any("'coroutine' object" in m for m in raised)
+        if forgot_await:
+            lines.append(
+                (
+                    "✗",
+                    "the app used a coroutine object where the answer's text should be: did "
+                    f"you forget await? answer = await asyncio.to_thread({name}, word)",
+                )
+            )
+        answered = any(response is not None for response in report.responses)
+        if self._calls == 0 and answered and not forgot_await:
+            lines.append(
+                (
+                    "✗",
+                    f"the app never called {name}: the answer must come from {name}(word), "
+                    f"run in a thread (await asyncio.to_thread({name}, word)), not from code "
+                    "that stands in for it",
+                )
+            )
+        return lines
+
+
 ASGI_NO_BLOCKING = register(
-    Exercise(
+    OffloadExercise(
         "asgi-no-blocking",
-        kind="asgi",
+        function="slow_lookup",
         title="Keep the event loop free (ASGI)",
         cases=[
             Case("GET /?word=ada", contains="ADA", says="the word, looked up"),

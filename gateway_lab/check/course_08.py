@@ -17,7 +17,10 @@ the expectations of its :class:`~.exercises.Case` records:
   first two with ``more_body=True``) must arrive whole.
 
 Feedback lines are those of an ordinary exercise, each prefixed with the
-app it is about. A bridge that returns something that cannot be a WSGI app
+app it is about. One validator hint is made specific to bridges: a header
+passed through as bytes (``wsgi.header-not-str``) is what an ASGI app
+sends, so the advice names ``.decode('latin-1')`` instead of the generic
+"write it as str". A bridge that returns something that cannot be a WSGI app
 (``None``, the ASGI app itself, an ``async def``) gets one line saying so,
 not one per app. An unfinished bridge (``None``, ``...``, or one that still
 raises ``NotImplementedError``) gets a sentence saying what to do next,
@@ -34,7 +37,7 @@ from typing import Any
 
 from ..appkind import looks_async
 from ..types import ASGIApp, Receive, Scope, Send
-from .exercises import Case, Exercise, ExerciseResult, register
+from .exercises import Case, Exercise, ExerciseResult, not_callable_sentence, register
 
 __all__ = ["ASGI_TO_WSGI_BRIDGE", "BridgeExercise", "BridgeTarget", "TARGET_APPS"]
 
@@ -218,7 +221,9 @@ class BridgeExercise(Exercise):
             result = inner.evaluate(wrapped)
             if result.unfinished:
                 return ExerciseResult(self.title, False, unfinished=_STILL_TODO)
-            lines += [(mark, f"[{target.label}] {text}") for mark, text in result.lines]
+            lines += [
+                (mark, f"[{target.label}] {_for_a_bridge(text)}") for mark, text in result.lines
+            ]
         passed = bool(lines) and all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines)
 
@@ -233,16 +238,28 @@ class BridgeExercise(Exercise):
                 "returns a WSGI app, run its cell, then run this check again."
             )
         if not callable(bridge):
-            return (
-                f"This check needs your bridge function itself, but got a "
-                f"{type(bridge).__name__}. Pass asgi_to_wsgi, without parentheses."
-            )
+            return not_callable_sentence(bridge, "your bridge function asgi_to_wsgi")
         if looks_async(bridge):
             return (
                 "The bridge itself should be a plain `def asgi_to_wsgi(asgi_app):` that "
                 "builds and returns a WSGI app; yours is `async def`."
             )
         return ""
+
+
+BYTES_HEADER_ADVICE = (
+    "What to change: an ASGI app's headers are pairs of bytes, and WSGI wants str: in the "
+    "bridge, decode each name and value with .decode('latin-1'), for example "
+    "[(name.decode('latin-1'), value.decode('latin-1')) for name, value in headers]."
+)
+
+
+def _for_a_bridge(line: str) -> str:
+    """A feedback line, with the validator's generic advice made specific to bridges."""
+    if "wsgi.header-not-str" in line and "of type bytes" in line:
+        found, _, _ = line.partition(" What to change: ")
+        return f"{found} {BYTES_HEADER_ADVICE}"
+    return line
 
 
 def _raised(exc: Exception) -> str:

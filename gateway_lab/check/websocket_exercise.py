@@ -17,8 +17,12 @@ that keeps polling does not spin.
 Each conversation runs with :func:`~.connection_runner.run_connection`, on
 a fresh event loop in a worker thread, bounded by the exercise's
 ``timeout``: an app that never returns is reported, never waited for. The
-judge compares the replies message by message, then checks the close and
-that the app returned when the conversation was over. Feedback is an
+judge compares the replies message by message (a reply numbered higher
+than expected in a later conversation is named: the count must start
+again on each connection), then checks the close and how the app ended:
+after closing it should return at once, not go back to ``receive()``
+(which then gives ``websocket.disconnect``); when the client leaves, it
+should return on ``websocket.disconnect``. Feedback is an
 :class:`~.exercises.ExerciseResult`, one ✓ / ✗ line per expectation, each
 starting with the conversation's ``says``, then the checker's own findings.
 
@@ -80,6 +84,7 @@ class ScriptedWebSocket(WebSocketConnection):
         self.close_code: int | None = None
         self.closed_after: int | None = None  # index of the message the close followed
         self.receives_after_leaving = 0
+        self.receives_after_close = 0  # receive() calls after the app's own close
 
     async def next_message(self) -> dict[str, Any]:
         if self.step == 0:
@@ -91,6 +96,7 @@ class ScriptedWebSocket(WebSocketConnection):
             # a client never sends before the handshake is done, so we leave.
             self.gone = True
         if self.gone or self.closed:
+            self.receives_after_close += self.closed
             self.receives_after_leaving += 1
             if self.receives_after_leaving > 1:
                 await asyncio.sleep(AFTER_LEAVING_POLL)
@@ -165,6 +171,20 @@ class WebSocketExercise(Exercise):
         return ExerciseResult(self.title, passed, lines)
 
 
+def _counted_across_connections(wanted: list[str], got: list[str | bytes]) -> bool:
+    """Is ``got`` the expected numbered reply with a higher number ("3: ping" for "1: ping")?"""
+    if len(wanted) != 1 or len(got) != 1 or not isinstance(got[0], str):
+        return False
+    want_number, _, want_text = wanted[0].partition(": ")
+    got_number, _, got_text = got[0].partition(": ")
+    return (
+        want_number.isdigit()
+        and got_number.isdigit()
+        and want_text == got_text
+        and int(got_number) > int(want_number)
+    )
+
+
 def _shown(replies: list[str | bytes]) -> str:
     if not replies:
         return "nothing"
@@ -210,8 +230,18 @@ def _judge_conversation(
                 )
             )
         else:
+            advice = (
+                ": count per connection (a local variable in the app), not in a global; each "
+                "call of the app is one connection, and this is a new one"
+                if _counted_across_connections(wanted, got)
+                else ""
+            )
             results.append(
-                (False, f"after {text!r} the reply should be {_shown(wanted)}, got {_shown(got)}")
+                (
+                    False,
+                    f"after {text!r} the reply should be {_shown(wanted)}, got {_shown(got)}"
+                    f"{advice}",
+                )
             )
     if plan.closes_after is not None:
         said = plan.script[plan.closes_after]
@@ -243,7 +273,7 @@ def _judge_conversation(
             )
         )
     if outcome == "return":
-        results.append((True, "the app returned when the conversation was over"))
+        results.append(_how_it_returned(conn))
     elif outcome in ("timeout", "stuck"):
         results.append(
             (
@@ -253,3 +283,17 @@ def _judge_conversation(
             )
         )
     return results
+
+
+def _how_it_returned(conn: ScriptedWebSocket) -> tuple[bool, str]:
+    """(passed, sentence) about an app that returned: right after its close, or on disconnect."""
+    if conn.closed_after is None:
+        return True, "the app returned when the client left (websocket.disconnect)"
+    if conn.receives_after_close:
+        return (
+            False,
+            "after sending websocket.close the app went back to receive() and returned only "
+            "when that gave {'type': 'websocket.disconnect'}; the conversation is over once "
+            "you close: return right after sending websocket.close",
+        )
+    return True, "the app returned right after closing the WebSocket"
