@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import warnings
 from typing import Any
 
 import pytest
@@ -173,7 +175,91 @@ def test_endless_stream_is_stopped_at_the_timeout() -> None:
         while True:
             await send({"type": "http.response.body", "body": b"x" * 1024, "more_body": True})
 
-    report = gl.check_asgi(app, [Probe()], timeout=0.2, lifespan=False, websocket=False)
+    # blocking_ms: this loop allocates fast, and a full garbage collection in its
+    # thread (tens of ms in a big test process) can pass for blocking; not the subject here
+    report = gl.check_asgi(
+        app, [Probe()], timeout=0.2, lifespan=False, websocket=False, blocking_ms=1000
+    )
     assert report.rules("error") == {"app.timeout"}, str(report)
     assert "more_body was still True" in report.findings[0].message
     assert len(report.flow) <= 600
+
+
+# -- send(...) or receive() without await ------------------------------------------------
+def _unawaited_warnings(check: Any) -> list[str]:
+    """Run ``check()``; the "never awaited" warnings Python emitted meanwhile."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check()
+        gc.collect()
+    return [str(w.message) for w in caught if "never awaited" in str(w.message)]
+
+
+def test_send_without_await_is_named_and_no_warning_leaks() -> None:
+    reports = []
+    leaked = _unawaited_warnings(lambda: reports.append(gl.check_asgi(asgi_wrong.send_not_awaited)))
+    assert leaked == []
+    (item,) = [f for f in reports[0].findings if f.rule == "asgi.send-not-awaited"]
+    assert "'http.response.start'" in item.message and "1 more send()" in item.message
+    assert "await send(...)" in item.hint
+    assert item.events and {e.kind for e in item.events} == {"unawaited"}
+    assert "asgi.no-response" not in reports[0].rules()
+
+
+def test_receive_without_await_is_named_not_the_error_it_causes() -> None:
+    report = gl.check_asgi(asgi_wrong.receive_not_awaited)
+    assert report.rules("error") == {"asgi.receive-not-awaited"}, str(report)
+    item = report.errors[0]
+    assert "message = await receive()" in item.hint
+
+
+def test_plain_function_calling_send_leaks_no_warning() -> None:
+    def app(scope: Any, receive: Any, send: Any) -> None:
+        send({"type": "http.response.start", "status": 200, "headers": []})
+
+    reports = []
+    leaked = _unawaited_warnings(lambda: reports.append(gl.check_asgi(app)))
+    assert leaked == [] and "asgi.not-awaitable" in reports[0].rules("error")
+
+
+# -- hints that fit the mistake -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "words", "not_words"),
+    [
+        (3, ["str(3).encode()", "b'3'", "not bytes(3)"], ["bytes(...) of it"]),
+        (2.5, ["str(2.5).encode()"], ["bytes(...)"]),
+        ("Hi", ["'Hi'.encode('utf-8')"], ["str("]),
+        (bytearray(b"Hi"), ["bytes(...) of it"], ["str("]),
+        ([b"H", b"i"], ["b''.join(...)"], ["bytes(...)"]),
+    ],
+)
+def test_body_not_bytes_hint_fits_the_type(
+    body: Any, words: list[str], not_words: list[str]
+) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    report = gl.check_asgi(app, [Probe()], lifespan=False, websocket=False)
+    (item,) = [f for f in report.findings if f.rule == "asgi.body-not-bytes"]
+    for text in words:
+        assert text in item.hint, item.hint
+    for text in not_words:
+        assert text not in item.hint, item.hint
+
+
+# -- the report's first line --------------------------------------------------------------
+def test_headline_marks_warnings_apart_from_a_clean_pass() -> None:
+    warned = gl.check_asgi(asgi_wrong.header_upper_case)
+    assert warned.ok and warned.warnings
+    assert warned.headline().startswith("! check_asgi(header_upper_case): no errors, ")
+    assert "✓" not in warned.headline() and "#a15c00" in warned._repr_html_().split("</div>")[0]
+
+    noted = gl.check_asgi(asgi_valid.raises_for_other_scopes)
+    assert noted.ok and not noted.warnings
+    assert noted.headline() == "✓ check_asgi(raises_for_other_scopes): no errors, 2 notes"
+
+    failed = gl.check_asgi(asgi_wrong.status_str)
+    assert failed.headline().startswith("✗ check_asgi(status_str): 1 error")

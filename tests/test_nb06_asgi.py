@@ -10,6 +10,7 @@ engines' terms, the shallow copy of lifespan state, a failed startup).
 
 from __future__ import annotations
 
+import json
 import runpy
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,17 @@ EXERCISES = {
 }
 
 
+# The function each solution defines: the scaffold's name, so that a learner who
+# %loads a solution and re-runs the check cell checks the solution.
+SCAFFOLD_NAMES = {
+    "asgi-echo-body": "echo_app",
+    "asgi-streaming-count": "count_app",
+    "asgi-lifespan-counter": "counter_app",
+}
+
+
 def _solution(name: str) -> Any:
-    return runpy.run_path(str(SOLUTIONS / f"{name.replace('-', '_')}.py"))["app"]
+    return runpy.run_path(str(SOLUTIONS / f"{name.replace('-', '_')}.py"))[SCAFFOLD_NAMES[name]]
 
 
 def _check(name: str, app: Any) -> ExerciseResult:
@@ -281,9 +291,45 @@ async def counter_no_shutdown_reply(scope: Any, receive: Any, send: Any) -> None
     await _answer(send, counter["count"])
 
 
+async def counter_returns_after_startup(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await receive()
+        scope["state"]["counter"] = {"count": 0}
+        await send({"type": "lifespan.startup.complete"})
+        return  # never waits for lifespan.shutdown
+    counter = scope["state"]["counter"]
+    counter["count"] += 1
+    await _answer(send, counter["count"])
+
+
+async def counter_int_body(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        return await _dict_lifespan(scope, receive, send)
+    counter = scope["state"]["counter"]
+    counter["count"] += 1
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": counter["count"]})  # an int
+
+
+async def counter_shutdown_not_awaited(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await receive()
+        scope["state"]["counter"] = {"count": 0}
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        send({"type": "lifespan.shutdown.complete"})  # no await: never sent
+        return
+    counter = scope["state"]["counter"]
+    counter["count"] += 1
+    await _answer(send, counter["count"])
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
+        (counter_returns_after_startup, ["never received 'lifespan.shutdown'"]),
+        (counter_int_body, ["asgi.body-not-bytes", "str(1).encode()"]),
+        (counter_shutdown_not_awaited, ["asgi.send-not-awaited", "await send(...)"]),
         (counter_int_in_state, ["body should be b'2', got b'1'", "shallow copy"]),
         (counter_global, ["after a restart", "got b'4'", "not in a global variable"]),
         (counter_no_startup_reply, ["asgi.lifespan-no-reply", "lifespan.startup.complete"]),
@@ -298,6 +344,19 @@ def test_counter_wrong_answer_gets_the_right_feedback(answer: Any, expected: lis
     failed = _failed(result)
     for words in expected:
         assert words in failed, failed
+
+
+def test_int_body_is_not_blamed_on_the_shallow_copy() -> None:
+    failed = _failed(course_06.ASGI_LIFESPAN_COUNTER.evaluate(counter_int_body))
+    assert "shallow copy" not in failed and "bytes(...)" not in failed, failed
+
+
+def test_shutdown_is_checked_and_confirmed() -> None:
+    result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(_solution("asgi-lifespan-counter"))
+    assert ("✓", "lifespan shutdown: the app answered 'lifespan.shutdown.complete'") in result.lines
+    returned = course_06.ASGI_LIFESPAN_COUNTER.evaluate(counter_returns_after_startup)
+    (line,) = [text for mark, text in returned.lines if text.startswith("lifespan shutdown")]
+    assert ("✗", line) in returned.lines and "lifespan.shutdown.complete" in line
 
 
 # -- typical wrong answers: echo body (the shared exercise, as this notebook uses it) ----
@@ -332,9 +391,22 @@ async def echo_each_piece(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": message.get("body", b"")})  # ends it
 
 
+async def echo_without_await(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    send({"type": "http.response.start", "status": 200, "headers": []})
+    send({"type": "http.response.body", "body": body})
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
+        (echo_without_await, ["asgi.send-not-awaited", "write `await send(...)`"]),
         (echo_first_message, ["asgi.body-partly-read", "got b'first part, '"]),
         (echo_str_headers, ["asgi.header-not-bytes"]),
         (echo_each_piece, ["asgi.send-after-complete"]),
@@ -346,6 +418,38 @@ def test_echo_wrong_answer_gets_the_right_feedback(answer: Any, expected: list[s
     shown = "\n".join(text for mark, text in result.lines if mark != "✓")
     for words in expected:
         assert words in shown, shown
+
+
+def test_echo_without_await_is_not_called_a_missing_response() -> None:
+    result = gl.exercise("asgi-echo-body").evaluate(echo_without_await)
+    assert result.report is not None and "asgi.no-response" not in result.report.rules()
+
+
+# -- the notebook and its solutions agree ------------------------------------------------
+def _notebook_cells() -> dict[str, str]:
+    notebook = json.loads((SOLUTIONS.parent / "06-asgi.ipynb").read_text(encoding="utf-8"))
+    return {cell["id"]: "".join(cell["source"]) for cell in notebook["cells"]}
+
+
+@pytest.mark.parametrize(("name", "cell"), [(n, f"ex{i}") for i, n in enumerate(EXERCISES, 1)])
+def test_loaded_solution_replaces_what_the_check_cell_checks(name: str, cell: str) -> None:
+    """%load a solution, re-run the check cell: it must check the solution."""
+    cells = _notebook_cells()
+    function = SCAFFOLD_NAMES[name]
+    assert f'gl.exercise("{name}")({function})' in cells[f"{cell}-check"]
+    assert f"async def {function}(" in cells[f"{cell}-scaffold"]
+    assert f"%load solutions/{name.replace('-', '_')}.py" in cells[f"{cell}-md"]
+    _solution(name)  # the solution defines that very name
+
+
+def test_lesson_counts_six_mistakes_everywhere() -> None:
+    cells = _notebook_cells()
+    mistakes = [c for c in cells if c.endswith("-md") and cells[c].startswith("### ")]
+    mistakes = [c for c in mistakes if "`asgi." in cells[c].splitlines()[0]]
+    numbered = [c for c in mistakes if cells[c][4].isdigit()]
+    assert len(numbered) == 6, numbered
+    for cell in ("title", "mistakes-md", "summary"):
+        assert "six" in cells[cell].lower() and "seven" not in cells[cell].lower(), cell
 
 
 # -- claims of the lesson beyond its quiet checks ----------------------------------------

@@ -14,12 +14,20 @@ scope as HTTP: one warning, then its messages in that scope are ignored.
 Every message is recorded as an :class:`~gateway_lab.events.Event`
 (``scope``, ``receive``, ``send``, ``return``, ``exception``), and every
 finding carries the events that show it.
+
+``send(...)`` and ``receive()`` return a :class:`Call`: a coroutine that
+does its work only once awaited, and notes that it was. A call the app never
+awaited (``send(...)`` without ``await``) is reported as such when the
+connection ends, or as soon as one of its consequences would be (no
+response, an unanswered lifespan event, a timeout...), instead of that
+consequence. Since the real coroutine is only made when the call starts, no
+"coroutine was never awaited" warning can leak from an un-awaited call.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Generator, Mapping
 from typing import Any
 
 from ..events import Event, Flow, keep_body
@@ -28,14 +36,69 @@ from .explain import short
 from .report import Finding
 from .rules import finding
 
-__all__ = ["ASGI_VERSION", "ClientGone", "Connection"]
+__all__ = ["ASGI_VERSION", "Call", "ClientGone", "Connection"]
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
 MAX_EVENTS = 500  # events recorded per connection
+MAX_PENDING = 100  # un-awaited calls remembered per connection (an endless loop makes more)
+
+# Findings that an un-awaited send(...) or receive() explains better than they do.
+_CONSEQUENCES = frozenset(
+    {
+        "asgi.no-response",
+        "asgi.response-incomplete",
+        "asgi.body-before-start",
+        "asgi.receive-after-body",
+        "asgi.lifespan-no-reply",
+        "asgi.unsupported-scope",
+        "asgi.ws-no-handshake",
+        "asgi.ws-send-before-accept",
+        "app.timeout",
+    }
+)
 
 
 class ClientGone(OSError):
     """Raised by send() once the client has left (the spec asks for an OSError)."""
+
+
+class Call(Coroutine[Any, Any, Any]):
+    """What ``send(...)`` and ``receive()`` return: a coroutine that notes it was awaited.
+
+    The real coroutine (``connection.started(call)``) is made on the first
+    ``await`` (or when a task first runs it). A call that is never awaited
+    never makes one, so Python has no coroutine to warn about.
+    """
+
+    __slots__ = ("connection", "message", "name", "_running")  # one per message: keep it small
+
+    def __init__(self, connection: Connection, name: str, message: Any = None) -> None:
+        self.connection = connection
+        self.name = name  # "send" or "receive"
+        self.message = message
+        self._running: Coroutine[Any, Any, Any] | None = None
+
+    def _run(self) -> Coroutine[Any, Any, Any]:
+        if self._running is None:
+            self._running = self.connection.started(self)
+        return self._running
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._run().__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._run().send(value)
+
+    def throw(self, *args: Any) -> Any:  # type: ignore[override]
+        return self._run().throw(*args)
+
+    def close(self) -> None:
+        if self._running is not None:
+            self._running.close()
+
+    def __repr__(self) -> str:
+        what = short(self.message.get("type")) if is_message(self.message) else ""
+        return f"<coroutine {self.name}({what})>"
 
 
 def _payload(message: Any) -> dict[str, Any]:
@@ -71,6 +134,7 @@ class Connection:
         self.gone = False  # the client has left
         self.wakeup = asyncio.Event()
         self.recorded = 0  # events recorded for this connection
+        self.pending: dict[int, Call] = {}  # calls made but not (yet) awaited
 
     def event(self, source: str, kind: str, payload: dict[str, Any]) -> Event:
         target = "server" if source == "app" else "app"
@@ -82,6 +146,10 @@ class Connection:
     def find(
         self, rule: str, events: list[Event] | None = None, once: bool = True, **details: Any
     ) -> None:
+        if rule in _CONSEQUENCES and self.judge_awaits():
+            return  # the un-awaited call is the cause; this is only its effect
+        if rule == "app.raised" and "receive" in self.judge_awaits():
+            return  # it used the coroutine as if it were the message
         if once and rule in self.noted:
             return
         self.noted.add(rule)
@@ -94,7 +162,53 @@ class Connection:
         self.gone = True
         self.wakeup.set()
 
-    async def receive(self) -> dict[str, Any]:
+    # -- the two callables the app gets --------------------------------------------------
+    def receive(self) -> Call:
+        """What the app calls: ``await receive()`` gives the next message."""
+        return self._track(Call(self, "receive"))
+
+    def send(self, message: Any) -> Call:
+        """What the app calls: ``await send(message)`` delivers it."""
+        return self._track(Call(self, "send", message))
+
+    def _track(self, call: Call) -> Call:
+        if len(self.pending) < MAX_PENDING:
+            self.pending[id(call)] = call
+        return call
+
+    def started(self, call: Call) -> Coroutine[Any, Any, Any]:
+        """The app awaits ``call`` (or a task runs it): the coroutine that does the work."""
+        self.pending.pop(id(call), None)
+        return self.deliver(call.message) if call.name == "send" else self.take()
+
+    def judge_awaits(self) -> set[str]:
+        """Report the calls the app made without awaiting them: {"send", "receive"} or less.
+
+        Once reported, the same names keep coming back, so a later consequence
+        (a timeout, no response) can defer to them.
+        """
+        calls, self.pending = list(self.pending.values()), {}
+        for name in ("send", "receive"):
+            mine = [c for c in calls if c.name == name]
+            if not mine:
+                continue
+            events = [
+                self.event("app", "unawaited", {"summary": f"{c!r} never awaited"})
+                for c in mine[:3]
+            ]
+            first = mine[0].message
+            value = (
+                f"{{'type': {short(first['type'])}, ...}}" if is_message(first) else short(first)
+            )
+            more = len(mine) - 1
+            others = f" (and {more} more {name}() call{'s' if more > 1 else ''} like it)"
+            others = others if more else ""
+            self.find(f"asgi.{name}-not-awaited", events, value=value, others=others)
+            if name == "send":
+                self.confused = True  # the order of what did arrive is not the app's plan
+        return {n for n in ("send", "receive") if f"asgi.{n}-not-awaited" in self.noted}
+
+    async def take(self) -> dict[str, Any]:
         message = await self.next_message()
         self.received_any = True
         self.event("server", "receive", _payload(message))
@@ -103,7 +217,7 @@ class Connection:
     async def next_message(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def send(self, message: Any) -> None:
+    async def deliver(self, message: Any) -> None:
         # A real server yields to the loop while the socket drains; so do we, which
         # also lets the timeout stop an endless stream.
         await asyncio.sleep(0)
@@ -143,3 +257,4 @@ class Connection:
 
     def finished(self, outcome: str) -> None:
         """Judge the connection once the app returned ("return"), raised or hung."""
+        self.judge_awaits()

@@ -111,6 +111,8 @@ class HTTPConnection(Connection):
 
     def finished(self, outcome: str) -> None:
         self.leave()
+        if "send" in self.judge_awaits():
+            return  # what did arrive is not the response the app meant to send
         if outcome == "timeout":
             if self.waiting_after_body:
                 self.find("asgi.receive-after-body")

@@ -78,15 +78,31 @@ def start_problems(message: Mapping[str, Any]) -> list[Problem]:
     return problems + found
 
 
+def _bytes_fix(body: Any) -> str:
+    """How to turn ``body`` into the bytes it was meant to be (the rule's hint)."""
+    if isinstance(body, str):
+        return f"{short(body, 30)}.encode('utf-8') or a b'...' literal"
+    if isinstance(body, (int, float)) and not isinstance(body, bool):
+        text = short(body, 30)
+        fix = f"str({text}).encode(), which is {short(str(body).encode(), 30)}"
+        if isinstance(body, int) and body >= 0:  # the trap: bytes(3) == b"\x00\x00\x00"
+            zeros = {0: "no bytes at all", 1: "one zero byte"}.get(body, f"{text} zero bytes")
+            fix += f" (not bytes({text}): that makes {zeros})"
+        return fix
+    if isinstance(body, (bytearray, memoryview)):
+        return "bytes(...) of it"
+    if body is None:
+        return "b'' for an empty body"
+    if isinstance(body, (list, tuple)):
+        return "b''.join(...) of the parts, each of them bytes"
+    return "encode text with .encode('utf-8'), a number with str(n).encode()"
+
+
 def body_problems(message: Mapping[str, Any], where: str, field: str = "body") -> list[Problem]:
     body = message.get(field, b"")
     if isinstance(body, bytes):
         return []
-    fix = (
-        f"{short(body, 30)}.encode('utf-8') or a b'...' literal"
-        if isinstance(body, str)
-        else "bytes(...) of it"
-    )
+    fix = _bytes_fix(body)
     return [
         (
             "asgi.body-not-bytes",

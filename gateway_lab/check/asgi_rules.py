@@ -24,6 +24,24 @@ ASGI_RULES = [
         ASGI + "main.html#applications",
     ),
     Rule(
+        "asgi.send-not-awaited",
+        "error",
+        "The app called send({value}) without `await`{others}. Calling send(...) only "
+        "creates a coroutine, which does nothing until it is awaited, so the message was "
+        'never sent (a real server logs "RuntimeWarning: coroutine ... was never awaited").',
+        "send(...) returns a coroutine: write `await send(...)`.",
+        ASGI + "main.html#applications",
+    ),
+    Rule(
+        "asgi.receive-not-awaited",
+        "error",
+        "The app called receive() without `await`{others}, so it got a coroutine, not a "
+        "message: calling receive() only creates a coroutine, which does nothing until it "
+        'is awaited (a real server logs "RuntimeWarning: coroutine ... was never awaited").',
+        "receive() returns a coroutine: write `message = await receive()`.",
+        ASGI + "main.html#applications",
+    ),
+    Rule(
         "asgi.message-not-dict",
         "error",
         "send() got {value}; every ASGI message is a dict with a 'type' key.",

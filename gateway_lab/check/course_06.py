@@ -9,18 +9,20 @@ in the finished response, so this module adds them:
   messages that carried bytes: a streamed answer sends one piece per message.
 * the *lifespan* cycle. An :class:`ASGIExercise` can run the checker with
   the lifespan startup and shutdown around its requests (the base exercise
-  leaves lifespan out), and can run the whole battery a second time, as a
-  restarted server would, to tell state kept in ``scope["state"]`` from state
-  kept in a global variable.
+  leaves lifespan out) and expect both to be answered, and can run the whole
+  battery a second time, as a restarted server would, to tell state kept in
+  ``scope["state"]`` from state kept in a global variable.
 
 * ``asgi-streaming-count``: ``GET /?n=5`` streams ``b"1\\n2\\n3\\n4\\n5\\n"``,
   one line per ``http.response.body`` message with ``more_body=True``, and
   ends the response with ``more_body=False``; no ``n`` means 3.
 * ``asgi-lifespan-counter``: lifespan startup puts a counter in the state;
-  each request answers with its own number (``b"1"``, ``b"2"``, ...).
+  each request answers with its own number (``b"1"``, ``b"2"``, ...); the
+  shutdown is answered with ``lifespan.shutdown.complete``.
 
 The reference solutions are ``notebooks/solutions/asgi_streaming_count.py``
-and ``notebooks/solutions/asgi_lifespan_counter.py``.
+(``count_app``) and ``notebooks/solutions/asgi_lifespan_counter.py``
+(``counter_app``), named like the notebook's scaffolds.
 """
 
 from __future__ import annotations
@@ -48,14 +50,19 @@ class ASGICase(Case):
 
     ``messages``: the body must arrive in at least this many
     ``http.response.body`` messages that carry bytes (0: not checked).
-    ``advice``: a sentence added to each failed expectation about the response.
+    ``advice``: a sentence added to each failed expectation about the
+    response, when the app did answer with a number (the advice is about a
+    wrong count, not about a missing or malformed body).
     """
 
     messages: int = 0
     advice: str = ""
 
-    def expectations(self, response: Any) -> list[tuple[bool, str]]:
-        return self._advised(super().expectations(response))
+    def expectations(self, response: Any, advise: bool = True) -> list[tuple[bool, str]]:
+        results = super().expectations(response)
+        if advise and response is not None and response.body.strip().isdigit():
+            return self._advised(results)
+        return results
 
     def flow_expectations(self, events: list[Event]) -> list[tuple[bool, str]]:
         """(passed, sentence) about the messages the app sent for this request."""
@@ -96,18 +103,63 @@ def _http_connections(report: Report) -> list[list[Event]]:
     return [[e for e in report.flow if e.connection == n] for n in numbers]
 
 
-def _answered_startup(report: Report) -> bool:
-    return any(
-        e.kind == "send" and e.payload.get("type") == "lifespan.startup.complete"
+def _lifespan_events(report: Report) -> list[Event]:
+    """The events of the lifespan connection of ``report`` (none if it had none)."""
+    numbers = {
+        e.connection
         for e in report.flow
-    )
+        if e.kind == "scope" and e.payload.get("type") == "lifespan"
+    }
+    return [e for e in report.flow if e.connection in numbers]
+
+
+def _has(events: list[Event], kind: str, message_type: str) -> bool:
+    return any(e.kind == kind and e.payload.get("type") == message_type for e in events)
+
+
+def _lifespan_lines(report: Report) -> list[tuple[str, str]]:
+    """One line for the startup and, once that was answered, one for the shutdown."""
+    events = _lifespan_events(report)
+    if not _has(events, "send", "lifespan.startup.complete"):
+        return [
+            (
+                "✗",
+                "lifespan startup: the app should answer {'type': "
+                "'lifespan.startup.complete'} after setting up scope['state'] "
+                f"(see {ASGI_LIFESPAN})",
+            )
+        ]
+    lines = [("✓", "lifespan startup: the app answered 'lifespan.startup.complete'")]
+    if _has(events, "send", "lifespan.shutdown.complete"):
+        lines.append(("✓", "lifespan shutdown: the app answered 'lifespan.shutdown.complete'"))
+    elif not _has(events, "receive", "lifespan.shutdown"):
+        lines.append(
+            (
+                "✗",
+                "lifespan shutdown: the app returned after the startup, so it never "
+                "received 'lifespan.shutdown'. Keep looping on `await receive()`, and "
+                "answer 'lifespan.shutdown' with {'type': 'lifespan.shutdown.complete'} "
+                f"before returning (see {ASGI_LIFESPAN})",
+            )
+        )
+    else:
+        lines.append(
+            (
+                "✗",
+                "lifespan shutdown: the app received 'lifespan.shutdown' but did not "
+                "answer it: send {'type': 'lifespan.shutdown.complete'}, then return "
+                f"(see {ASGI_LIFESPAN})",
+            )
+        )
+    return lines
 
 
 class ASGIExercise(Exercise):
     """An ASGI exercise that may include lifespan and judge the recorded messages.
 
     ``lifespan``: run the lifespan startup before the requests and the
-    shutdown after them; the app must answer ``lifespan.startup.complete``.
+    shutdown after them; the app must answer ``lifespan.startup.complete``,
+    then ``lifespan.shutdown.complete``.
     ``restart``: run everything a second time (a fresh server) and expect
     the same answers; the sentence is shown when they differ.
     """
@@ -133,18 +185,7 @@ class ASGIExercise(Exercise):
         )
 
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
-        if not self.lifespan:
-            return []
-        if _answered_startup(report):
-            return [("✓", "lifespan startup: the app answered 'lifespan.startup.complete'")]
-        return [
-            (
-                "✗",
-                "lifespan startup: the app should answer {'type': "
-                "'lifespan.startup.complete'} after setting up scope['state'] "
-                f"(see {ASGI_LIFESPAN})",
-            )
-        ]
+        return _lifespan_lines(report) if self.lifespan else []
 
     def _final_lines(self, app: Any, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if not self.restart or any(mark == "✗" for mark, _ in lines):
@@ -159,12 +200,17 @@ class ASGIExercise(Exercise):
         lines: list[tuple[str, str]] = []
         connections = _http_connections(report)
         connections += [[]] * (len(self.cases) - len(connections))
+        # a body that is not bytes is the cause; advice about the count would mislead
+        advise = "asgi.body-not-bytes" not in report.rules()
         for case, response, events in zip(self.cases, report.responses, connections, strict=True):
             about = f" ({case.says})" if case.says else ""
             label = case.probe().label
-            checks = case.expectations(response)
-            if response is not None and isinstance(case, ASGICase):
-                checks += case.flow_expectations(events)
+            if isinstance(case, ASGICase):
+                checks = case.expectations(response, advise=advise)
+                if response is not None:
+                    checks += case.flow_expectations(events)
+            else:
+                checks = case.expectations(response)
             for ok, text in checks:
                 lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
         return lines

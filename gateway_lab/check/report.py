@@ -32,6 +32,7 @@ __all__ = ["SEVERITIES", "Finding", "Report"]
 SEVERITIES = ("error", "warning", "info")
 _MARK = {"error": "✗", "warning": "!", "info": "i"}
 _COLOUR = {"error": "#b00020", "warning": "#a15c00", "info": "#0b5394"}
+_COUNTED = {"error": "error", "warning": "warning", "info": "note"}  # "2 notes", not "2 infos"
 
 
 @dataclass
@@ -133,17 +134,23 @@ class Report:
     def ordered(self) -> list[Finding]:
         return sorted(self.findings, key=lambda f: SEVERITIES.index(f.severity))
 
+    @property
+    def mark(self) -> str:
+        """✗ with an error, ! with a warning but no error, ✓ otherwise (notes are fine)."""
+        if not self.ok:
+            return _MARK["error"]
+        return _MARK["warning"] if self.warnings else "✓"
+
     def headline(self) -> str:
         counts = [
-            f"{n} {name}{'s' if n != 1 else ''}"
+            f"{n} {_COUNTED[name]}{'s' if n != 1 else ''}"
             for name in SEVERITIES
             if (n := sum(f.severity == name for f in self.findings))
         ]
         verdict = "looks right" if not self.findings else ", ".join(counts)
         if self.ok and self.findings:
-            verdict = "no errors; " + verdict
-        mark = "✓" if self.ok else "✗"
-        return f"{mark} {self.title}: {verdict}"
+            verdict = "no errors, " + verdict
+        return f"{self.mark} {self.title}: {verdict}"
 
     def __str__(self) -> str:
         lines = [self.headline()]
@@ -158,7 +165,7 @@ class Report:
         return str(self)
 
     def _repr_html_(self) -> str:
-        colour = "#1b7f3b" if self.ok else _COLOUR["error"]
+        colour = {"✓": "#1b7f3b", "!": _COLOUR["warning"]}.get(self.mark, _COLOUR["error"])
         tried = (
             "<div style='color:#555'>Requests tried: "
             + "; ".join(f"<code>{html.escape(r)}</code>" for r in self.requests)

@@ -1,8 +1,8 @@
 # Reference solution: exercise "asgi-lifespan-counter"
-# (check it with: gl.exercise("asgi-lifespan-counter")(app))
+# (check it with: gl.exercise("asgi-lifespan-counter")(counter_app))
 
 
-async def app(scope, receive, send):
+async def counter_app(scope, receive, send):
     """Count requests in the state that lifespan startup prepares."""
     if scope["type"] == "lifespan":
         while True:

@@ -1,9 +1,9 @@
 # Reference solution: exercise "asgi-streaming-count"
-# (check it with: gl.exercise("asgi-streaming-count")(app))
+# (check it with: gl.exercise("asgi-streaming-count")(count_app))
 from urllib.parse import parse_qs
 
 
-async def app(scope, receive, send):
+async def count_app(scope, receive, send):
     """Stream the lines 1 to n, one http.response.body message per line."""
     if scope["type"] != "http":
         return  # this app serves HTTP only; returning says so (lifespan, websocket)

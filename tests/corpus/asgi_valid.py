@@ -195,4 +195,19 @@ async def ignores_body(scope, receive, send):
     await send({"type": "http.response.body", "body": b"I did not read it"})
 
 
+@expect(None)
+async def sends_through_tasks(scope, receive, send):
+    """Awaits its calls the roundabout ways: gather, a task, wait_for (all fine)."""
+    if scope["type"] != "http":
+        return
+    body, more = b"", True
+    while more:
+        message = await asyncio.wait_for(receive(), timeout=5)
+        body, more = body + message.get("body", b""), message.get("more_body", False)
+    (_,) = await asyncio.gather(
+        send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    )
+    await asyncio.create_task(send({"type": "http.response.body", "body": body}))
+
+
 APPS = collect(globals())

@@ -179,6 +179,44 @@ async def waits_for_more(scope, receive, send):
     await hello(send, body)
 
 
+@expect("asgi.send-not-awaited")
+async def send_not_awaited(scope, receive, send):
+    """Calls send(...) without await: nothing is sent (the echo exercise's classic)."""
+    if scope["type"] != "http":
+        return
+    send(START)
+    send(BODY)
+
+
+@expect("asgi.send-not-awaited")
+async def body_send_not_awaited(scope, receive, send):
+    """Awaits the start, forgets the await on the body."""
+    if scope["type"] != "http":
+        return
+    await send(START)
+    send(BODY)
+
+
+@expect("asgi.send-not-awaited", timeout=0.3)
+async def send_not_awaited_then_waits(scope, receive, send):
+    """Forgets the await, then waits for the client to leave (which needs an answer)."""
+    if scope["type"] != "http":
+        return
+    send(START)
+    send(BODY)
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+@expect("asgi.receive-not-awaited")
+async def receive_not_awaited(scope, receive, send):
+    """Calls receive() without await and uses the coroutine as the message."""
+    if scope["type"] != "http":
+        return
+    message = receive()
+    await hello(send, message["body"])
+
+
 @expect("asgi.message-not-dict")
 async def sends_tuple(scope, receive, send):
     """Sends a tuple instead of a dict."""
@@ -348,6 +386,15 @@ async def ws_http_message(scope, receive, send):
     await send({"type": "http.response.body", "body": b"hi"})
 
 
+@expect("asgi.send-not-awaited")
+async def ws_accept_not_awaited(scope, receive, send):
+    """Forgets the await on websocket.accept."""
+    if await _http_or(scope, send):
+        return
+    await receive()
+    send({"type": "websocket.accept"})
+
+
 # -- lifespan ----------------------------------------------------------------------------
 def _lifespan_app(handler):
     async def app(scope, receive, send):
@@ -393,11 +440,32 @@ async def _shutdown_wrong_reply(receive, send):
     await send({"type": "lifespan.startup.complete"})
 
 
+async def _startup_reply_not_awaited(receive, send):
+    """Forgets the await on lifespan.startup.complete, then waits for the shutdown."""
+    await receive()
+    send({"type": "lifespan.startup.complete"})
+    await receive()
+
+
+async def _shutdown_reply_not_awaited(receive, send):
+    """Forgets the await on lifespan.shutdown.complete."""
+    await receive()
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    send({"type": "lifespan.shutdown.complete"})
+
+
 lifespan_misspelt = expect("asgi.lifespan-bad-reply")(_lifespan_app(_misspelt_reply))
 lifespan_no_reply = expect("asgi.lifespan-no-reply")(_lifespan_app(_no_startup_reply))
 lifespan_failed = expect("asgi.lifespan-startup-failed", "warning")(_lifespan_app(_startup_failed))
 lifespan_no_shutdown_reply = expect("asgi.lifespan-no-reply")(_lifespan_app(_no_shutdown_reply))
 lifespan_shutdown_wrong = expect("asgi.lifespan-bad-reply")(_lifespan_app(_shutdown_wrong_reply))
+lifespan_startup_not_awaited = expect("asgi.send-not-awaited", timeout=0.3)(
+    _lifespan_app(_startup_reply_not_awaited)
+)
+lifespan_shutdown_not_awaited = expect("asgi.send-not-awaited")(
+    _lifespan_app(_shutdown_reply_not_awaited)
+)
 
 
 @expect("app.timeout", timeout=0.3)
