@@ -19,16 +19,24 @@ rules while reading, never after:
 
 When the script exits, anything it left running in its group (a background
 ``sleep &`` holding stdout open, say) is killed too: a request's life ends
-with its script. A script that exits without closing its pipes is noticed by
-polling every :data:`IDLE_POLL` seconds while no bytes flow.
+with its script. And a script must not outlive the kernel that started it
+(a kernel restart mid-lesson): every live group is killed when the kernel
+exits, and on Linux each child also asks the kernel to send it SIGKILL if
+its parent dies first (``PR_SET_PDEATHSIG``), which covers a killed kernel.
+A script that exits without closing its pipes is noticed by polling every
+:data:`IDLE_POLL` seconds while no bytes flow.
 """
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import os
 import selectors
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -64,6 +72,39 @@ class ProcessOutcome:
         return None
 
 
+_live_groups: set[int] = set()
+_live_lock = threading.Lock()
+
+
+def _kill_live_groups() -> None:
+    with _live_lock:
+        groups = list(_live_groups)
+    for pid in groups:
+        kill_group(pid)
+
+
+atexit.register(_kill_live_groups)
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """On Linux, a pre-exec step that makes the child die with its parent."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def die_with_parent() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    return die_with_parent
+
+
+_DIE_WITH_PARENT = _die_with_parent_hook()
+
+
 def kill_group(pid: int) -> None:
     """SIGKILL every process in the group ``pid`` leads (quietly if it is gone)."""
     try:
@@ -97,12 +138,15 @@ def run_process(
             shell=False,
             close_fds=True,
             start_new_session=True,
+            preexec_fn=_DIE_WITH_PARENT,
         )
     except OSError as exc:
         outcome.spawn_error = exc
         outcome.spawn_ms = (time.perf_counter() - started) * 1000
         return outcome
     spawned = time.perf_counter()
+    with _live_lock:
+        _live_groups.add(process.pid)
     outcome.pid = process.pid
     outcome.spawn_ms = (spawned - started) * 1000
     try:
@@ -120,6 +164,8 @@ def run_process(
                 except OSError:
                     pass
         process.wait()
+        with _live_lock:
+            _live_groups.discard(process.pid)
         outcome.returncode = process.returncode
         outcome.run_ms = (time.perf_counter() - spawned) * 1000
     return outcome

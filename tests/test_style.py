@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON_PLACES = ["gateway_lab", "tests", "benchmarks", "notebooks/solutions", "binder"]
+PYTHON_PLACES = ["gateway_lab", "tests", "benchmarks", "notebooks/solutions", "tools"]
 
 
 def ruff(*args: str) -> subprocess.CompletedProcess[str]:
