@@ -263,3 +263,31 @@ def test_headline_marks_warnings_apart_from_a_clean_pass() -> None:
 
     failed = gl.check_asgi(asgi_wrong.status_str)
     assert failed.headline().startswith("✗ check_asgi(status_str): 1 error")
+
+
+def test_garbage_collection_pauses_are_not_blamed_on_the_app():
+    """A full collection inside a fast-allocating app is not a blocking call."""
+
+    async def allocating(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        junk = [[object() for _ in range(50)] for _ in range(4000)]
+        gc.collect()  # stands in for a collection that happens to land here
+        del junk
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    from gateway_lab.check.looplag import LagMonitor
+
+    monitor = LagMonitor(threshold=0.001)
+    monitor.start()
+    try:
+        monitor._on_gc("start", {})
+        time.sleep(0.02)
+        monitor._on_gc("stop", {})
+        assert monitor._gc_since_tick(time.perf_counter()) >= 0.015
+    finally:
+        monitor.stop()
+    assert monitor._on_gc not in gc.callbacks
+    report = gl.check_asgi(allocating, websocket=False, lifespan=False)
+    assert "asgi.blocking-call" not in report.rules()

@@ -258,3 +258,13 @@ def test_write_after_the_body_was_closed() -> None:
     report = gl.check_wsgi(app)
     assert "wsgi.write-after-close" in report.rules("error")
     assert report.responses[0].body == b"Hello"
+
+
+def test_number_chunk_gets_a_number_hint():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [3]
+
+    report = gl.check_wsgi(app)
+    finding = next(f for f in report.findings if f.rule == "wsgi.body-not-bytes")
+    assert "str(3).encode()" in finding.hint

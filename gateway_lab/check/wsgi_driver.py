@@ -248,9 +248,11 @@ class _Exchange:
         if not isinstance(chunk, bytes):
             event = self.event("app", "body", {"value": short(chunk), "summary": "body ?"})
             if isinstance(chunk, str):
-                fix = f"use {short(chunk, 30)}.encode('utf-8') or a b'...' literal."
+                fix = "use text.encode('utf-8') or a b'...' literal."
             elif isinstance(chunk, (bytearray, memoryview)):
                 fix = "convert it with bytes(...)."
+            elif isinstance(chunk, (int, float)) and not isinstance(chunk, bool):
+                fix = f"turn the number into text, then bytes: str({chunk!r}).encode()."
             else:
                 fix = "encode text with .encode('utf-8'); yield only bytes."
             self.find(
