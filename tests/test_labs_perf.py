@@ -110,6 +110,30 @@ def test_progress_widget_moves():
     assert bar._bar.value == 2 and bar._bar.bar_style == "success"
 
 
+def test_progress_widget_has_a_text_fallback_that_ends_done(monkeypatch):
+    """A viewer without widgets sees a sentence, not ``IntProgress(value=0, ...)``."""
+    import IPython.display
+
+    shown: list[dict] = []
+
+    class Handle:
+        def update(self, data, raw=False):
+            shown.append(data)
+
+    def display(data, raw=False, display_id=False):
+        shown.append(data)
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    bar = Progress(3, "in process", widget=True)
+    bar.advance(3)
+    first, last = shown[0], shown[-1]
+    assert "application/vnd.jupyter.widget-view+json" in first
+    assert "IntProgress" not in first["text/plain"]
+    assert last["text/plain"] == "in process: 3 of 3 done"
+    assert len(shown) == 2  # drawn once, updated once when done
+
+
 def test_progress_auto_outside_a_kernel_is_text():
     bar = Progress.auto(1, "x")
     assert bar._bar is None

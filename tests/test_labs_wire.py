@@ -45,3 +45,18 @@ def test_send_raw_stops_at_the_limit():
     with NaiveHTTPServer(lang_header_app) as server:
         data = send_raw(server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", limit=10)
     assert data == b"HTTP/1.1 2"
+
+
+@pytest.mark.parametrize(
+    ("head", "keeps"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", True),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", False),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", False),
+        (b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", True),
+    ],
+)
+def test_read_response_tells_whether_the_connection_stays_open(head, keeps):
+    response, _ = read_response(head)
+    assert response.version == head.split(b" ")[0].decode()
+    assert response.keeps_connection is keeps

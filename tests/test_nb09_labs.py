@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check.course_09 import ASGI_GUESTBOOK
+from gateway_lab.check.course_09 import ASGI_GUESTBOOK, GuestbookResult, excerpt
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOK = NOTEBOOKS / "09-labs.ipynb"
@@ -75,7 +75,16 @@ def test_a_wsgi_answer_is_told_to_be_async(namespace):
     assert not result.passed and "async def" in result.unfinished
 
 
-def make_variant(namespace, *, whole_body=True, escape=True, refuse_empty=True, allow=True):
+def make_variant(
+    namespace,
+    *,
+    whole_body=True,
+    escape=True,
+    refuse_empty=True,
+    allow=True,
+    head=True,
+    str_headers=False,
+):
     """A guestbook with one typical mistake switched on."""
     page, read_message = namespace["guestbook_page"], namespace["read_message"]
     messages: list[str] = []
@@ -84,6 +93,8 @@ def make_variant(namespace, *, whole_body=True, escape=True, refuse_empty=True, 
         if scope["type"] != "http":
             return
         status, headers = 200, [(b"content-type", b"text/html; charset=utf-8")]
+        if str_headers:
+            headers = [("content-type", "text/html; charset=utf-8")]
         if scope["method"] == "POST":
             data, more = b"", True
             while more:
@@ -95,9 +106,17 @@ def make_variant(namespace, *, whole_body=True, escape=True, refuse_empty=True, 
                 messages.append(text)
             else:
                 status = 400
-        elif scope["method"] != "GET" and allow:
+        elif (
+            scope["method"] not in ("GET", "HEAD")
+            and allow
+            or (scope["method"], head)
+            == (
+                "HEAD",
+                False,
+            )
+        ):
             status = 405
-            headers.append((b"allow", b"GET, POST"))
+            headers.append((b"allow", b"GET, HEAD, POST" if head else b"GET, POST"))
         if escape:
             body = page(messages)
         else:
@@ -116,6 +135,7 @@ def make_variant(namespace, *, whole_body=True, escape=True, refuse_empty=True, 
         ({"escape": False}, "HTML in a message is escaped"),
         ({"refuse_empty": False}, "an empty message is refused"),
         ({"allow": False}, "other methods are not allowed"),
+        ({"head": False}, "HEAD is answered like GET"),
     ],
 )
 def test_typical_mistakes_get_the_right_feedback(namespace, mistake, says):
@@ -123,6 +143,43 @@ def test_typical_mistakes_get_the_right_feedback(namespace, mistake, says):
     assert not result.passed
     failures = failed_lines(result)
     assert failures and says in failures[0], failures  # the first failure names the mistake
+
+
+def test_str_headers_point_at_the_real_cause(namespace):
+    """A header sent as str is not "missing": the ✗ line names asgi.header-not-bytes."""
+    result = ASGI_GUESTBOOK.evaluate(make_variant(namespace, str_headers=True))
+    failures = failed_lines(result)
+    assert not result.passed
+    assert "asgi.header-not-bytes" in failures[0] and "got None" not in failures[0], failures
+    assert any(line.startswith("asgi.header-not-bytes") for line in failures)
+
+
+def test_a_body_read_once_shows_the_list_and_counts_every_flagged_line(namespace):
+    """Only one receive(): the ✗ shows the page's <ul>, and the headline counts what is flagged."""
+    result = ASGI_GUESTBOOK.evaluate(make_variant(namespace, whole_body=False))
+    failures = failed_lines(result)
+    assert "<ul><li>Hello</li></ul>" in failures[0], failures
+    assert any(line.startswith("asgi.body-partly-read") for line in failures), result.lines
+    flagged = [mark for mark, _ in result.lines if mark != "✓"]
+    assert f"{len(flagged)} of {len(result.lines)} checks to fix" in result.headline, str(result)
+
+
+def test_the_headline_names_warnings_apart(namespace):
+    result = GuestbookResult("g", False, [("✓", "a"), ("✗", "b"), ("!", "c")])
+    assert "1 of 3 checks to fix, and 1 warning (!) to read" in result.headline
+
+
+@pytest.mark.parametrize(
+    ("page", "wanted", "shown"),
+    [
+        ("<h1>G</h1><ul><li>Hi</li></ul><form>", "<li>Hello</li>", "'<ul><li>Hi</li></ul>'"),
+        ("x" * 300 + "<p>Hell</p>" + "y" * 300, "<p>Hello</p>", "<p>Hell"),
+        ("short", "<li>Hello</li>", "'short'"),
+    ],
+)
+def test_the_excerpt_shows_where_the_page_parts_from_the_wanted_text(page, wanted, shown):
+    text = excerpt(page, wanted)
+    assert shown in text and len(text) < 160, text
 
 
 def test_the_correct_variant_passes(namespace):
@@ -180,3 +237,8 @@ def test_the_notebook_shape():
             assert cell["outputs"] == [] and cell["execution_count"] is None, cell["id"]
     assert "%load solutions/asgi_guestbook.py" in cell_source("exercise-md")
     assert "FULL_RUN = False" in cell_source("sizes")
+
+
+def test_the_side_by_side_script_sends_head():
+    """The comparison covers HEAD, so an app that refuses HEAD cannot look identical."""
+    assert '("HEAD", "")' in cell_source("side-run")

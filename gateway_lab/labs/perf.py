@@ -17,7 +17,10 @@ Each takes ``warmup`` calls that are run and thrown away (first calls fill
 caches and open connections), and an optional :class:`Progress` that moves
 one step per timed call. :class:`Progress` draws an ``ipywidgets.IntProgress``
 bar in a notebook and a plain text line elsewhere, redrawn only when the
-percentage changes (a widget update is a message to the browser).
+percentage changes (a widget update is a message to the browser). The bar's
+output also carries a plain-text line (``in process: 608 of 608 done``),
+updated when the run ends, for any viewer that cannot draw widgets (a saved
+notebook, a static page).
 """
 
 from __future__ import annotations
@@ -132,6 +135,7 @@ class Progress:
         self.done = 0
         self._stream = stream
         self._bar: Any = None
+        self._handle: Any = None
         if widget:
             import ipywidgets
             from IPython.display import display
@@ -139,8 +143,19 @@ class Progress:
             self._bar = ipywidgets.IntProgress(
                 value=0, min=0, max=self.total, description=label[:20], bar_style="info"
             )
-            display(self._bar)
+            self._handle = display(self._bundle(), raw=True, display_id=True)
         self._draw()
+
+    def text(self) -> str:
+        """The bar as one line of text: ``"in process: 608 of 608 done"``."""
+        state = "done" if self.done >= self.total else "so far"
+        return f"{self.label or 'progress'}: {self.done} of {self.total} {state}"
+
+    def _bundle(self) -> dict[str, Any]:
+        """The widget's display data, with :meth:`text` as its plain-text fallback."""
+        data = dict(self._bar._repr_mimebundle_() or {})
+        data["text/plain"] = self.text()
+        return data
 
     @classmethod
     def auto(cls, total: int, label: str = "") -> Progress:
@@ -161,6 +176,8 @@ class Progress:
             self._bar.value = self.done
             if self.done >= self.total:
                 self._bar.bar_style = "success"
+                if self._handle is not None:
+                    self._handle.update(self._bundle(), raw=True)
         if self._stream is not None:
             filled = round(20 * self.done / self.total)
             end = "\n" if self.done >= self.total else ""

@@ -49,6 +49,19 @@ class RawResponse:
     reason: str
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    version: str = "HTTP/1.1"
+
+    @property
+    def keeps_connection(self) -> bool:
+        """Whether the server said it keeps the connection open after this response.
+
+        HTTP/1.1 keeps it unless ``Connection: close``; HTTP/1.0 closes it
+        unless ``Connection: keep-alive`` (RFC 9112 section 9.3).
+        """
+        tokens = {t.strip().lower() for t in (self.header("connection") or "").split(",")}
+        if self.version == "HTTP/1.0":
+            return "keep-alive" in tokens
+        return "close" not in tokens
 
     def header_names(self) -> list[str]:
         return [name.lower() for name, _ in self.headers]
@@ -74,7 +87,9 @@ def read_response(data: bytes) -> tuple[RawResponse, bytes]:
     for line in lines:
         name, _, value = line.partition(":")
         headers.append((name.strip(), value.strip()))
-    response = RawResponse(int(parts[1]), parts[2] if len(parts) > 2 else "", headers)
+    response = RawResponse(
+        int(parts[1]), parts[2] if len(parts) > 2 else "", headers, version=parts[0]
+    )
     length = response.header("content-length")
     if length is not None and length.isdigit():
         response.body, rest = rest[: int(length)], rest[int(length) :]

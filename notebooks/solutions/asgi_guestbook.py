@@ -6,7 +6,7 @@ asgi_messages = []  # this version's own store (the WSGI one has its own list)
 
 
 async def guestbook_asgi(scope, receive, send):
-    """The guestbook as an ASGI app: GET shows it, POST signs it, other methods: 405."""
+    """The guestbook as an ASGI app: GET and HEAD show it, POST signs it, others: 405."""
     if scope["type"] != "http":
         return  # HTTP only; returning says so (lifespan, websocket)
     method = scope["method"]
@@ -28,10 +28,12 @@ async def guestbook_asgi(scope, receive, send):
             body = b"Write a message first.\n"
     else:
         status, headers = 405, [(b"content-type", b"text/plain; charset=utf-8")]
-        headers.append((b"allow", b"GET, POST"))
-        body = b"Only GET and POST here.\n"
+        headers.append((b"allow", b"GET, HEAD, POST"))
+        body = b"Only GET, HEAD and POST here.\n"
     if body is None:
         body = guestbook_page(asgi_messages)  # noqa: F821 (defined in the notebook)
     headers.append((b"content-length", str(len(body)).encode("ascii")))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+    if method == "HEAD":
+        body = b""  # HEAD: the headers only (Content-Length still tells the page's size)
+    await send({"type": "http.response.body", "body": body})
