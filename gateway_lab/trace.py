@@ -234,11 +234,11 @@ class _RecordedBody:
                 _active.reset(token)
 
 
-class WSGIRecorder:
-    """WSGI middleware that records each request into :attr:`flow`."""
+class _Recorder:
+    """What both recorders share: the wrapped app, the flow it writes to, its lane."""
 
     def __init__(
-        self, app: WSGIApp, flow: Flow, lane: str = "app", server_lane: str | None = None
+        self, app: Any, flow: Flow, lane: str = "app", server_lane: str | None = None
     ) -> None:
         self.app = app
         self.flow = flow
@@ -247,7 +247,13 @@ class WSGIRecorder:
         self.__name__ = getattr(app, "__name__", type(app).__name__)
 
     def __repr__(self) -> str:
-        return f"<WSGIRecorder lane={self.lane!r} of {self.app!r}: {len(self.flow)} events>"
+        return (
+            f"<{type(self).__name__} lane={self.lane!r} of {self.app!r}: {len(self.flow)} events>"
+        )
+
+
+class WSGIRecorder(_Recorder):
+    """WSGI middleware that records each request into :attr:`flow`."""
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         sinks, server_lane = _enter(self.flow, self.server_lane)
@@ -389,20 +395,8 @@ def _message_payload(message: Any) -> dict[str, Any]:
     return payload
 
 
-class ASGIRecorder:
+class ASGIRecorder(_Recorder):
     """ASGI middleware that records each connection into :attr:`flow`."""
-
-    def __init__(
-        self, app: ASGIApp, flow: Flow, lane: str = "app", server_lane: str | None = None
-    ) -> None:
-        self.app = app
-        self.flow = flow
-        self.lane = lane
-        self.server_lane = server_lane
-        self.__name__ = getattr(app, "__name__", type(app).__name__)
-
-    def __repr__(self) -> str:
-        return f"<ASGIRecorder lane={self.lane!r} of {self.app!r}: {len(self.flow)} events>"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sinks, server_lane = _enter(self.flow, self.server_lane)
