@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 
 import gateway_lab as gl
-from gateway_lab.events import Flow
-from gateway_lab.trace import record_asgi, record_wsgi
+from gateway_lab.events.flow import Flow
+from gateway_lab.events.record import record_asgi, record_wsgi
 from gateway_lab.views.flow import flow_html
 
 

@@ -1,6 +1,6 @@
 """The errors gateway_lab raises at a learner, worded for a learner.
 
-Theory of operation: every mistake we can recognise before a server starts
+Theory of operation: every mistake we can recognise
 (a port in use, an object that is not an app, the wrong kind of app, an
 unknown engine) raises a subclass of :class:`GatewayLabError`. Its message
 says what happened and what to change, in that order. The subclasses also
@@ -16,11 +16,24 @@ shortened by ``_render_traceback_`` so the advice is what the eye lands on.
 from __future__ import annotations
 
 __all__ = [
+    "AppFailure",
+    "CGIFolderError",
+    "CGIOutputError",
+    "ClientDisconnected",
     "GatewayLabError",
+    "LifespanProtocolError",
+    "LifespanStartupFailed",
     "NotAnAppError",
     "PortInUseError",
+    "ProtocolError",
+    "RequestBodyTooLarge",
+    "ScriptNotFoundError",
+    "ScriptOutsideFolderError",
     "ServerStartError",
     "UnknownEngineError",
+    "WSGIBodyTypeError",
+    "WebSocketClosed",
+    "WebSocketRefused",
     "WrongInterfaceError",
 ]
 
@@ -59,3 +72,85 @@ class UnknownEngineError(GatewayLabError, ValueError):
 
 class ServerStartError(GatewayLabError, RuntimeError):
     """The server did not come up (for example an ASGI lifespan startup failed)."""
+
+
+class CGIOutputError(GatewayLabError, ValueError):
+    """The script's output is not a CGI response; the message says why."""
+
+
+class CGIFolderError(GatewayLabError, FileNotFoundError):
+    """The folder of CGI scripts does not exist or is not a folder."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ScriptNotFoundError(GatewayLabError, FileNotFoundError):
+    """No script of that name in the folder."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ScriptOutsideFolderError(GatewayLabError, PermissionError):
+    """The name would lead outside the folder (``..``, absolute, symlink escape)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class WSGIBodyTypeError(GatewayLabError, TypeError):
+    """The app's body is not an iterable of bytes; the message says what to do."""
+
+
+class LifespanStartupFailed(GatewayLabError, RuntimeError):
+    """The app answered ``lifespan.startup.failed``: the server must not start."""
+
+
+class LifespanProtocolError(GatewayLabError, RuntimeError):
+    """The app sent a lifespan message the server was not waiting for."""
+
+
+class RequestBodyTooLarge(GatewayLabError, ValueError):
+    """Raised by ``wsgi.input`` when a chunked body grows past the server's limit."""
+
+
+class ClientDisconnected(GatewayLabError, OSError):
+    """``send`` was called after the client closed the connection."""
+
+
+class ProtocolError(GatewayLabError, RuntimeError):
+    """The app broke the gateway protocol; the message says how."""
+
+
+class AppFailure(GatewayLabError):
+    """The error the checker's apps raise on purpose (so it is easy to recognise)."""
+
+
+class WebSocketRefused(GatewayLabError, ConnectionError):
+    """The server answered the handshake with an HTTP status instead of 101."""
+
+    def __init__(self, status: int, body: bytes = b"") -> None:
+        self.status = status
+        self.body = body
+        super().__init__(
+            f"The server refused the WebSocket handshake with HTTP {status} instead of "
+            f"101 Switching Protocols. An ASGI app refuses by sending 'websocket.close' "
+            f"before 'websocket.accept' (servers answer 403), or by returning without "
+            f"accepting. See https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2"
+        )
+
+
+class WebSocketClosed(GatewayLabError, ConnectionError):
+    """The WebSocket is closed; ``code`` and ``reason`` say how it ended."""
+
+    def __init__(
+        self, code: int | None, reason: str = "", by: str = "server", action: str = "sent"
+    ) -> None:
+        self.code = code
+        self.reason = reason
+        self.by = by
+        why = f" (code {code}{', ' + repr(reason) if reason else ''})" if code else ""
+        super().__init__(
+            f"The WebSocket was closed by the {by}{why}; nothing more can be {action}."
+        )

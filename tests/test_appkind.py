@@ -1,4 +1,4 @@
-"""gateway_lab.appkind: telling WSGI from ASGI apps, without false alarms."""
+"""gateway_lab.interface.appkind: telling WSGI from ASGI apps, without false alarms."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import functools
 
 import pytest
 
-from gateway_lab.appkind import ensure_asgi_app, ensure_wsgi_app, looks_async
 from gateway_lab.errors import NotAnAppError, WrongInterfaceError
+from gateway_lab.interface.appkind import ensure_asgi_app, ensure_wsgi_app, looks_async
 
 
 def wsgi(environ, start_response):

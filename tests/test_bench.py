@@ -1,4 +1,4 @@
-"""gateway_lab.bench: the load driver, the sampler and the figures a LoadRun computes."""
+"""gateway_lab.labs.load: the load driver, the sampler and the figures a LoadRun computes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.bench import (
+from gateway_lab.labs.load import (
     MAX_CLIENTS,
     LoadRun,
     RequestTiming,

@@ -1,4 +1,4 @@
-"""gateway_lab.calls: calling WSGI and ASGI apps with no socket and no thread."""
+"""gateway_lab.protocol.calls: calling WSGI and ASGI apps with no socket and no thread."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import threading
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.calls import PendingCall, ProtocolError
-from gateway_lab.guard import WSGIBodyTypeError
+from gateway_lab.errors import WSGIBodyTypeError
+from gateway_lab.protocol.calls import PendingCall, ProtocolError
 
 
 def echo_wsgi(environ, start_response):

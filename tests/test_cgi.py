@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab import cgi_process
 from gateway_lab.cgi import (
     CGIApp,
     CGIFolderError,
@@ -26,9 +25,10 @@ from gateway_lab.cgi import (
     parse_cgi_output,
     run_cgi,
 )
-from gateway_lab.cgi_paths import list_scripts, resolve_script, split_script_path
+from gateway_lab.cgi import process as cgi_process
+from gateway_lab.cgi.paths import list_scripts, resolve_script, split_script_path
 from gateway_lab.errors import GatewayLabError
-from gateway_lab.serverlog import ServerLog
+from gateway_lab.serving.log import ServerLog
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="CGI needs POSIX processes")
 

@@ -13,7 +13,7 @@ from corpus import asgi_valid, asgi_wrong
 
 import gateway_lab as gl
 from gateway_lab.check import Probe
-from gateway_lab.events import Event
+from gateway_lab.events.flow import Event
 
 
 def _name(app: Any) -> str:

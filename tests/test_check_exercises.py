@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check import Case, Exercise
-from gateway_lab.check.exercises import _REGISTRY
 from gateway_lab.check.report import Report
+from gateway_lab.exercises import Case, Exercise
+from gateway_lab.exercises.framework import _REGISTRY
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 # the name each solution defines: the one its notebook's scaffold cell uses
@@ -311,7 +311,7 @@ def test_bad_kind_is_refused_when_authoring() -> None:
 
 
 def test_every_exercise_explains_a_string_or_async_answer_without_raising():
-    from gateway_lab.check.exercises import _REGISTRY, _load_course_exercises
+    from gateway_lab.exercises.framework import _REGISTRY, _load_course_exercises
 
     _load_course_exercises()
 

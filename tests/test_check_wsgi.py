@@ -15,8 +15,8 @@ from werkzeug.wrappers import Request, Response
 import gateway_lab as gl
 from gateway_lab.check import DEFAULT_BATTERY, Probe
 from gateway_lab.check.report import SEVERITIES
-from gateway_lab.environ import make_environ
-from gateway_lab.events import Event
+from gateway_lab.events.flow import Event
+from gateway_lab.interface.environ import make_environ
 
 
 def _name(app: Any) -> str:

@@ -43,7 +43,7 @@ from browser_support import (
 )
 
 import gateway_lab as gl
-from gateway_lab.netutil import browser_url_for
+from gateway_lab.serving.loopback import browser_url_for
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

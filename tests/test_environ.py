@@ -1,11 +1,11 @@
-"""gateway_lab.environ: one request in three dialects (CGI, WSGI, ASGI)."""
+"""gateway_lab.interface.environ: one request in three dialects (CGI, WSGI, ASGI)."""
 
 from __future__ import annotations
 
 from wsgiref.validate import validator
 
-from gateway_lab.calls import call_wsgi
-from gateway_lab.environ import cgi_variables, make_environ, make_http_scope
+from gateway_lab.interface.environ import cgi_variables, make_environ, make_http_scope
+from gateway_lab.protocol.calls import call_wsgi
 
 
 def test_cgi_variables_follow_rfc3875():

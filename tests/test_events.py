@@ -1,10 +1,10 @@
-"""gateway_lab.events: the shared event model."""
+"""gateway_lab.events.flow: the shared event model."""
 
 from __future__ import annotations
 
 import threading
 
-from gateway_lab.events import Event, Flow, keep_body
+from gateway_lab.events.flow import Event, Flow, keep_body
 
 
 def test_add_records_lanes_in_order_and_notifies():

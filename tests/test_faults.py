@@ -39,7 +39,7 @@ import psutil
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.engines import runner_class
+from gateway_lab.serving.engines import runner_class
 
 KERNEL_TIMEOUT = 30.0
 

@@ -1,12 +1,13 @@
-"""gateway_lab.guard: request logs and 500s without changing a working app."""
+"""The guards (serving.wsgi_guard, serving.asgi_guard): logs and 500s, a working app unchanged."""
 
 from __future__ import annotations
 
 import sys
 
-from gateway_lab.calls import call_wsgi
-from gateway_lab.guard import WSGIGuard, body_type_problem
-from gateway_lab.serverlog import ServerLog
+from gateway_lab.protocol.bodies import body_type_problem
+from gateway_lab.protocol.calls import call_wsgi
+from gateway_lab.serving.log import ServerLog
+from gateway_lab.serving.wsgi_guard import WSGIGuard
 
 
 def test_list_body_stays_a_list_and_close_records():

@@ -33,11 +33,11 @@ from wsproto.events import (
 )
 
 import gateway_lab as gl
-from gateway_lab.guard import ASGIGuard
-from gateway_lab.mini._limits import Limits
 from gateway_lab.mini.asgi import MiniASGIRunner
-from gateway_lab.netutil import bind_loopback
-from gateway_lab.serverlog import ServerLog
+from gateway_lab.mini.limits import Limits
+from gateway_lab.serving.asgi_guard import ASGIGuard
+from gateway_lab.serving.log import ServerLog
+from gateway_lab.serving.loopback import bind_loopback
 
 WAIT = 5.0  # generous bound on anything a test waits for
 _numbers = itertools.count(1)

@@ -21,12 +21,12 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.guard import WSGIGuard
-from gateway_lab.mini._limits import Limits
+from gateway_lab.mini.limits import Limits
 from gateway_lab.mini.wsgi import MiniWSGIRunner
 from gateway_lab.mini.wsgi_streams import InputStream
-from gateway_lab.netutil import bind_loopback
-from gateway_lab.serverlog import ServerLog
+from gateway_lab.serving.log import ServerLog
+from gateway_lab.serving.loopback import bind_loopback
+from gateway_lab.serving.wsgi_guard import WSGIGuard
 
 WAIT = 5.0  # generous bound for anything we wait on
 

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check.cgi_exercise import UTF8_BODY
-from gateway_lab.check.course_01 import CGI_FORM, EXTRA_STDIN, check_cgi_form
-from gateway_lab.check.exercises import ExerciseResult
+from gateway_lab.course.cgi import CGI_FORM, EXTRA_STDIN, check_cgi_form
+from gateway_lab.exercises.cgi import UTF8_BODY
+from gateway_lab.exercises.framework import ExerciseResult
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOLUTION = NOTEBOOKS / "solutions" / "cgi-form.py"
@@ -77,7 +77,7 @@ def test_quiet_check_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_exercise_is_registered_under_its_name() -> None:
-    from gateway_lab.check.exercises import _REGISTRY
+    from gateway_lab.exercises.framework import _REGISTRY
 
     assert _REGISTRY["cgi-form"] is CGI_FORM
 

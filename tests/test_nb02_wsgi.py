@@ -20,9 +20,9 @@ from wsgiref.handlers import SimpleHandler
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check.course_02 import WSGI_JSON_ECHO, JSONCase
-from gateway_lab.check.exercises import ExerciseResult
-from gateway_lab.response import Response
+from gateway_lab.course.wsgi import WSGI_JSON_ECHO, JSONCase
+from gateway_lab.exercises.framework import ExerciseResult
+from gateway_lab.interface.response import Response
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOLUTIONS = NOTEBOOKS / "solutions"

@@ -1,6 +1,6 @@
 """Notebook 03's exercise: the reference solution passes, typical mistakes are named.
 
-The exercise (``gateway_lab.check.course_03``) runs small apps through a
+The exercise (``gateway_lab.course.wsgi_server``) runs small apps through a
 learner's ``respond(app, environ, send_head, send_body)``. Each wrong answer
 below is a mistake a learner is likely to make; the test asserts which cases
 fail (by their stable titles), not the exact wording.
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from gateway_lab.check.course_03 import CASES, RESPOND, ServerPartExercise
-from gateway_lab.check.exercises import _REGISTRY, ExerciseResult
+from gateway_lab.course.wsgi_server import CASES, RESPOND, ServerPartExercise
+from gateway_lab.exercises.framework import _REGISTRY, ExerciseResult
 
 SOLUTION = Path(__file__).parent.parent / "notebooks" / "solutions" / "wsgi_server_respond.py"
 ALL_TITLES = {case.title for case in CASES}

@@ -1,6 +1,6 @@
 """Notebook 04 (WSGI middleware): its two exercises, right and wrong answers, and its claims.
 
-The exercises live in ``gateway_lab.check.course_04``; the notebook's quiet
+The exercises live in ``gateway_lab.course.middleware``; the notebook's quiet
 check cells assert its other claims when nbval runs it.
 """
 
@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check import course_04
-from gateway_lab.check.course_04 import AUTH_MIDDLEWARE, COOKIE_COUNTER, basic_credentials
+from gateway_lab.course import middleware as course_04
+from gateway_lab.course.middleware import AUTH_MIDDLEWARE, COOKIE_COUNTER, basic_credentials
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway_lab.bench import LoadRun, RequestTiming, Sample
-from gateway_lab.check.course_05 import check_littles_law, evaluate_littles_law
+from gateway_lab.course.why_async import check_littles_law, evaluate_littles_law
+from gateway_lab.labs.load import LoadRun, RequestTiming, Sample
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOK = NOTEBOOKS / "05-why-async.ipynb"

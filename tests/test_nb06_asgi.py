@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check import course_06
-from gateway_lab.check.exercises import ExerciseResult
+from gateway_lab.course import asgi as course_06
+from gateway_lab.exercises.framework import ExerciseResult
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 EXERCISES = {

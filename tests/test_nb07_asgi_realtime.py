@@ -1,6 +1,6 @@
 """Notebook 07 (ASGI realtime): its exercises, right and wrong answers, and its claims.
 
-The exercises live in ``gateway_lab.check.course_07``; the reference
+The exercises live in ``gateway_lab.course.realtime``; the reference
 solutions in ``notebooks/solutions/``. Each solution must pass, and each
 typical wrong answer must get the feedback that names its mistake (asserted
 on rule ids and key words, not on whole sentences).
@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check.course_07 import (
+from gateway_lab.course.realtime import (
     ASGI_NO_BLOCKING,
     ASGI_SSE_UNTIL_DISCONNECT,
     ASGI_WS_NUMBERED_ECHO,

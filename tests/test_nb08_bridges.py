@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check import course_08
+from gateway_lab.course import bridges as course_08
 
 SOLUTION = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 SOLUTION = SOLUTION / "asgi_to_wsgi_bridge.py"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.check.course_09 import ASGI_GUESTBOOK, GuestbookResult, excerpt
+from gateway_lab.course.labs import ASGI_GUESTBOOK, GuestbookResult, excerpt
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOK = NOTEBOOKS / "09-labs.ipynb"

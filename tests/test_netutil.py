@@ -1,4 +1,4 @@
-"""gateway_lab.netutil: loopback sockets and browser URLs."""
+"""gateway_lab.serving.loopback: loopback sockets and browser URLs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from gateway_lab.errors import PortInUseError
-from gateway_lab.netutil import bind_loopback, browser_url_for
+from gateway_lab.serving.loopback import bind_loopback, browser_url_for
 
 
 def test_bind_loopback_listens_on_127_0_0_1_with_nodelay():

@@ -1,10 +1,10 @@
-"""gateway_lab.serverlog: bounded, thread-safe memory of a server."""
+"""gateway_lab.serving.log: bounded, thread-safe memory of a server."""
 
 from __future__ import annotations
 
 import threading
 
-from gateway_lab.serverlog import RequestRecord, ServerLog
+from gateway_lab.serving.log import RequestRecord, ServerLog
 
 
 def test_log_is_bounded():

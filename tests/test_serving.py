@@ -1,4 +1,4 @@
-"""gateway_lab.serving: serving learners' apps from the kernel, and every bad start."""
+"""gateway_lab.serving.registry: serving learners' apps from the kernel, and every bad start."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import gateway_lab as gl
 from gateway_lab import errors
-from gateway_lab.serving import servers
+from gateway_lab.serving.registry import servers
 
 WSGI_ENGINES = ["werkzeug", "wsgiref"]
 ASGI_ENGINES = ["uvicorn"]

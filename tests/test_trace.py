@@ -1,4 +1,4 @@
-"""gateway_lab.trace: recorders write down every exchange and change nothing."""
+"""gateway_lab.events.record: recorders write down every exchange and change nothing."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.calls import acall_asgi, call_wsgi
-from gateway_lab.errors import NotAnAppError
-from gateway_lab.events import BODY_CAP, Flow
-from gateway_lab.guard import WSGIBodyTypeError
-from gateway_lab.trace import record_asgi, record_wsgi
+from gateway_lab.errors import NotAnAppError, WSGIBodyTypeError
+from gateway_lab.events.flow import BODY_CAP, Flow
+from gateway_lab.events.record import record_asgi, record_wsgi
+from gateway_lab.protocol.calls import acall_asgi, call_wsgi
 
 
 def _importable(module: str) -> bool:

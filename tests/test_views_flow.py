@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.events import Flow
+from gateway_lab.events.flow import Flow
 from gateway_lab.views.flow import flow_html, ordered_lanes, page_html
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.events import Flow
+from gateway_lab.events.flow import Flow
 from gateway_lab.views.inspector import (
     diff_html,
     environ_html,

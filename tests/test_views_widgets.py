@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.events import Flow
+from gateway_lab.events.flow import Flow
 from gateway_lab.views.widgets import Batcher, FlowView, HTMLView, RequestLab
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

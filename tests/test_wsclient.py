@@ -1,4 +1,4 @@
-"""gateway_lab.wsclient: the blocking WebSocket client, against both ASGI engines."""
+"""gateway_lab.serving.wsclient: the blocking WebSocket client, against both ASGI engines."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import gateway_lab as gl
 from gateway_lab.errors import GatewayLabError
-from gateway_lab.wsclient import WebSocketClient
+from gateway_lab.serving.wsclient import WebSocketClient
 
 ENGINES = ["uvicorn", "mini"]
 

@@ -23,23 +23,18 @@ course's own exercises, one module per lesson (``course``, ``course_NN``).
 
 from __future__ import annotations
 
-from .battery import DEFAULT_BATTERY, Probe
-from .checkers import check_asgi, check_wsgi
-from .exercises import Case, Exercise, ExerciseResult, exercise
-from .report import Finding, Report
-from .rules import RULES, Rule
+from gateway_lab.check.battery import DEFAULT_BATTERY, Probe
+from gateway_lab.check.report import Finding, Report
+from gateway_lab.check.rules import RULES, Rule
+from gateway_lab.check.validate import check_asgi, check_wsgi
 
 __all__ = [
     "DEFAULT_BATTERY",
     "RULES",
-    "Case",
-    "Exercise",
-    "ExerciseResult",
     "Finding",
     "Probe",
     "Report",
     "Rule",
     "check_asgi",
     "check_wsgi",
-    "exercise",
 ]

@@ -29,7 +29,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from .explain import learner_frame, where
+from gateway_lab.check.explain import learner_frame, where
 
 __all__ = ["LagMonitor", "Stall"]
 

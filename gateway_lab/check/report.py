@@ -5,7 +5,7 @@ each broken rule adds a :class:`Finding` to a :class:`Report`. A finding is
 data, not an exception: the rule's stable id (``"wsgi.body-not-bytes"``),
 what the app did (``message``), what to change (``hint``), where the spec
 says so (``spec``), how bad it is (``severity``), the request that showed it
-and the :class:`~gateway_lab.events.Event` records that prove it.
+and the :class:`~gateway_lab.events.flow.Event` records that prove it.
 
 The same mistake usually shows on every request of the battery; the report
 keeps it once and lists the other requests under ``also``. The report reads
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import Event, Flow
+from gateway_lab.events.flow import Event, Flow
 
 __all__ = ["SEVERITIES", "Finding", "Report"]
 

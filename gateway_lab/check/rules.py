@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..events import Event
-from .asgi_rules import ASGI_RULES
-from .report import Finding
-from .rule import PEP, Rule
-from .wsgi_rules import WSGI_RULES
+from gateway_lab.check.asgi.rules import ASGI_RULES
+from gateway_lab.check.report import Finding
+from gateway_lab.check.rule import PEP, Rule
+from gateway_lab.check.wsgi.rules import WSGI_RULES
+from gateway_lab.events.flow import Event
 
 __all__ = ["RULES", "Rule", "finding"]
 

@@ -23,7 +23,7 @@ request smuggling      :class:`NaiveFront` (frames by   ``NaiveFront(strict=True
 =====================  ===============================  =========================
 
 The raw-socket servers share :class:`_LoopbackServer`: a listening socket on
-127.0.0.1 (``netutil.bind_loopback``), one daemon thread that serves one
+127.0.0.1 (``serving.loopback.bind_loopback``), one daemon thread that serves one
 connection at a time (so every run is deterministic), short timeouts on
 every socket, bounded line lengths and header counts, and ``stop()``.
 """
@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs
 
-from ..netutil import bind_loopback
+from gateway_lab.serving.loopback import bind_loopback
 
 __all__ = [
     "NaiveAccessLog",

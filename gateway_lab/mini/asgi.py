@@ -42,12 +42,12 @@ https://asgi.readthedocs.io/en/latest/specs/www.html):
   response says ``Connection: close`` whenever its head is not yet out.
 * Hostile or broken requests get a short explained refusal (400, 413, 431,
   501) and the connection is closed; the server goes on serving everyone
-  else. The limits are in :mod:`gateway_lab.mini._limits`.
+  else. The limits are in :mod:`gateway_lab.mini.limits`.
 
 Websocket upgrades are handed to :mod:`gateway_lab.mini.websocket`, and the
 lifespan scope to :mod:`gateway_lab.mini.lifespan`. :class:`MiniASGIRunner`,
 at the bottom, ties it all into the engine contract of
-:mod:`gateway_lab.engines.base`.
+:mod:`gateway_lab.serving.engines.base`.
 """
 
 from __future__ import annotations
@@ -60,11 +60,12 @@ from urllib.parse import unquote_to_bytes
 
 import h11
 
-from ..engines.base import EngineRunner
-from ..serverlog import ServerLog
-from ..types import ASGIApp, Message, Scope
-from ._limits import Limits, reason_phrase, refusal_body
-from .lifespan import Lifespan, LifespanStartupFailed
+from gateway_lab.errors import ClientDisconnected
+from gateway_lab.mini.lifespan import Lifespan, LifespanStartupFailed
+from gateway_lab.mini.limits import Limits, reason_phrase, refusal_body
+from gateway_lab.serving.engines.base import EngineRunner
+from gateway_lab.serving.log import ServerLog
+from gateway_lab.types import ASGIApp, Message, Scope
 
 __all__ = ["ClientDisconnected", "HTTPConnection", "MiniASGIRunner", "ServerState"]
 
@@ -72,10 +73,6 @@ ASGI_SPEC = "https://asgi.readthedocs.io/en/latest/specs/www.html"
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
 GRACE_SECONDS = 0.5  # how long stop() lets running apps finish before cancelling them
 BODY_HIGH_WATER = 64 * 1024  # unread request body we buffer before we stop reading
-
-
-class ClientDisconnected(OSError):
-    """``send`` was called after the client closed the connection."""
 
 
 _date_cache: tuple[int, bytes] = (0, b"")
@@ -246,7 +243,10 @@ class HTTPConnection(asyncio.Protocol):
             self.refuse(413, f"The body is over {limits.max_body_bytes} bytes.")
             return
         if b"websocket" in headers.get(b"upgrade", b"").lower().split(b","):
-            from .websocket import WebSocketSession, handshake_problem  # wsproto, on first use
+            from gateway_lab.mini.websocket import (  # wsproto, on first use
+                WebSocketSession,
+                handshake_problem,
+            )
 
             problem = handshake_problem(request)
             if problem:

@@ -30,21 +30,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..serverlog import ServerLog
-from ..types import ASGIApp, Message
+from gateway_lab.errors import LifespanProtocolError, LifespanStartupFailed
+from gateway_lab.serving.log import ServerLog
+from gateway_lab.types import ASGIApp, Message
 
 __all__ = ["Lifespan", "LifespanStartupFailed"]
 
 LIFESPAN_SPEC = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
 _ENDED = {"type": "ended"}  # our own note: the app's lifespan call is over
-
-
-class LifespanStartupFailed(RuntimeError):
-    """The app answered ``lifespan.startup.failed``: the server must not start."""
-
-
-class LifespanProtocolError(RuntimeError):
-    """The app sent a lifespan message the server was not waiting for."""
 
 
 class Lifespan:

@@ -40,11 +40,11 @@ from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import generate_accept_token
 
-from ..types import Message, Scope
-from .asgi import ClientDisconnected
+from gateway_lab.errors import ClientDisconnected
+from gateway_lab.types import Message, Scope
 
 if TYPE_CHECKING:
-    from .asgi import HTTPConnection
+    from gateway_lab.mini.asgi import HTTPConnection
 
 __all__ = ["WebSocketSession", "handshake_problem"]
 

@@ -14,7 +14,7 @@ A WSGI server does four things, and this module does them in this order:
    HTTP/1.1's framing (Content-Length, chunked, keep-alive, HEAD,
    ``100 Continue``), so what is left here is the gateway interface itself.
 3. **Call the app.** The request becomes an *environ*: the CGI variables
-   (``gateway_lab.environ.cgi_variables``, all ``str``, bytes decoded as
+   (``gateway_lab.interface.environ.cgi_variables``, all ``str``, bytes decoded as
    latin-1) plus the ``wsgi.*`` keys, set one by one below. ``wsgi.input``
    is a stream that pulls the body from h11 only when the app reads it (and
    sends ``100 Continue`` first if the client asked for it); it ends exactly
@@ -59,13 +59,13 @@ from urllib.parse import urlsplit
 
 import h11
 
-from ..calls import ProtocolError
-from ..engines.base import EngineRunner
-from ..environ import cgi_variables
-from ..serverlog import ServerLog
-from ..types import Environ, ExcInfo, WSGIApp
-from ._limits import Limits, reason_phrase, refusal_body
-from .wsgi_streams import ErrorStream, InputStream, RequestBodyTooLarge
+from gateway_lab.interface.environ import cgi_variables
+from gateway_lab.mini.limits import Limits, reason_phrase, refusal_body
+from gateway_lab.mini.wsgi_streams import ErrorStream, InputStream, RequestBodyTooLarge
+from gateway_lab.protocol.calls import ProtocolError
+from gateway_lab.serving.engines.base import EngineRunner
+from gateway_lab.serving.log import ServerLog
+from gateway_lab.types import Environ, ExcInfo, WSGIApp
 
 __all__ = ["MiniWSGIRunner"]
 

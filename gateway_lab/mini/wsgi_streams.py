@@ -23,13 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..serverlog import LogStream
+from gateway_lab.errors import RequestBodyTooLarge
+from gateway_lab.serving.log import LogStream
 
 __all__ = ["ErrorStream", "InputStream", "RequestBodyTooLarge"]
-
-
-class RequestBodyTooLarge(ValueError):
-    """Raised by ``wsgi.input`` when a chunked body grows past the server's limit."""
 
 
 # ``wsgi.errors``: a text stream whose every write lands in the server log.

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..events import Flow
-from .flow import flow_html
-from .inspector import diff_html, path_story_html, request_html
+from gateway_lab.events.flow import Flow
+from gateway_lab.views.flow import flow_html
+from gateway_lab.views.inspector import diff_html, path_story_html, request_html
 
 __all__ = [
     "diff_environ",
@@ -45,21 +45,21 @@ def show_environ(item: Any, connection: int | None = None) -> Any:
     ``item`` may be the mapping itself, a recorded :class:`Flow` (its first
     request, or the one on ``connection``) or an :class:`Event`.
     """
-    from .widgets import environ_view
+    from gateway_lab.views.widgets import environ_view
 
     return environ_view(item, connection)
 
 
 def diff_environ(a: Any, b: Any, labels: tuple[str, str] = ("request A", "request B")) -> Any:
     """Two environs (or scopes, or flows) side by side: the differences first."""
-    from .widgets import diff_view
+    from gateway_lab.views.widgets import diff_view
 
     return diff_view(a, b, labels)
 
 
 def path_story(path: str = "/café") -> Any:
     """How a non-ASCII path looks on the wire, in a WSGI environ and in an ASGI scope."""
-    from .widgets import path_story_view
+    from gateway_lab.views.widgets import path_story_view
 
     return path_story_view(path)
 
@@ -73,7 +73,7 @@ def show_flow(
             f"show_flow takes a Flow (the second thing record_wsgi / record_asgi "
             f"return, or result.flow from run_cgi), not a {type(flow).__name__}."
         )
-    from .widgets import FlowView
+    from gateway_lab.views.widgets import FlowView
 
     return FlowView(flow, connection, page_size=page_size, live=live)
 
@@ -81,7 +81,7 @@ def show_flow(
 def request_lab(target: Any, method: str = "GET", path: str = "/") -> Any:
     """A form that sends requests to an app (in-process) or a URL / server and
     shows the response, the environ or scope, and the flow together."""
-    from .widgets import RequestLab
+    from gateway_lab.views.widgets import RequestLab
 
     return RequestLab(target, method, path)
 

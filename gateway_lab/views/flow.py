@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..events import Event, Flow
-from .html import box, esc, format_payload
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.views.html import box, esc, format_payload
 
 __all__ = [
     "HEAD",

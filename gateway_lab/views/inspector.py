@@ -3,7 +3,7 @@
 Theory of operation: a request reaches an app as a WSGI environ (a dict of
 str, PEP 3333), as CGI meta-variables (RFC 3875) or as an ASGI scope (a dict
 where bytes stay bytes). ``find_request`` accepts any of those, or a
-:class:`~gateway_lab.events.Flow` / :class:`~gateway_lab.events.Event` and
+:class:`~gateway_lab.events.flow.Flow` / :class:`~gateway_lab.events.flow.Event` and
 finds the first environ, scope or CGI environment recorded in it. The
 ``*_html`` functions then draw a grouped table, each key with a one-line
 meaning and a spec link (``keys``). When a path holds non-ASCII characters,
@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
-from ..environ import make_environ, make_http_scope
-from ..events import Event, Flow
-from .html import box, esc, format_value, link, see_also
-from .keys import (
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.interface.environ import make_environ, make_http_scope
+from gateway_lab.views.html import box, esc, format_value, link, see_also
+from gateway_lab.views.keys import (
     ENVIRON_GROUPS,
     PEP3333,
     PEP3333_UNICODE,

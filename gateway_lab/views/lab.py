@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ..appkind import looks_async
-from ..calls import acall_asgi, call_wsgi
-from ..events import Event, Flow, keep_body
-from ..response import Response
-from ..trace import ASGIRecorder, WSGIRecorder, record_asgi, record_wsgi
+from gateway_lab.events.flow import Event, Flow, keep_body
+from gateway_lab.events.record import ASGIRecorder, WSGIRecorder, record_asgi, record_wsgi
+from gateway_lab.interface.appkind import looks_async
+from gateway_lab.interface.response import Response
+from gateway_lab.protocol.calls import acall_asgi, call_wsgi
 
 __all__ = ["LabResult", "parse_headers", "send_request"]
 

@@ -23,11 +23,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..events import Event, Flow
-from .flow import flow_html, page_html, select_events
-from .html import box, esc
-from .inspector import diff_html, path_story_html, request_html
-from .lab import LabResult, parse_headers, send_request
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.views.flow import flow_html, page_html, select_events
+from gateway_lab.views.html import box, esc
+from gateway_lab.views.inspector import diff_html, path_story_html, request_html
+from gateway_lab.views.lab import LabResult, parse_headers, send_request
 
 __all__ = ["Batcher", "FlowView", "HTMLView", "RequestLab"]
 

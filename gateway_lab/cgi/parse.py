@@ -1,0 +1,214 @@
+"""Read a CGI script's output: header lines, an empty line, then the body.
+
+Theory of operation: RFC 3875 section 6 says what a script must print::
+
+    CGI-Response   = *(header-field NL) NL [ response-body ]
+    header-field   = Content-Type | Location | Status | other-field
+    Status         = "Status:" SP 3digit SP reason-phrase NL
+    NL             = CR LF | LF
+
+We read lines up to the first empty one (``\\n`` and ``\\r\\n`` both end a
+line), and check every line as we go, so that the message names the first
+line that went wrong: a learner who forgot the empty line after the headers
+is told so at the line where the body began. Then three headers are special:
+
+* ``Status:`` is not sent to the client; it *sets* the status (default 200).
+* ``Location:`` with no ``Status:`` is a redirect: 302. The RFC asks a server
+  to follow a *local* redirect (a path such as ``/other``) itself; this
+  gateway answers 302 for those too, so the browser follows it and the
+  learner sees the redirect happen.
+* ``Content-Type:`` is required when there is a body. We are lenient: a
+  missing one is added (``text/html`` if the body starts with ``<``, else
+  ``text/plain``) and the fix is explained in a note.
+
+Anything else that cannot be a header (a line with no colon, a name with
+spaces or binary junk in it, a folded continuation line, an HTTP status line
+``HTTP/1.1 200 OK`` copied from a non-parsed-header script, no empty line at
+all) raises :class:`CGIOutputError`, whose message says what was wrong and
+what to print instead. Nothing here runs a process.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from gateway_lab.errors import CGIOutputError
+
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "RFC3875_RESPONSE",
+    "CGIOutputError",
+    "ParsedOutput",
+    "parse_cgi_output",
+]
+
+RFC3875_RESPONSE = "https://www.rfc-editor.org/rfc/rfc3875#section-6"
+MAX_HEADER_BYTES = 64 * 1024
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_STATUS = re.compile(r"([2-5][0-9][0-9])(?:[ \t]+(.*))?")
+_ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+_EXAMPLE = (
+    "A CGI script prints its headers first, one per line, then an empty line, "
+    "then the body, for example:\n"
+    "    print('Content-Type: text/plain')\n"
+    "    print()\n"
+    "    print('Hello')\n"
+    f"See {RFC3875_RESPONSE}"
+)
+
+
+@dataclass
+class ParsedOutput:
+    """A CGI response, ready to send on as HTTP."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    notes: list[str] = field(default_factory=list)
+
+
+def _show(line: bytes, limit: int = 60) -> str:
+    """A line as a learner can read it (repr, shortened)."""
+    text = repr(line[:limit])
+    return text + ("..." if len(line) > limit else "")
+
+
+def _check_header_line(number: int, line: bytes) -> tuple[str, str]:
+    if line[:1] in (b" ", b"\t"):
+        raise CGIOutputError(
+            f"Line {number} of the script's output, {_show(line)}, starts with a space: "
+            f"CGI does not allow a header to continue on a second line. Put each "
+            f"header on one line.\n{_EXAMPLE}"
+        )
+    if number == 1 and line.startswith(b"HTTP/"):
+        raise CGIOutputError(
+            f"The script's output starts with an HTTP status line, {_show(line)}. "
+            f"A CGI script does not write the status line itself (that is a "
+            f"non-parsed-header script, which this gateway does not run): print "
+            f"'Status: 200 OK' as a header instead, or leave it out for 200.\n{_EXAMPLE}"
+        )
+    name, colon, value = line.partition(b":")
+    if not colon:
+        hint = (
+            "It looks like the body started before the headers ended: did you forget "
+            "to print an empty line after the last header?"
+            if number > 1
+            else "The output must start with headers such as Content-Type."
+        )
+        raise CGIOutputError(
+            f"Line {number} of the script's output, {_show(line)}, is not a header "
+            f"(a header is 'Name: value', with a colon). {hint}\n{_EXAMPLE}"
+        )
+    if not _TOKEN.fullmatch(name):
+        raise CGIOutputError(
+            f"Line {number} of the script's output, {_show(line)}, has a header name "
+            f"{_show(name)} with characters a header name cannot have (only letters, "
+            f"digits and -_.!#$%&'*+^`|~; no spaces, no binary bytes).\n{_EXAMPLE}"
+        )
+    if _BAD_VALUE_BYTES.search(value):
+        raise CGIOutputError(
+            f"Line {number} of the script's output, {_show(line)}, has control "
+            f"characters in its value; a header value is printable text.\n{_EXAMPLE}"
+        )
+    return name.decode("latin-1"), value.decode("latin-1").strip(" \t")
+
+
+def _split_head(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
+    """The header fields and the body; raises CGIOutputError on garbage."""
+    if not data:
+        raise CGIOutputError(f"The script printed nothing at all.\n{_EXAMPLE}")
+    fields: list[tuple[str, str]] = []
+    position = 0
+    while True:
+        end = data.find(b"\n", position, position + MAX_HEADER_BYTES + 1)
+        if end == -1:
+            break
+        line = data[position:end]
+        line = line[:-1] if line.endswith(b"\r") else line
+        position = end + 1
+        if not line:
+            if not fields:
+                raise CGIOutputError(
+                    "The script's output starts with an empty line, so it has no "
+                    "headers at all. Print the headers (at least Content-Type) before "
+                    f"anything else; a stray print() at the top is a common cause.\n"
+                    f"{_EXAMPLE}"
+                )
+            return fields, data[position:]
+        fields.append(_check_header_line(len(fields) + 1, line))
+        if position > MAX_HEADER_BYTES:
+            break
+    tail = data[position : position + MAX_HEADER_BYTES + 1]
+    tail = tail.split(b"\n", 1)[0].rstrip(b"\r")
+    if tail:
+        _check_header_line(len(fields) + 1, tail)  # names the bad line, if any
+    if position > MAX_HEADER_BYTES or len(tail) > MAX_HEADER_BYTES:
+        raise CGIOutputError(
+            f"The script's headers go on for more than {MAX_HEADER_BYTES} bytes "
+            f"without the empty line that ends them.\n{_EXAMPLE}"
+        )
+    raise CGIOutputError(
+        "The script's headers never end: there is no empty line after them, so "
+        f"the gateway cannot tell where the body begins. Print an empty line after "
+        f"the last header.\n{_EXAMPLE}"
+    )
+
+
+def _status_from(value: str) -> tuple[int, str]:
+    match = _STATUS.fullmatch(value)
+    if not match:
+        raise CGIOutputError(
+            f"The script sent 'Status: {value}'. The Status header is a three-digit "
+            f"code from 200 to 599 and a reason, for example 'Status: 404 Not Found'. "
+            f"See {RFC3875_RESPONSE}"
+        )
+    return int(match.group(1)), (match.group(2) or "").strip()
+
+
+def parse_cgi_output(data: bytes) -> ParsedOutput:
+    """Turn a script's raw output into status, headers and body (RFC 3875 section 6).
+
+    >>> parse_cgi_output(b"Status: 404 Not Found\\nContent-Type: text/plain\\n\\nNo.").status
+    404
+    """
+    fields, body = _split_head(data)
+    status: tuple[int, str] | None = None
+    headers: list[tuple[str, str]] = []
+    for name, value in fields:
+        if name.lower() == "status":
+            if status is not None:
+                raise CGIOutputError(
+                    "The script sent two Status headers; send one (or none for 200)."
+                )
+            status = _status_from(value)
+        else:
+            headers.append((name, value))
+    notes: list[str] = []
+    names = {name.lower() for name, _ in headers}
+    location = next((v for k, v in headers if k.lower() == "location"), None)
+    if status is None:
+        if location is not None:
+            status = (302, "Found")
+            if not _ABSOLUTE_URL.match(location):
+                notes.append(
+                    f"The script sent 'Location: {location}', a local redirect. RFC 3875 "
+                    f"lets a server follow it internally; this gateway sends it to the "
+                    f"client as a 302 redirect instead."
+                )
+        else:
+            status = (200, "OK")
+    if body and "content-type" not in names and location is None:
+        guess = "text/html" if body.lstrip().startswith(b"<") else "text/plain"
+        headers.append(("Content-Type", f"{guess}; charset=utf-8"))
+        notes.append(
+            f"The script sent a body but no Content-Type header; the gateway added "
+            f"'Content-Type: {guess}; charset=utf-8'. Print the Content-Type header "
+            f"yourself, for example print('Content-Type: text/html'). "
+            f"See {RFC3875_RESPONSE}"
+        )
+    return ParsedOutput(status[0], status[1], headers, body, notes)

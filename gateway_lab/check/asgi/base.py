@@ -1,0 +1,257 @@
+"""The server's side of one ASGI connection: what every scope shares.
+
+Theory of operation: each connection class *is* the server for one scope
+(:mod:`.asgi_http`, :mod:`.asgi_websocket`, :mod:`.asgi_lifespan`). It hands
+the app a ``receive`` that plays the client's part and a ``send`` that
+judges every message: its shape (:mod:`.asgi_messages`) and its place in the
+order the spec allows (a small state machine per scope). Like a forgiving
+server it records a mistake and carries on, so one run shows as much as it
+can; after a message it cannot make sense of, it stops judging the *order*
+of that connection's messages, to avoid a cascade of findings from one
+mistake. An app that sends HTTP messages in another scope is treating every
+scope as HTTP: one warning, then its messages in that scope are ignored.
+
+Every message is recorded as an :class:`~gateway_lab.events.flow.Event`
+(``scope``, ``receive``, ``send``, ``return``, ``exception``), and every
+finding carries the events that show it.
+
+``send(...)`` and ``receive()`` return a :class:`Call`: a coroutine that
+does its work only once awaited, and notes that it was. A call the app never
+awaited (``send(...)`` without ``await``) is reported as such when the
+connection ends, or as soon as one of its consequences would be (no
+response, an unanswered lifespan event, a timeout...), instead of that
+consequence. Since the real coroutine is only made when the call starts, no
+"coroutine was never awaited" warning can leak from an un-awaited call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Generator, Mapping
+from typing import Any
+
+from gateway_lab.check.asgi.messages import is_message
+from gateway_lab.check.explain import short
+from gateway_lab.check.report import Finding
+from gateway_lab.check.rules import finding
+from gateway_lab.errors import ClientDisconnected
+from gateway_lab.events.flow import Event, Flow, keep_body
+
+__all__ = ["ASGI_VERSION", "Call", "ClientDisconnected", "Connection"]
+
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+MAX_EVENTS = 500  # events recorded per connection
+MAX_PENDING = 100  # un-awaited calls remembered per connection (an endless loop makes more)
+
+# Findings that an un-awaited send(...) or receive() explains better than they do.
+_CONSEQUENCES = frozenset(
+    {
+        "asgi.no-response",
+        "asgi.response-incomplete",
+        "asgi.body-before-start",
+        "asgi.receive-after-body",
+        "asgi.lifespan-no-reply",
+        "asgi.unsupported-scope",
+        "asgi.ws-no-handshake",
+        "asgi.ws-send-before-accept",
+        "app.timeout",
+    }
+)
+
+
+class Call(Coroutine[Any, Any, Any]):
+    """What ``send(...)`` and ``receive()`` return: a coroutine that notes it was awaited.
+
+    The real coroutine (``connection.started(call)``) is made on the first
+    ``await`` (or when a task first runs it). A call that is never awaited
+    never makes one, so Python has no coroutine to warn about.
+    """
+
+    __slots__ = ("connection", "message", "name", "_running")  # one per message: keep it small
+
+    def __init__(self, connection: Connection, name: str, message: Any = None) -> None:
+        self.connection = connection
+        self.name = name  # "send" or "receive"
+        self.message = message
+        self._running: Coroutine[Any, Any, Any] | None = None
+
+    def _run(self) -> Coroutine[Any, Any, Any]:
+        if self._running is None:
+            self._running = self.connection.started(self)
+        return self._running
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._run().__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._run().send(value)
+
+    def throw(self, *args: Any) -> Any:  # type: ignore[override]
+        return self._run().throw(*args)
+
+    def close(self) -> None:
+        if self._running is not None:
+            self._running.close()
+
+    def __repr__(self) -> str:
+        what = short(self.message.get("type")) if is_message(self.message) else ""
+        return f"<coroutine {self.name}({what})>"
+
+
+def _payload(message: Any) -> dict[str, Any]:
+    if not isinstance(message, Mapping):
+        return {"value": short(message), "summary": f"not a message: {short(message)}"}
+    payload: dict[str, Any] = {"type": message.get("type"), "summary": str(message.get("type"))}
+    for key, value in message.items():
+        if key in ("body", "bytes") and isinstance(value, (bytes, bytearray)):
+            payload.update(keep_body(value))
+        elif key != "type":
+            plain = isinstance(value, (str, int, float, bool, type(None)))
+            payload[key] = value if plain and len(str(value)) <= 200 else short(value, 200)
+    if message.get("type") == "http.response.start":
+        payload["summary"] = f"http.response.start {short(message.get('status'))}"
+    return payload
+
+
+class Connection:
+    """What every scope shares: recording, findings, the call itself."""
+
+    scope_type = ""
+
+    def __init__(self, flow: Flow, number: int, label: str) -> None:
+        self.flow = flow
+        self.number = number
+        self.label = label
+        self.findings: list[Finding] = []
+        self.noted: set[str] = set()
+        self.sent_any = False
+        self.received_any = False
+        self.confused = False  # after a message we cannot place, stop judging order
+        self.ignored = False  # the app treats this scope as HTTP
+        self.gone = False  # the client has left
+        self.wakeup = asyncio.Event()
+        self.recorded = 0  # events recorded for this connection
+        self.pending: dict[int, Call] = {}  # calls made but not (yet) awaited
+
+    def event(self, source: str, kind: str, payload: dict[str, Any]) -> Event:
+        target = "server" if source == "app" else "app"
+        self.recorded += 1
+        if self.recorded > MAX_EVENTS:  # an endless stream: keep judging, stop recording
+            return Event(self.flow.now(), source, target, kind, {}, self.number)
+        return self.flow.add(source, target, kind, payload, self.number)
+
+    def find(
+        self, rule: str, events: list[Event] | None = None, once: bool = True, **details: Any
+    ) -> None:
+        if rule in _CONSEQUENCES and self.judge_awaits():
+            return  # the un-awaited call is the cause; this is only its effect
+        if rule == "app.raised" and "receive" in self.judge_awaits():
+            return  # it used the coroutine as if it were the message
+        if once and rule in self.noted:
+            return
+        self.noted.add(rule)
+        self.findings.append(finding(rule, self.label, events, **details))
+
+    def scope(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def leave(self) -> None:
+        self.gone = True
+        self.wakeup.set()
+
+    # -- the two callables the app gets --------------------------------------------------
+    def receive(self) -> Call:
+        """What the app calls: ``await receive()`` gives the next message."""
+        return self._track(Call(self, "receive"))
+
+    def send(self, message: Any) -> Call:
+        """What the app calls: ``await send(message)`` delivers it."""
+        return self._track(Call(self, "send", message))
+
+    def _track(self, call: Call) -> Call:
+        if len(self.pending) < MAX_PENDING:
+            self.pending[id(call)] = call
+        return call
+
+    def started(self, call: Call) -> Coroutine[Any, Any, Any]:
+        """The app awaits ``call`` (or a task runs it): the coroutine that does the work."""
+        self.pending.pop(id(call), None)
+        return self.deliver(call.message) if call.name == "send" else self.take()
+
+    def judge_awaits(self) -> set[str]:
+        """Report the calls the app made without awaiting them: {"send", "receive"} or less.
+
+        Once reported, the same names keep coming back, so a later consequence
+        (a timeout, no response) can defer to them.
+        """
+        calls, self.pending = list(self.pending.values()), {}
+        for name in ("send", "receive"):
+            mine = [c for c in calls if c.name == name]
+            if not mine:
+                continue
+            events = [
+                self.event("app", "unawaited", {"summary": f"{c!r} never awaited"})
+                for c in mine[:3]
+            ]
+            first = mine[0].message
+            value = (
+                f"{{'type': {short(first['type'])}, ...}}" if is_message(first) else short(first)
+            )
+            more = len(mine) - 1
+            others = f" (and {more} more {name}() call{'s' if more > 1 else ''} like it)"
+            others = others if more else ""
+            self.find(f"asgi.{name}-not-awaited", events, value=value, others=others)
+            if name == "send":
+                self.confused = True  # the order of what did arrive is not the app's plan
+        return {n for n in ("send", "receive") if f"asgi.{n}-not-awaited" in self.noted}
+
+    async def take(self) -> dict[str, Any]:
+        message = await self.next_message()
+        self.received_any = True
+        self.event("server", "receive", _payload(message))
+        return message
+
+    async def next_message(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def deliver(self, message: Any) -> None:
+        # A real server yields to the loop while the socket drains; so do we, which
+        # also lets the timeout stop an endless stream.
+        await asyncio.sleep(0)
+        event = self.event("app", "send", _payload(message))
+        if not is_message(message):
+            self.find("asgi.message-not-dict", [event], value=short(message, 60))
+            self.confused = True
+            return
+        kind = message["type"]
+        if self.ignored:
+            return
+        if kind.startswith("http.") and self.scope_type != "http" and not self.sent_any:
+            self.find("asgi.scope-type-ignored", [event], scope=self.scope_type, value=repr(kind))
+            self.ignored = True
+            return
+        self.sent_any = True
+        self.judge_send(kind, message, event)
+        if self.gone and self.scope_type == "websocket":
+            raise ClientDisconnected("the client has disconnected")
+
+    def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
+        raise NotImplementedError
+
+    def unknown(self, kind: str, event: Event, expected: str) -> None:
+        self.find(
+            "asgi.unknown-message",
+            [event],
+            value=repr(kind),
+            scope=self.scope_type,
+            expected=expected,
+        )
+        self.confused = True
+
+    def problems(self, found: list[tuple[str, dict[str, Any]]], event: Event) -> None:
+        for rule, details in found:
+            self.find(rule, [event], once=False, **details)
+
+    def finished(self, outcome: str) -> None:
+        """Judge the connection once the app returned ("return"), raised or hung."""
+        self.judge_awaits()

@@ -1,0 +1,117 @@
+"""The server's side of one WebSocket (the ASGI spec, "WebSocket").
+
+Theory of operation: the client connects (``websocket.connect``), and once
+the app accepts it says "hello" once and then leaves
+(``websocket.disconnect``). An app that never reads is left after a short
+``linger``; from then on its sends raise :class:`ClientDisconnected`, an
+``OSError`` as the spec asks, which ends an endless push loop the way a
+real server would. ``websocket.close`` before ``websocket.accept`` is a
+valid refusal. Sending before accepting, accepting twice, malformed frames
+and sends after the close are mistakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from gateway_lab.check.asgi.base import ASGI_VERSION, Connection
+from gateway_lab.check.asgi.messages import ws_accept_problems, ws_close_problems, ws_send_problems
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.interface.environ import make_http_scope
+
+__all__ = ["WebSocketConnection"]
+
+
+class WebSocketConnection(Connection):
+    """A WebSocket client that connects, says "hello" once accepted, then leaves."""
+
+    scope_type = "websocket"
+
+    def __init__(self, flow: Flow, number: int, state: dict[str, Any], linger: float = 0.3) -> None:
+        super().__init__(flow, number, "WEBSOCKET /ws")
+        self.state = state
+        self.linger = linger
+        self.step = 0
+        self.accepted = False
+        self.closed = False
+        self.saw_connect = False
+
+    def scope(self) -> dict[str, Any]:
+        scope = make_http_scope(
+            "GET",
+            "/ws",
+            [
+                ("Host", "127.0.0.1"),
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Version", "13"),
+            ],
+        )
+        for key in ("method",):
+            scope.pop(key, None)
+        scope.update(
+            {
+                "type": "websocket",
+                "scheme": "ws",
+                "subprotocols": [],
+                "asgi": dict(ASGI_VERSION),
+                "state": dict(self.state),
+                "extensions": {},
+            }
+        )
+        return scope
+
+    async def next_message(self) -> dict[str, Any]:
+        if self.step == 0:
+            self.step = 1
+            self.saw_connect = True
+            return {"type": "websocket.connect"}
+        while self.step == 1 and not (self.gone or self.closed or self.accepted):
+            self.wakeup.clear()
+            await self.wakeup.wait()
+        if self.step == 1 and self.accepted and not (self.gone or self.closed):
+            self.step = 2
+            return {"type": "websocket.receive", "text": "hello"}
+        self.gone = True
+        return {"type": "websocket.disconnect", "code": 1000, "reason": ""}
+
+    def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
+        if kind in ("websocket.accept", "websocket.send", "websocket.close") and self.closed:
+            self.find(
+                "asgi.send-after-complete",
+                [event],
+                value=repr(kind),
+                what="WebSocket (it was closed)",
+                hint="Return from the app after sending 'websocket.close'.",
+            )
+            return
+        if kind == "websocket.accept":
+            if self.accepted:
+                self.find("asgi.ws-accept-twice", [event])
+            self.problems(ws_accept_problems(message, []), event)
+            self.accepted = True
+            self.wakeup.set()
+            asyncio.get_running_loop().call_later(self.linger, self.leave)
+        elif kind == "websocket.send":
+            if not self.accepted:
+                self.find("asgi.ws-send-before-accept", [event], value="'websocket.send'")
+            self.problems(ws_send_problems(message), event)
+        elif kind == "websocket.close":
+            self.problems(ws_close_problems(message), event)
+            self.closed = True
+            self.wakeup.set()
+        else:
+            self.unknown(
+                kind,
+                event,
+                "a WebSocket app sends 'websocket.accept' (or "
+                "'websocket.close' to refuse), then 'websocket.send' and "
+                "'websocket.close' (this server offers no extensions).",
+            )
+
+    def finished(self, outcome: str) -> None:
+        self.leave()
+        if outcome == "return" and self.saw_connect and not self.sent_any and not self.confused:
+            self.find("asgi.ws-no-handshake")

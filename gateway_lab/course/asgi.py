@@ -1,0 +1,284 @@
+"""The exercises of notebook 06 (ASGI), checked with ``gl.exercise(name)``.
+
+Theory of operation: an exercise is data (see :mod:`.exercises`): requests
+and what each response must show. Two things in this lesson are not visible
+in the finished response, so this module adds them:
+
+* *how* the body was sent. An :class:`ASGICase` can also read the messages
+  the checker recorded for its request and count the ``http.response.body``
+  messages that carried bytes: a streamed answer sends one piece per message.
+* the *lifespan* cycle. An :class:`ASGIExercise` can run the checker with
+  the lifespan startup and shutdown around its requests (the base exercise
+  leaves lifespan out) and expect both to be answered, and can run the whole
+  battery a second time, as a restarted server would, to tell state kept in
+  ``scope["state"]`` from state kept in a global variable.
+
+* ``asgi-streaming-count``: ``GET /?n=5`` streams ``b"1\\n2\\n3\\n4\\n5\\n"``,
+  one line per ``http.response.body`` message with ``more_body=True``, and
+  ends the response with ``more_body=False``; no ``n`` means 3.
+* ``asgi-lifespan-counter``: lifespan startup puts a counter in the state;
+  each request answers with its own number (``b"1"``, ``b"2"``, ...); the
+  shutdown is answered with ``lifespan.shutdown.complete``.
+
+The reference solutions are ``notebooks/solutions/asgi_streaming_count.py``
+(``count_app``) and ``notebooks/solutions/asgi_lifespan_counter.py``
+(``counter_app``), named like the notebook's scaffolds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway_lab.check.report import Report
+from gateway_lab.check.validate import check_asgi
+from gateway_lab.events.flow import Event
+from gateway_lab.exercises.framework import Case, Exercise, register
+
+__all__ = [
+    "ASGICase",
+    "ASGIExercise",
+    "ASGI_ECHO_BODY",
+    "ASGI_LIFESPAN_COUNTER",
+    "ASGI_STREAMING_COUNT",
+]
+
+ASGI_LIFESPAN = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
+_STREAM_ADVICE = (
+    "Send each line in its own {'type': 'http.response.body', 'body': ..., "
+    "'more_body': True} as soon as it is ready, then end with more_body=False"
+)
+
+
+@dataclass(frozen=True)
+class ASGICase(Case):
+    """A :class:`Case` with two more things to say.
+
+    ``messages``: the body must arrive in at least this many
+    ``http.response.body`` messages that carry bytes (0: not checked).
+    ``advice``: a sentence added to each failed expectation about the
+    response, when the app did answer with a number (the advice is about a
+    wrong count, not about a missing or malformed body).
+    """
+
+    messages: int = 0
+    advice: str = ""
+
+    def expectations(self, response: Any, advise: bool = True) -> list[tuple[bool, str]]:
+        results = super().expectations(response)
+        if advise and response is not None and response.body.strip().isdigit():
+            return self._advised(results)
+        return results
+
+    def flow_expectations(self, events: list[Event]) -> list[tuple[bool, str]]:
+        """(passed, sentence) about the messages the app sent for this request."""
+        if not self.messages:
+            return []
+        sent = [
+            e
+            for e in events
+            if e.kind == "send"
+            and e.payload.get("type") == "http.response.body"
+            and e.payload.get("size", 0) > 0
+        ]
+        if len(sent) >= self.messages:  # a final empty message is allowed, not counted
+            return [(True, f"the body came in {_messages(len(sent))}, one per line")]
+        return [
+            (
+                False,
+                f"the body should come in {_messages(self.messages)}, one per line, but "
+                f"it came in {_messages(len(sent))}. {_STREAM_ADVICE}",
+            )
+        ]
+
+    def _advised(self, results: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
+        if not self.advice:
+            return results
+        return [(ok, text if ok else f"{text}. {self.advice}") for ok, text in results]
+
+
+def _messages(count: int) -> str:
+    return f"{count} 'http.response.body' message{'' if count == 1 else 's'}"
+
+
+def _http_connections(report: Report) -> list[list[Event]]:
+    """The events of each HTTP request of ``report``, in the order they were sent."""
+    numbers = sorted(
+        {e.connection for e in report.flow if e.kind == "scope" and e.payload.get("type") == "http"}
+    )
+    return [[e for e in report.flow if e.connection == n] for n in numbers]
+
+
+def _lifespan_events(report: Report) -> list[Event]:
+    """The events of the lifespan connection of ``report`` (none if it had none)."""
+    numbers = {
+        e.connection
+        for e in report.flow
+        if e.kind == "scope" and e.payload.get("type") == "lifespan"
+    }
+    return [e for e in report.flow if e.connection in numbers]
+
+
+def _has(events: list[Event], kind: str, message_type: str) -> bool:
+    return any(e.kind == kind and e.payload.get("type") == message_type for e in events)
+
+
+def _lifespan_lines(report: Report) -> list[tuple[str, str]]:
+    """One line for the startup and, once that was answered, one for the shutdown."""
+    events = _lifespan_events(report)
+    if not _has(events, "send", "lifespan.startup.complete"):
+        return [
+            (
+                "✗",
+                "lifespan startup: the app should answer {'type': "
+                "'lifespan.startup.complete'} after setting up scope['state'] "
+                f"(see {ASGI_LIFESPAN})",
+            )
+        ]
+    lines = [("✓", "lifespan startup: the app answered 'lifespan.startup.complete'")]
+    if _has(events, "send", "lifespan.shutdown.complete"):
+        lines.append(("✓", "lifespan shutdown: the app answered 'lifespan.shutdown.complete'"))
+    elif not _has(events, "receive", "lifespan.shutdown"):
+        lines.append(
+            (
+                "✗",
+                "lifespan shutdown: the app returned after the startup, so it never "
+                "received 'lifespan.shutdown'. Keep looping on `await receive()`, and "
+                "answer 'lifespan.shutdown' with {'type': 'lifespan.shutdown.complete'} "
+                f"before returning (see {ASGI_LIFESPAN})",
+            )
+        )
+    else:
+        lines.append(
+            (
+                "✗",
+                "lifespan shutdown: the app received 'lifespan.shutdown' but did not "
+                "answer it: send {'type': 'lifespan.shutdown.complete'}, then return "
+                f"(see {ASGI_LIFESPAN})",
+            )
+        )
+    return lines
+
+
+class ASGIExercise(Exercise):
+    """An ASGI exercise that may include lifespan and judge the recorded messages.
+
+    ``lifespan``: run the lifespan startup before the requests and the
+    shutdown after them; the app must answer ``lifespan.startup.complete``,
+    then ``lifespan.shutdown.complete``.
+    ``restart``: run everything a second time (a fresh server) and expect
+    the same answers; the sentence is shown when they differ.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        cases: list[Case],
+        *,
+        title: str = "",
+        lifespan: bool = False,
+        restart: str = "",
+        timeout: float = 2.0,
+    ) -> None:
+        super().__init__(name, "asgi", cases, title=title, timeout=timeout)
+        self.lifespan = lifespan
+        self.restart = restart
+
+    def _run(self, app: Any) -> Report:
+        probes = [case.probe() for case in self.cases]
+        return check_asgi(
+            app, probes, timeout=self.timeout, lifespan=self.lifespan, websocket=False
+        )
+
+    def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
+        return _lifespan_lines(report) if self.lifespan else []
+
+    def _final_lines(self, app: Any, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if not self.restart or any(mark == "✗" for mark, _ in lines):
+            return []
+        again = self._case_lines(self._run(app))
+        if all(mark == "✓" for mark, _ in again):
+            return [("✓", "after a restart (a new lifespan startup) it starts afresh")]
+        wrong = next(text for mark, text in again if mark != "✓")
+        return [("✗", f"after a restart, {wrong}. {self.restart}")]
+
+    def _case_lines(self, report: Report) -> list[tuple[str, str]]:
+        lines: list[tuple[str, str]] = []
+        connections = _http_connections(report)
+        connections += [[]] * (len(self.cases) - len(connections))
+        # a body that is not bytes is the cause; advice about the count would mislead
+        advise = "asgi.body-not-bytes" not in report.rules()
+        for case, response, events in zip(self.cases, report.responses, connections, strict=True):
+            about = f" ({case.says})" if case.says else ""
+            label = case.probe().label
+            if isinstance(case, ASGICase):
+                checks = case.expectations(response, advise=advise)
+                if response is not None:
+                    checks += case.flow_expectations(events)
+            else:
+                checks = case.expectations(response)
+            for ok, text in checks:
+                lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
+        return lines
+
+
+_STATE_ADVICE = (
+    "Each request gets a shallow copy of scope['state'], so `state['count'] += 1` on an "
+    "int is lost when the request ends: store a mutable object at startup (a dict such "
+    "as {'count': 0}, or a list) and change what is inside it"
+)
+
+ASGI_STREAMING_COUNT = register(
+    ASGIExercise(
+        "asgi-streaming-count",
+        title="Stream a count (ASGI)",
+        cases=[
+            ASGICase(
+                "GET /?n=5",
+                equals=b"1\n2\n3\n4\n5\n",
+                messages=5,
+                says="five lines",
+                headers_expected={"Content-Type": "text/plain"},
+            ),
+            ASGICase("GET /?n=1", equals=b"1\n", messages=1, says="one line"),
+            ASGICase("GET /", equals=b"1\n2\n3\n", messages=3, says="no n: count to 3"),
+        ],
+    )
+)
+
+ASGI_LIFESPAN_COUNTER = register(
+    ASGIExercise(
+        "asgi-lifespan-counter",
+        title="Count requests in lifespan state (ASGI)",
+        lifespan=True,
+        restart=(
+            "Keep the counter in the state that 'lifespan.startup' sets up "
+            "(scope['state']), not in a global variable, so that each server run "
+            "starts from 1"
+        ),
+        cases=[
+            ASGICase("GET /", equals=b"1", says="the first request"),
+            ASGICase("GET /", equals=b"2", says="the second request", advice=_STATE_ADVICE),
+            ASGICase("GET /hello", equals=b"3", says="every path counts", advice=_STATE_ADVICE),
+        ],
+    )
+)
+
+
+ASGI_ECHO_BODY = register(
+    Exercise(
+        "asgi-echo-body",
+        kind="asgi",
+        title="Echo the body (ASGI)",
+        cases=[
+            Case(
+                "POST /",
+                body=(b"first part, ", b"second part, ", b"last part"),
+                equals=b"first part, second part, last part",
+                says="a body in three messages",
+            ),
+            Case("POST /", body=b"just one", equals=b"just one", says="a body in one message"),
+            Case("POST /", equals=b"", says="an empty body"),
+        ],
+    )
+)

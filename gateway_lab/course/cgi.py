@@ -1,0 +1,122 @@
+"""The exercise of notebook 01: a CGI script that answers a form.
+
+Theory of operation: the answer is a CGI script, so the exercise is a
+:class:`~.cgi_exercise.CGIExercise` (which plays the web server, one real
+process per request, and reads past the gateway's response: the script's
+own headers, the gateway's 5xx explanations, how the script reads a POST
+body). This module is only the data: six requests and what each answer
+must show.
+
+* ``cgi-form``: with no name, show a ``<form>`` with an ``<input
+  name="name">``; with a name (in the query string or in a POST body,
+  percent- or plus-encoded), answer "Hello, NAME!" with the name
+  HTML-escaped.
+
+The reference solution is ``notebooks/solutions/cgi-form.py``.
+
+>>> from gateway_lab.course.cgi import CGI_FORM
+>>> CGI_FORM("solutions/cgi-form.py")  # doctest: +SKIP
+✓ A CGI script that answers a form: passed, well done!
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway_lab.exercises.cgi import EXTRA_STDIN, CGICase, CGIExercise
+from gateway_lab.exercises.framework import Case, ExerciseResult, register
+
+__all__ = ["CGI_FORM", "EXTRA_STDIN", "CGICase", "CGIExercise", "check_cgi_form"]
+
+FORM_TYPE = (("Content-Type", "application/x-www-form-urlencoded"),)
+
+
+def _form_cases() -> list[CGICase]:
+    html = {"Content-Type": "text/html"}
+    form = (
+        (r"<form\b", "a <form>"),
+        (r"<input\b[^>]*\bname\s*=\s*[\"']?name\b", "an <input> called name"),
+    )
+    query_hint = (
+        "A GET form puts its fields in the query string: parse it with "
+        "urllib.parse.parse_qs(os.environ.get('QUERY_STRING', '')), which also decodes "
+        "%20 and + into spaces."
+    )
+    post_hint = (
+        "A POST form sends its fields in the request body, which arrives on stdin (not in "
+        "QUERY_STRING): read exactly int(os.environ.get('CONTENT_LENGTH') or 0) bytes with "
+        "sys.stdin.buffer.read(...), then parse them with urllib.parse.parse_qs."
+    )
+    return [
+        CGICase(
+            Case("GET /", says="no name yet: show the form", headers_expected=html),
+            shows=form,
+            hint='With no name, answer a page with a <form> and an <input name="name">.',
+        ),
+        CGICase(
+            Case(
+                "GET /?name=Ada",
+                contains="Hello, Ada!",
+                says="a name in the query string",
+                headers_expected=html,
+            ),
+            hint=query_hint,
+        ),
+        CGICase(
+            Case(
+                "POST /",
+                body=b"name=Ada",
+                headers=FORM_TYPE,
+                contains="Hello, Ada!",
+                says="a name in the POST body",
+                headers_expected=html,
+            ),
+            hint=post_hint,
+        ),
+        CGICase(
+            Case(
+                "GET /?name=Grace%20Hopper",
+                contains="Hello, Grace Hopper!",
+                says="a percent-encoded name",
+            ),
+            hint=query_hint,
+        ),
+        CGICase(
+            Case(
+                "POST /",
+                body=b"name=Grace+Hopper",
+                headers=FORM_TYPE,
+                contains="Hello, Grace Hopper!",
+                says="a POST body with + for a space",
+            ),
+            hint=post_hint,
+        ),
+        CGICase(
+            Case(
+                "GET /?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                contains="&lt;script&gt;",
+                says="a name that is HTML",
+            ),
+            absent=("<script>",),
+            hint=(
+                "Escape the name before it goes into the page, with html.escape(name): "
+                "otherwise a visitor can put their own HTML and JavaScript into it."
+            ),
+        ),
+    ]
+
+
+_FORM_CASES = _form_cases()
+
+CGI_FORM = CGIExercise(
+    "cgi-form",
+    _FORM_CASES,
+    title="A CGI script that answers a form",
+    body_case=_FORM_CASES[2],
+)
+register(CGI_FORM)  # gl.exercise("cgi-form")
+
+
+def check_cgi_form(answer: Any, *, quiet: bool = False) -> ExerciseResult:
+    """Check a form-answering CGI script (its path or its source text)."""
+    return CGI_FORM.check(answer, quiet=quiet)

@@ -1,0 +1,203 @@
+"""The exercise of notebook 09 (labs), checked with ``gl.exercise("asgi-guestbook")``.
+
+Theory of operation: the capstone writes one small app three ways (CGI, WSGI,
+ASGI); the learner writes the ASGI one. The exercise is data (see
+:mod:`.exercises`): a sequence of requests against the *same* app, in order,
+so that a message posted by one case shows in the next, and what each
+response must contain. The app keeps its messages in a list of its own; the
+checks only ask that the posted messages *appear*, so running the check
+twice (more messages in the list) still passes.
+
+* ``asgi-guestbook``: ``GET /`` and ``HEAD /`` answer the page
+  (``guestbook_page``), a ``POST /`` whose form body has a ``message`` adds
+  it (HTML-escaped, body possibly in several ``http.request`` messages) and
+  answers the page, an empty message is a 400, any other method a 405 with
+  ``Allow: GET, HEAD, POST``.
+
+Three adjustments make the feedback point at the cause, on top of the
+shared :class:`.exercises.Exercise`:
+
+* a header the case looks for but cannot see, because the app sent it as
+  ``str`` (``asgi.header-not-bytes``), says so instead of "got None";
+* a missing message shows the part of the page around where it should be
+  (the ``<ul>`` list), not the page's first 60 bytes;
+* reading only part of a body (``asgi.body-partly-read``) is a mistake to
+  fix here, not a warning: the guestbook *uses* the body. The headline
+  counts it with the other ✗ lines, and names any ``!`` warnings apart.
+
+The reference solution is ``notebooks/solutions/asgi_guestbook.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway_lab.check.report import Report
+from gateway_lab.exercises.framework import Case, Exercise, ExerciseResult, register
+
+__all__ = ["ASGI_GUESTBOOK", "GuestbookCase", "GuestbookExercise", "GuestbookResult", "excerpt"]
+
+EXCERPT_LIMIT = 120  # characters of the page shown around a missing message
+
+# Findings that are warnings in general but mistakes in this exercise.
+_MISTAKES_HERE = ("asgi.body-partly-read",)
+
+
+def excerpt(page: str, wanted: str, limit: int = EXCERPT_LIMIT) -> str:
+    """The part of ``page`` a learner should look at when ``wanted`` is missing from it.
+
+    The page's ``<ul>...</ul>`` list when there is one and it is short; else
+    the text around the end of the longest start of ``wanted`` that the page
+    does hold (where the two part ways); else the page's beginning.
+    """
+    start, end = page.find("<ul"), page.find("</ul>")
+    if 0 <= start < end and end + 5 - start <= limit:
+        return repr(page[start : end + 5])
+    cut = 0
+    for size in range(len(wanted), 0, -1):
+        found = page.find(wanted[:size])
+        if found >= 0:
+            cut = found + size
+            break
+    begin = max(cut - limit // 2, 0)
+    shown = page[begin : begin + limit]
+    before = "..." if begin > 0 else ""
+    after = "..." if begin + limit < len(page) else ""
+    return f"{before}{shown!r}{after}"
+
+
+class GuestbookCase(Case):
+    """A :class:`Case` whose ✗ body line shows the page around the missing text."""
+
+    def expectations(self, response: Any) -> list[tuple[bool, str]]:
+        results = super().expectations(response)
+        if response is None:
+            return results
+        texts = (self.contains,) if isinstance(self.contains, str) else self.contains
+        page = response.text
+        judged: list[tuple[bool, str]] = []
+        for ok, sentence in results:
+            missing = next(
+                (t for t in texts if sentence.startswith(f"body should contain {t!r}")), None
+            )
+            if not ok and missing is not None:
+                sentence = (
+                    f"body should contain {missing!r}; around there the page has "
+                    f"{excerpt(page, missing)}"
+                )
+            judged.append((ok, sentence))
+        return judged
+
+
+class GuestbookResult(ExerciseResult):
+    """The headline counts the ✗ lines to fix, and names ``!`` warnings apart."""
+
+    @property
+    def headline(self) -> str:
+        if self.passed or self.unfinished:
+            return super().headline
+        failed = sum(mark == "✗" for mark, _ in self.lines)
+        warned = sum(mark == "!" for mark, _ in self.lines)
+        extra = f", and {warned} warning{'s' if warned != 1 else ''} (!) to read" if warned else ""
+        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix{extra})"
+
+
+class GuestbookExercise(Exercise):
+    """The guestbook exercise: feedback that names the real cause of each ✗."""
+
+    def evaluate(self, app: Any) -> ExerciseResult:
+        result = super().evaluate(app)
+        lines = [
+            ("✗" if mark == "!" and text.startswith(_MISTAKES_HERE) else mark, text)
+            for mark, text in result.lines
+        ]
+        passed = bool(lines) and all(mark != "✗" for mark, _ in lines)
+        return GuestbookResult(
+            result.name,
+            passed if not result.unfinished else False,
+            lines,
+            unfinished=result.unfinished,
+            report=result.report,
+        )
+
+    def _case_lines(self, report: Report) -> list[tuple[str, str]]:
+        lines = super()._case_lines(report)
+        str_headers = [f for f in report.findings if f.rule == "asgi.header-not-bytes"]
+        if not str_headers:
+            return lines
+        labels = {case.probe().label for case in self.cases}
+        judged: list[tuple[str, str]] = []
+        for mark, text in lines:
+            label = next((known for known in labels if text.startswith(known)), "")
+            for name in self._expected_header_names():
+                wrong = f"header {name} should contain "
+                if mark == "✗" and wrong in text and text.endswith("got None"):
+                    sent_as_str = any(
+                        label in (f.request, *f.also) and name.lower() in f.message.lower()
+                        for f in str_headers
+                    )
+                    if sent_as_str:
+                        text = text.removesuffix("got None") + (
+                            "got a str header (see asgi.header-not-bytes below)"
+                        )
+            judged.append((mark, text))
+        return judged
+
+    def _expected_header_names(self) -> list[str]:
+        return list(dict.fromkeys(n for case in self.cases for n in case.headers_expected))
+
+
+_FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
+
+ASGI_GUESTBOOK = register(
+    GuestbookExercise(
+        "asgi-guestbook",
+        kind="asgi",
+        title="The guestbook (ASGI)",
+        cases=[
+            GuestbookCase(
+                "GET /",
+                contains="<h1>Guestbook</h1>",
+                headers_expected={"Content-Type": "text/html"},
+                says="the page",
+            ),
+            GuestbookCase(
+                "HEAD /",
+                headers_expected={"Content-Type": "text/html"},
+                says="HEAD is answered like GET, without the body",
+            ),
+            GuestbookCase(
+                "POST /",
+                body=(b"message=Hello", b"+from+the+checker"),
+                headers=_FORM,
+                contains="<li>Hello from the checker</li>",
+                says="a message whose body comes in two http.request messages",
+            ),
+            GuestbookCase(
+                "POST /",
+                body=b"message=%3Cb%3Ebold%3C%2Fb%3E",
+                headers=_FORM,
+                contains="<li>&lt;b&gt;bold&lt;/b&gt;</li>",
+                says="HTML in a message is escaped",
+            ),
+            GuestbookCase(
+                "GET /",
+                contains=("<li>Hello from the checker</li>", "<li>&lt;b&gt;bold&lt;/b&gt;</li>"),
+                says="the messages stay",
+            ),
+            GuestbookCase(
+                "POST /",
+                body=b"message=",
+                headers=_FORM,
+                status=400,
+                says="an empty message is refused",
+            ),
+            GuestbookCase(
+                "DELETE /",
+                status=405,
+                headers_expected={"Allow": "GET, HEAD, POST"},
+                says="other methods are not allowed",
+            ),
+        ],
+    )
+)

@@ -1,0 +1,184 @@
+"""The exercises of notebook 04 (WSGI middleware), checked with ``gl.exercise(name)``.
+
+Theory of operation: both answers are middleware *factories*, so both are
+:class:`~.middleware_exercise.MiddlewareExercise` records: the checker wraps
+the learner's middleware around a small known app (which greets
+``REMOTE_USER`` or prints ``environ["counter.visits"]``) and follows it over
+several requests. This module is only the data.
+
+* ``wsgi-auth-middleware``: ``basic_auth(app, users)`` returns a middleware
+  that lets a request through only with a right HTTP Basic user and password
+  (RFC 7617), answers everyone else ``401`` with ``WWW-Authenticate: Basic``
+  without calling the app, and tells the app who came in (``REMOTE_USER``,
+  as in RFC 3875).
+* ``wsgi-cookie-counter``: ``count_visits(app)`` returns a middleware that
+  reads a ``visits`` cookie, puts the new count in
+  ``environ["counter.visits"]`` and adds ``Set-Cookie: visits=N; Path=/`` to
+  the app's headers.
+
+The reference solutions are ``notebooks/solutions/wsgi_auth_middleware.py``
+and ``notebooks/solutions/wsgi_cookie_counter.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from gateway_lab.exercises.framework import Case, register
+from gateway_lab.exercises.middleware import MiddlewareExercise, Step, inner_app
+from gateway_lab.types import Environ
+
+__all__ = ["AUTH_MIDDLEWARE", "COOKIE_COUNTER", "SECRET", "USERS", "basic_credentials", "inner_app"]
+
+SECRET = "the secret plans"
+USERS = {"ada": "lovelace", "grace": "cobol:1959"}
+
+
+def basic_credentials(user: str, password: str) -> str:
+    """The value of an ``Authorization`` header for HTTP Basic (RFC 7617)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def _greeting(environ: Environ) -> str:
+    return f"Hello, {environ.get('REMOTE_USER', 'stranger')}! Here are {SECRET}."
+
+
+def _visits(environ: Environ) -> str:
+    return f"Visit number {environ.get('counter.visits', '?')}."
+
+
+# --------------------------------------------------------------------------- the two exercises
+
+
+# The inner app greets "stranger" when it finds no REMOTE_USER in its environ.
+STRANGER = (
+    "Hello, stranger",
+    "the app greeted a stranger, so it did not get REMOTE_USER: set "
+    "environ['REMOTE_USER'] to the user name before calling app(environ, start_response).",
+)
+
+
+def _auth_steps() -> list[Step]:
+    ada = (("Authorization", basic_credentials("ada", "lovelace")),)
+    refused = {"inner_called": False, "hides": SECRET}
+    return [
+        Step(
+            Case(
+                "GET /",
+                status=401,
+                headers_expected={"WWW-Authenticate": "Basic"},
+                says="no credentials",
+            ),
+            **refused,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Authorization", basic_credentials("ada", "wrong")),),
+                status=401,
+                says="a wrong password",
+            ),
+            **refused,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Authorization", "Basic %%%not-base64%%%"),),
+                status=401,
+                says="garbled credentials",
+            ),
+            **refused,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=ada,
+                contains="Hello, ada",
+                headers_expected={"X-Inner": "yes"},
+                says="ada's right password: the app should see REMOTE_USER",
+            ),
+            inner_called=True,
+            body_hint=STRANGER,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Authorization", basic_credentials("grace", "cobol:1959")),),
+                contains="Hello, grace",
+                says="a password with ':' in it",
+            ),
+            inner_called=True,
+            body_hint=STRANGER,
+        ),
+        Step(
+            Case("GET /missing", headers=ada, status=404, says="the inner app's own status"),
+            inner_called=True,
+        ),
+    ]
+
+
+AUTH_MIDDLEWARE = register(
+    MiddlewareExercise(
+        "wsgi-auth-middleware",
+        title="HTTP Basic authentication middleware",
+        call="basic_auth(app, users)",
+        build=lambda answer, inner: answer(inner, dict(USERS)),
+        render=_greeting,
+        steps=_auth_steps(),
+        arguments=2,
+    )
+)
+
+
+def _counter_steps() -> list[Step]:
+    text = {"Content-Type": "text/plain"}
+    return [
+        Step(
+            Case("GET /", contains="Visit number 1", headers_expected=text, says="first visit"),
+            inner_called=True,
+            cookie=("visits", "1"),
+            keeps_headers="Set-Cookie",
+        ),
+        Step(
+            Case("GET /", contains="Visit number 2", says="the cookie sent back"),
+            cookie=("visits", "2"),
+            send_cookies=True,
+        ),
+        Step(
+            Case("GET /", contains="Visit number 3", says="and once more"),
+            cookie=("visits", "3"),
+            send_cookies=True,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Cookie", "theme=dark; visits=41"),),
+                contains="Visit number 42",
+                says="other cookies too",
+            ),
+            cookie=("visits", "42"),
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Cookie", "visits=lots"),),
+                contains="Visit number 1",
+                says="a cookie that is not a number: start again",
+            ),
+            cookie=("visits", "1"),
+        ),
+    ]
+
+
+COOKIE_COUNTER = register(
+    MiddlewareExercise(
+        "wsgi-cookie-counter",
+        title="Cookie counter middleware",
+        call="count_visits(app)",
+        build=lambda answer, inner: answer(inner),
+        render=_visits,
+        steps=_counter_steps(),
+        arguments=1,
+    )
+)

@@ -1,0 +1,328 @@
+"""Notebook 03's exercise: the server's half of PEP 3333, written by the learner.
+
+Theory of operation: in ``03-wsgi-server`` the learner writes
+``respond(app, environ, send_head, send_body)``, the part of a WSGI server
+that calls the app and sends what it produces. The answer is checked by a
+:class:`~.server_exercise.ServerPartExercise` (no socket: recording
+stand-ins for the connection, a deadline per case). This module is the
+lesson's data: nine small apps, each paired with what a correct server does
+with it (:data:`CASES`), and the registered exercise.
+
+* ``wsgi-server-respond``: a list body, an empty body, ``start_response``
+  called lazily inside a generator, ``write()``, ``exc_info`` before the
+  head went out (twice: before returning, after an empty chunk) and after
+  it, a second ``start_response`` without ``exc_info``, and a client that
+  hangs up in the middle of the body.
+
+The reference solution is ``notebooks/solutions/wsgi_server_respond.py``.
+
+PEP 3333: https://peps.python.org/pep-3333/#the-start-response-callable
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+
+from gateway_lab.exercises.framework import register
+from gateway_lab.exercises.server import (
+    PEP3333_ERRORS,
+    PEP3333_START,
+    PEP3333_WRITE,
+    AppFailure,
+    ClosingIterator,
+    ClosingList,
+    Expectation,
+    Probe,
+    Run,
+    ServerCase,
+    ServerPartExercise,
+    body_is,
+    closed,
+    expect,
+    head_sent_once,
+    no_error,
+    run_case,
+)
+from gateway_lab.types import Environ, StartResponse, WSGIApp
+
+__all__ = [
+    "CASES",
+    "RESPOND",
+    "AppFailure",
+    "ClosingIterator",
+    "ClosingList",
+    "Probe",
+    "Run",
+    "ServerCase",
+    "ServerPartExercise",
+    "run_case",
+]
+
+# -- the apps, and what a correct server does with each ------------------
+
+TEXT = [("Content-Type", "text/plain")]
+
+
+def _list_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", TEXT)
+        return ClosingList([b"Hello, ", b"list"], probe)
+
+    return app
+
+
+def _judge_list(run: Run) -> list[Expectation]:
+    return [
+        *no_error(run),
+        *head_sent_once(run, "200 OK"),
+        body_is(run, b"Hello, list"),
+        closed(run, "after the last chunk"),
+    ]
+
+
+def _empty_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("204 No Content", [])
+        return ClosingList([], probe)
+
+    return app
+
+
+def _judge_empty(run: Run) -> list[Expectation]:
+    results = no_error(run)
+    results.append(
+        expect(
+            len(run.heads) == 1 and run.status == "204 No Content",
+            "an empty body still gets its head",
+            (
+                f"with an empty body the head must still go out (once the body is done); "
+                f"got {len(run.heads)} head(s). After the loop, send the head if it has "
+                f"not been sent yet."
+            ),
+        )
+    )
+    results.append(closed(run, "for an empty body too"))
+    return results
+
+
+def _lazy_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def steps() -> Iterator[bytes]:
+            start_response("200 OK", TEXT)  # runs on the first next(), not before
+            yield b""
+            yield b"lazy"
+
+        return ClosingIterator(steps(), probe)
+
+    return app
+
+
+def _judge_lazy(run: Run) -> list[Expectation]:
+    results = no_error(run)
+    if run.raised is None or run.heads:
+        results += head_sent_once(run, "200 OK")
+    results += [body_is(run, b"lazy"), closed(run, "after the last chunk")]
+    if run.heads and run.heads[0][1] is None:
+        results.append(
+            (
+                False,
+                "the head was sent before the app called start_response (status None). A "
+                "generator app calls start_response only when you iterate it: send the "
+                "head at the first non-empty chunk, not right after app() returns.",
+            )
+        )
+    return results
+
+
+def _write_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        write = start_response("200 OK", TEXT)
+        if not callable(write):
+            raise TypeError(
+                f"start_response returned {write!r}; PEP 3333 says it returns the "
+                f"write(data) callable"
+            )
+        write(b"Hello, ")
+        write(b"write")
+        return ClosingList([b"!"], probe)
+
+    return app
+
+
+def _judge_write(run: Run) -> list[Expectation]:
+    if isinstance(run.raised, TypeError) and "returns the write" in str(run.raised):
+        return [
+            (
+                False,
+                f"start_response should return a write(data) function; it returned "
+                f"something else. Define write(data) (send the head if needed, then the "
+                f"data) and `return write` at the end of start_response. See {PEP3333_WRITE}",
+            )
+        ]
+    return [
+        *no_error(run),
+        *head_sent_once(run, "200 OK"),
+        expect(
+            run.body == b"Hello, write!",
+            "write() output came first, then the returned body: b'Hello, write!'",
+            (
+                f"the body should be b'Hello, write!' (what write() sent, then the "
+                f"returned list), got {run.body!r}."
+            ),
+        ),
+    ]
+
+
+def _replace_before_body_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", TEXT)
+        try:
+            raise AppFailure("the database is down")
+        except AppFailure:
+            start_response("500 Internal Server Error", TEXT, sys.exc_info())
+            return ClosingList([b"sorry"], probe)
+
+    return app
+
+
+def _judge_replace(run: Run, what: str) -> list[Expectation]:
+    results = []
+    if run.raised is not None:
+        results.append(
+            (
+                False,
+                (
+                    f"respond raised {type(run.raised).__name__}: {run.raised}. {what}: "
+                    f"nothing was sent yet, so start_response(..., exc_info) must replace "
+                    f"the status and headers, not raise. See {PEP3333_ERRORS}"
+                ),
+            )
+        )
+    results += [*head_sent_once(run, "500 Internal Server Error"), body_is(run, b"sorry")]
+    return results
+
+
+def _empty_chunk_first_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def steps() -> Iterator[bytes]:
+            start_response("200 OK", TEXT)
+            yield b""  # an empty chunk sends nothing, not even the head
+            try:
+                raise AppFailure("the template is missing")
+            except AppFailure:
+                start_response("500 Internal Server Error", TEXT, sys.exc_info())
+            yield b"sorry"
+
+        return ClosingIterator(steps(), probe)
+
+    return app
+
+
+def _too_late_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def steps() -> Iterator[bytes]:
+            start_response("200 OK", TEXT)
+            yield b"part"
+            try:
+                raise AppFailure("failed in the middle of the body")
+            except AppFailure:
+                start_response("500 Internal Server Error", TEXT, sys.exc_info())
+            yield b"never"
+
+        return ClosingIterator(steps(), probe)
+
+    return app
+
+
+def _judge_too_late(run: Run) -> list[Expectation]:
+    reraised = isinstance(run.raised, AppFailure)
+    if run.raised is None:
+        why = "respond returned normally"
+    else:
+        why = f"it raised {type(run.raised).__name__} instead"
+    return [
+        expect(
+            reraised,
+            "the app's own error came back out of respond (the server can now abort)",
+            (
+                f"after the head went out, start_response(..., exc_info) must re-raise the "
+                f"app's error (raise exc_info[1].with_traceback(exc_info[2])), so that the "
+                f"server cuts the connection instead of finishing a response that lies; "
+                f"{why}. See {PEP3333_ERRORS}"
+            ),
+        ),
+        *head_sent_once(run, "200 OK"),
+        body_is(run, b"part"),
+        closed(run, "even though the app failed"),
+    ]
+
+
+def _twice_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", TEXT)
+        start_response("404 Not Found", TEXT)  # a bug: no exc_info
+        return ClosingList([b"which status?"], probe)
+
+    return app
+
+
+def _judge_twice(run: Run) -> list[Expectation]:
+    refused = run.raised is not None or str(run.status or "").startswith("5")
+    return [
+        expect(
+            refused,
+            "a second start_response() without exc_info was refused with an error",
+            (
+                "a second call of start_response() without exc_info is an error in the "
+                "app; the server should raise (for example RuntimeError) instead of "
+                f"quietly taking the new status. See {PEP3333_START}"
+            ),
+        )
+    ]
+
+
+def _hang_up_app(probe: Probe) -> WSGIApp:
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def steps() -> Iterator[bytes]:
+            start_response("200 OK", TEXT)
+            for number in range(1000):
+                yield f"chunk {number}\n".encode()
+
+        return ClosingIterator(steps(), probe)
+
+    return app
+
+
+def _judge_hang_up(run: Run) -> list[Expectation]:
+    return [closed(run, "when the client hung up (send_body raised BrokenPipeError)")]
+
+
+CASES = [
+    ServerCase("a list body", _list_app, _judge_list),
+    ServerCase("an empty body", _empty_app, _judge_empty),
+    ServerCase("start_response inside a generator", _lazy_app, _judge_lazy),
+    ServerCase("write()", _write_app, _judge_write),
+    ServerCase(
+        "exc_info before the body",
+        _replace_before_body_app,
+        lambda run: _judge_replace(run, "The app replaced its 200 before returning"),
+    ),
+    ServerCase(
+        "exc_info after an empty chunk",
+        _empty_chunk_first_app,
+        lambda run: _judge_replace(run, "Only an empty chunk came before the error"),
+    ),
+    ServerCase("exc_info after the body started", _too_late_app, _judge_too_late),
+    ServerCase("start_response twice", _twice_app, _judge_twice),
+    ServerCase("the client hangs up", _hang_up_app, _judge_hang_up, client_hangs_up=True),
+]
+
+
+RESPOND = register(
+    ServerPartExercise(
+        "wsgi-server-respond",
+        title="The server's half of WSGI: respond()",
+        server_cases=CASES,
+    )
+)

@@ -1,0 +1,8 @@
+"""A request's life as a list of events: the spine the whole package shares.
+
+Theory of operation: producers (the in-process calls, the recorders, the CGI
+gateway, the checker) describe what happened as :class:`~.flow.Event`
+records in a :class:`~.flow.Flow`; views only draw flows and checks only read
+them. ``flow`` is the data type, ``record`` the middleware that records a
+WSGI or ASGI exchange without changing it.
+"""

@@ -1,0 +1,431 @@
+"""Exercise checkers: a few lines per exercise, friendly feedback for learners.
+
+Theory of operation: an :class:`Exercise` is data: a name, the kind of app
+(``"wsgi"`` or ``"asgi"``) and a list of :class:`Case` records, each one
+request and what its response should show (status, text in the body, the
+exact body, headers). Checking an answer runs the validator
+(:func:`check_wsgi` / :func:`check_asgi`) with the cases' requests, so
+protocol mistakes and wrong answers come back together, then prints one
+line per expectation, ✓ or ✗, with the validator's hint for each mistake.
+A finding the validator made on several requests names all of them, so a
+request whose response is missing always has its explanation below it; a
+finding that contradicts a ✓ (a Content-Length that does not match the
+body) turns that request's header row into a ✗.
+
+An unfinished answer is never an exception: an app that is still ``None``
+or ``...``, raises ``NotImplementedError``, takes the wrong number of
+arguments, or is the wrong kind of app gets a sentence saying what to do
+next.
+
+A notebook author writes::
+
+    hello = Exercise("hello", kind="wsgi", cases=[
+        Case("GET /?name=Ada", contains="Hello, Ada"),
+    ])
+
+and the learner runs ``hello.check(app)`` (or ``hello(app)``).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from gateway_lab.check.battery import Probe
+from gateway_lab.check.explain import short
+from gateway_lab.check.report import Finding, Report
+from gateway_lab.check.validate import check_asgi, check_wsgi
+from gateway_lab.interface.appkind import looks_async
+
+__all__ = [
+    "not_callable_sentence",
+    "Case",
+    "Exercise",
+    "ExerciseLike",
+    "ExerciseResult",
+    "exercise",
+    "header_row",
+    "register",
+]
+
+# Findings that make the app unusable as an answer: no request was sent at all.
+_KIND_RULES = ("app.not-callable", "app.wrong-kind")
+# Findings that say a header's value is wrong, whatever the case's own row says.
+_HEADER_RULES = {
+    "wsgi.content-length-mismatch": "content-length",
+    "wsgi.content-length-invalid": "content-length",
+    "asgi.content-length-mismatch": "content-length",
+}
+
+
+def header_row(name: str, value: str | None) -> str:
+    """The ✓ sentence of a header a case expects: ``"Content-Type: text/plain"``."""
+    return f"{name}: {value}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request of an exercise and what its response must show.
+
+    ``request`` is ``"METHOD target"``; ``body`` may be bytes or a tuple of
+    pieces (an ASGI app then receives one ``http.request`` per piece).
+    ``headers_expected`` maps a header name to text its value must contain.
+    """
+
+    request: str = "GET /"
+    body: bytes | tuple[bytes, ...] = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    status: int | None = 200
+    contains: str | tuple[str, ...] = ()
+    equals: bytes | str | None = None
+    headers_expected: dict[str, str] = field(default_factory=dict)
+    says: str = ""
+
+    def probe(self) -> Probe:
+        method, _, target = self.request.strip().partition(" ")
+        chunks = (self.body,) if isinstance(self.body, bytes) else tuple(self.body)
+        return Probe(
+            method.upper() or "GET",
+            target.strip() or "/",
+            tuple(self.headers),
+            tuple(c for c in chunks if c),
+        )
+
+    def expectations(self, response: Any) -> list[tuple[bool, str]]:
+        """(passed, sentence) for each thing this case expects of ``response``."""
+        if response is None:
+            return [(False, "no complete response came back (see the problems below).")]
+        results: list[tuple[bool, str]] = []
+        if self.status is not None:
+            results.append(
+                (
+                    response.status == self.status,
+                    f"status {self.status}"
+                    if response.status == self.status
+                    else f"status should be {self.status}, got {response.status}",
+                )
+            )
+        texts = (self.contains,) if isinstance(self.contains, str) else self.contains
+        for text in texts:
+            found = text in response.text
+            results.append(
+                (
+                    found,
+                    f"body contains {text!r}"
+                    if found
+                    else f"body should contain {text!r}, got {_shown(response.body)}",
+                )
+            )
+        if self.equals is not None:
+            wanted = self.equals.encode() if isinstance(self.equals, str) else self.equals
+            same = response.body == wanted
+            results.append(
+                (
+                    same,
+                    f"body is {_shown(wanted)}"
+                    if same
+                    else f"body should be {_shown(wanted)}, got {_shown(response.body)}",
+                )
+            )
+        for name, part in self.headers_expected.items():
+            value = response.header(name)
+            good = value is not None and part.lower() in value.lower()
+            results.append(
+                (
+                    good,
+                    header_row(name, value)
+                    if good
+                    else f"header {name} should contain {part!r}, got {value!r}",
+                )
+            )
+        return results
+
+
+def _shown(body: bytes, limit: int = 60) -> str:
+    return repr(body) if len(body) <= limit else repr(body[:limit]) + f"... ({len(body)} bytes)"
+
+
+def not_callable_sentence(answer: Any, wanted: str) -> str:
+    """What to say when a check gets something that cannot be called."""
+    if isinstance(answer, str):
+        name = answer.strip()
+        shown = f"without quotes: {name}" if name.isidentifier() else "its name, without quotes"
+        return (
+            f"This check needs {wanted} itself, but you passed the text {short(answer)}; "
+            f"pass the function itself, {shown}"
+        )
+    what = type(answer).__name__
+    article = "an" if what[:1].lower() in "aeiou" else "a"
+    return (
+        f"This check needs {wanted} itself, but got {article} {what} ({short(answer)}). "
+        "Pass the function's name without parentheses."
+    )
+
+
+@dataclass
+class ExerciseResult:
+    """The outcome of one check: ``passed``, and the lines shown to the learner."""
+
+    name: str
+    passed: bool
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (mark, sentence)
+    unfinished: str = ""
+    report: Report | None = None
+    printed: bool = False  # check() already printed it: a notebook need not show it again
+
+    @property
+    def headline(self) -> str:
+        if self.unfinished:
+            return f"… {self.name}: not finished yet"
+        if self.passed:
+            return f"✓ {self.name}: passed, well done!"
+        failed = sum(mark == "✗" for mark, _ in self.lines)
+        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix)"
+
+    def __str__(self) -> str:
+        if self.unfinished:
+            return f"{self.headline}\n  {self.unfinished}"
+        body = [f"  {mark} {text}" for mark, text in self.lines]
+        return "\n".join([self.headline, *body])
+
+    def __repr__(self) -> str:
+        return f"<ExerciseResult {self.name}: {'passed' if self.passed else 'not yet'}>"
+
+    def _ipython_display_(self) -> None:
+        if self.printed:
+            return
+        from IPython.display import HTML, display
+
+        display(HTML(self._repr_html_()))
+
+    def _repr_html_(self) -> str:
+        colour = "#1b7f3b" if self.passed else ("#555" if self.unfinished else "#b00020")
+        items = "".join(f"<li>{mark} {html.escape(t)}</li>" for mark, t in self.lines)
+        extra = f"<div>{html.escape(self.unfinished)}</div>" if self.unfinished else ""
+        return (
+            f"<div><b style='color:{colour}'>{html.escape(self.headline)}</b>{extra}"
+            f"<ul style='list-style:none;padding-left:1em'>{items}</ul></div>"
+        )
+
+
+class Exercise:
+    """An exercise: ``Exercise("hello", kind="wsgi", cases=[Case(...)])``."""
+
+    def __init__(
+        self, name: str, kind: str, cases: list[Case], *, title: str = "", timeout: float = 2.0
+    ) -> None:
+        if kind not in ("wsgi", "asgi"):
+            raise ValueError(f"kind must be 'wsgi' or 'asgi', not {kind!r}")
+        self.name = name
+        self.kind = kind
+        self.cases = list(cases)
+        self.title = title or name
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.name!r} ({self.kind}, {len(self.cases)} cases)>"
+
+    def __call__(self, app: Any, *, quiet: bool = False) -> ExerciseResult:
+        return self.check(app, quiet=quiet)
+
+    def check(self, app: Any, *, quiet: bool = False) -> ExerciseResult:
+        """Check ``app``, print friendly feedback (unless ``quiet``), return the result."""
+        result = self.evaluate(app)
+        if not quiet:
+            print(result)
+            result.printed = True
+        return result
+
+    def evaluate(self, app: Any) -> ExerciseResult:
+        """Check ``app`` without printing. Never raises on an unfinished answer.
+
+        Subclasses adjust one step each: ``_run`` (drive the app), ``_case_lines``
+        (the cases' expectations), ``_extra_lines`` (more expectations, before the
+        checker's findings) and ``_final_lines`` (a last pass, e.g. a restart).
+        """
+        unfinished = self._unfinished(app)
+        if unfinished:
+            return ExerciseResult(self.title, False, unfinished=unfinished)
+        report = self._run(app)
+        if any(
+            f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
+        ):
+            return ExerciseResult(
+                self.title,
+                False,
+                report=report,
+                unfinished=(
+                    "The app still raises NotImplementedError: replace that line with your "
+                    "code, run the cell, then run this check again."
+                ),
+            )
+        unusable = self._unusable(app, report)
+        if unusable:
+            return ExerciseResult(self.title, False, report=report, unfinished=unusable)
+        lines = self._case_lines(report) + self._extra_lines(report)
+        for item in report.ordered():
+            if item.severity == "info":
+                continue
+            mark = "!" if item.severity == "warning" else "✗"
+            lines.append((mark, _finding_line(item)))
+        lines += self._final_lines(app, lines)
+        passed = all(mark != "✗" for mark, _ in lines)
+        return ExerciseResult(self.title, passed, lines, report=report)
+
+    def _run(self, app: Any) -> Report:
+        probes = [case.probe() for case in self.cases]
+        if self.kind == "wsgi":
+            return check_wsgi(app, probes, timeout=self.timeout)
+        return check_asgi(app, probes, timeout=self.timeout, lifespan=False, websocket=False)
+
+    def _case_lines(self, report: Report) -> list[tuple[str, str]]:
+        lines: list[tuple[str, str]] = []
+        responses = list(report.responses)
+        responses += [None] * (len(self.cases) - len(responses))
+        for case, response in zip(self.cases, responses, strict=False):
+            label = case.probe().label
+            about = f" ({case.says})" if case.says else ""
+            if response is None:
+                checks = [(False, _no_response(report, label))]
+            else:
+                checks = _contradicted(case.expectations(response), report, label)
+            for ok, text in checks:
+                lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
+        return lines
+
+    def _unusable(self, app: Any, report: Report) -> str:
+        """Why the run could not try every case ("" when it could)."""
+        kind = next((f for f in report.findings if f.rule in _KIND_RULES), None)
+        if kind is not None:
+            hint = self._signature_hint(app) if kind.rule == "app.wrong-kind" else kind.hint
+            return f"{kind.message} What to change: {hint}"
+        if len(report.responses) >= len(self.cases):
+            return ""
+        errors = " ".join(f.message for f in report.errors)
+        return (
+            f"The check got only {len(report.responses)} of {len(self.cases)} responses, "
+            f"so it cannot judge your app yet. {errors}".strip()
+        )
+
+    def _signature_hint(self, app: Any) -> str:
+        name = getattr(app, "__name__", "")
+        name = name if name.isidentifier() else "app"
+        if self.kind == "wsgi":
+            return (
+                "This exercise needs a WSGI app, a plain function that takes exactly two "
+                f"arguments: `def {name}(environ, start_response):`. Fix the `def` line, run "
+                "its cell, then run this check again."
+            )
+        return (
+            "This exercise needs an ASGI app, a coroutine function that takes exactly three "
+            f"arguments: `async def {name}(scope, receive, send):`. Fix the `def` line, run "
+            "its cell, then run this check again."
+        )
+
+    def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
+        return []
+
+    def _final_lines(self, app: Any, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return []
+
+    def _unfinished(self, app: Any) -> str:
+        if app is None or app is Ellipsis:
+            shown = "None" if app is None else "`...`"
+            return (
+                f"The app is still {shown}. Write your {self.kind.upper()} app, run its "
+                "cell, then run this check again."
+            )
+        if not callable(app):
+            return not_callable_sentence(app, "your app function")
+        if self.kind == "wsgi" and looks_async(app):
+            return (
+                "This exercise wants a WSGI app, a plain `def app(environ, "
+                "start_response):`, but yours is `async def` (that is ASGI)."
+            )
+        if self.kind == "asgi" and not looks_async(app) and not isinstance(app, type):
+            return (
+                "This exercise wants an ASGI app: `async def app(scope, receive, "
+                "send):`. Yours is a plain function (WSGI style?)."
+            )
+        return ""
+
+
+def _finding_line(item: Finding) -> str:
+    """One finding as a feedback line, naming every request it showed on."""
+    where = f" on {item.request}" if item.request else ""
+    if item.also:
+        where += f" (also on {', '.join(item.also)})"
+    return f"{item.rule}{where}: {item.message} What to change: {item.hint}"
+
+
+def _no_response(report: Report, label: str) -> str:
+    """The ✗ row of a request that got no complete response, naming the findings why."""
+    rules = [
+        f.rule for f in report.ordered() if f.severity != "info" and label in (f.request, *f.also)
+    ]
+    why = ", ".join(dict.fromkeys(rules)) or "the problems"
+    return f"no complete response came back (see {why} below)."
+
+
+def _contradicted(
+    checks: list[tuple[bool, str]], report: Report, label: str
+) -> list[tuple[bool, str]]:
+    """``checks``, with a ✓ header row turned ✗ when a finding says that header is wrong.
+
+    A case only looks for a header (``Content-Length: 43`` is there); the
+    checker knows whether its value fits the body it came with.
+    """
+    wrong = {
+        _HEADER_RULES[f.rule]: f.rule
+        for f in report.findings
+        if f.rule in _HEADER_RULES and label in (f.request, *f.also)
+    }
+    if not wrong:
+        return checks
+    judged: list[tuple[bool, str]] = []
+    for ok, text in checks:
+        name = text.partition(":")[0].strip().lower()
+        if ok and name in wrong:
+            judged.append((False, f"{text} does not fit the body (see {wrong[name]} below)"))
+        else:
+            judged.append((ok, text))
+    return judged
+
+
+class ExerciseLike(Protocol):
+    """What the registry needs of an exercise, whatever kind of answer it checks."""
+
+    name: str
+
+    def __call__(self, answer: Any, /, *, quiet: bool = False) -> ExerciseResult: ...
+
+    def check(self, answer: Any, /, *, quiet: bool = False) -> ExerciseResult: ...
+
+    def evaluate(self, answer: Any, /) -> ExerciseResult: ...
+
+
+AnExercise = TypeVar("AnExercise", bound=ExerciseLike)
+
+_REGISTRY: dict[str, ExerciseLike] = {}
+
+
+def register(item: AnExercise) -> AnExercise:
+    """Make ``item`` available as ``gl.exercise(item.name)``."""
+    _REGISTRY[item.name] = item
+    return item
+
+
+def _load_course_exercises() -> None:
+    """Import the course's lesson modules: each registers its exercises."""
+    import gateway_lab.course  # noqa: F401  (its __init__ imports every lesson)
+
+
+def exercise(name: str) -> ExerciseLike:
+    """The course exercise called ``name``: ``check = gl.exercise("wsgi-hello-name")``."""
+    _load_course_exercises()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"No exercise called {name!r}; the course has: {known}.") from None

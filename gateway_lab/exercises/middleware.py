@@ -1,0 +1,437 @@
+"""Middleware exercises: a learner's middleware factory, checked around a known inner app.
+
+Theory of operation: a middleware exercise cannot be checked like an app,
+because the learner writes a *factory*: a function that takes an app and
+returns the middleware. So a :class:`MiddlewareExercise` first builds a fresh
+inner app of its own (one that notes every call it gets), hands it to the
+learner's factory, and then plays the server for the result, one
+:class:`Step` at a time, through :func:`check_wsgi` (so protocol mistakes are
+reported too). Each step is a :class:`Case` plus what only a middleware
+exercise can ask:
+
+* ``inner_called``: must the request reach the inner app? (an authentication
+  middleware must turn a stranger away *before* the inner app runs);
+* ``hides``: text of the inner app's page that must not leak into the answer;
+* ``cookie``: a ``Set-Cookie`` header that must set this name and value, with
+  ``Path=/``;
+* ``send_cookies``: send back, in a ``Cookie`` header, what earlier steps'
+  ``Set-Cookie`` headers set (a tiny browser cookie jar), so a counter can be
+  followed over several requests;
+* ``keeps_headers``: the header the middleware adds (``"Set-Cookie"``): the
+  inner app's own headers (it marks its pages with ``X-Inner: yes``) must
+  come back next to it; a middleware that passes on only its own header is
+  told exactly that, instead of hearing that a Content-Type is missing;
+* ``body_hint``: (text, advice): when the body shows that text, the failed
+  body check says what to change (``Hello, stranger`` means the inner app
+  never saw ``REMOTE_USER``).
+
+The validator's findings are shown once per distinct message, so a second,
+different crash (``too many values to unpack`` after ``not enough values``)
+is not hidden behind the first.
+
+The feedback has the same shape as every other exercise (an
+:class:`ExerciseResult`): one ✓ / ✗ line per expectation, and an unfinished
+answer (``...``, ``None``, a body that still raises ``NotImplementedError``)
+gets a sentence, never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from gateway_lab.check.report import Report
+from gateway_lab.check.validate import check_wsgi
+from gateway_lab.exercises.framework import Case, Exercise, ExerciseResult, not_callable_sentence
+from gateway_lab.interface.appkind import looks_async
+from gateway_lab.types import Environ, StartResponse, WSGIApp
+
+__all__ = ["MiddlewareExercise", "Render", "Step", "inner_app"]
+
+COOKIE_RFC = "https://www.rfc-editor.org/rfc/rfc6265#section-5.1.4"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request of a middleware exercise: a :class:`Case` and the extras."""
+
+    case: Case
+    inner_called: bool | None = None
+    hides: str = ""
+    cookie: tuple[str, str] | None = None
+    send_cookies: bool = False
+    keeps_headers: str = ""
+    body_hint: tuple[str, str] | None = None
+
+
+# --------------------------------------------------------------------------- inner apps
+
+Render = Callable[[Environ], str]
+
+
+def inner_app(render: Render, calls: list[str]) -> WSGIApp:
+    """A small known app to wrap: notes each call, ``/missing`` is a 404."""
+
+    def inner(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        calls.append(path)
+        if path == "/missing":
+            body = b"No page here."
+            start_response(
+                "404 Not Found",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "13")],
+            )
+            return [body]
+        body = render(environ).encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("X-Inner", "yes"),
+            ],
+        )
+        return [body]
+
+    inner.__name__ = "inner_app"
+    return inner
+
+
+# --------------------------------------------------------------------------- cookies
+
+
+def _set_cookies(headers: list[tuple[str, str]]) -> list[SimpleCookie]:
+    cookies = []
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value)
+            except CookieError:
+                continue
+            cookies.append(jar)
+    return cookies
+
+
+def _near_miss(headers: list[tuple[str, str]], wanted: str) -> str | None:
+    names = [name for name, _ in headers if name.lower() != wanted.lower()]
+    close = difflib.get_close_matches(wanted.lower(), [n.lower() for n in names], 1, 0.75)
+    if not close:
+        return None
+    return next(n for n in names if n.lower() == close[0])
+
+
+def _cookie_lines(response: Any, label: str, name: str, value: str) -> list[tuple[str, str]]:
+    if response is None:
+        return []
+    headers = response.headers
+    for jar in _set_cookies(headers):
+        if name in jar:
+            morsel = jar[name]
+            lines = [
+                (
+                    ("✓", f"{label}: sets the cookie {name}={value}")
+                    if morsel.value == value
+                    else ("✗", f"{label}: should set {name}={value}, got {name}={morsel.value}")
+                )
+            ]
+            if morsel["path"] != "/":
+                got = f"Path={morsel['path']}" if morsel["path"] else "no Path"
+                lines.append(
+                    (
+                        "✗",
+                        f"{label}: the cookie has {got}; add '; Path=/'. Without it the "
+                        "browser keeps the cookie only for pages under the current "
+                        f"folder, so the count restarts elsewhere. See {COOKIE_RFC}",
+                    )
+                )
+            return lines
+    typo = _near_miss(headers, "Set-Cookie")
+    if typo:
+        return [
+            (
+                "✗",
+                f"{label}: no Set-Cookie header came back, but there is a {typo!r} header: "
+                "check the spelling, the name must be exactly Set-Cookie (any case).",
+            )
+        ]
+    return [
+        (
+            "✗",
+            f"{label}: no Set-Cookie header setting {name!r}; add "
+            f"('Set-Cookie', '{name}={value}; Path=/') to the headers you pass on.",
+        )
+    ]
+
+
+def _jar_update(jar: dict[str, str], response: Any) -> None:
+    if response is not None:
+        for cookie in _set_cookies(response.headers):
+            jar.update({key: morsel.value for key, morsel in cookie.items()})
+
+
+def _dropped_headers(step: Step, response: Any, inner_ran: bool) -> bool:
+    """Did the inner app's page come back without the inner app's own headers?"""
+    return (
+        bool(step.keeps_headers)
+        and inner_ran
+        and response is not None
+        and response.status == 200
+        and response.header("X-Inner") is None
+    )
+
+
+def _names(headers: list[tuple[str, str]]) -> str:
+    return ", ".join(name for name, _ in headers) if headers else "no header at all"
+
+
+# --------------------------------------------------------------------------- the exercise
+
+
+def _unfinished_by(report: Report) -> bool:
+    return any(
+        f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
+    )
+
+
+class MiddlewareExercise(Exercise):
+    """An exercise whose answer is a middleware factory, checked step by step.
+
+    ``build(answer, inner)`` makes the app to check (for example
+    ``answer(inner, USERS)``); ``call`` is how the notebook names that call in
+    feedback (``"basic_auth(app, users)"``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        title: str,
+        call: str,
+        build: Callable[[Any, WSGIApp], Any],
+        render: Render,
+        steps: list[Step],
+        arguments: int,
+        timeout: float = 2.0,
+    ) -> None:
+        super().__init__(name, "wsgi", [step.case for step in steps], title=title, timeout=timeout)
+        self.call = call
+        self.build = build
+        self.render = render
+        self.steps = list(steps)
+        self.arguments = arguments
+
+    def __repr__(self) -> str:
+        return f"<MiddlewareExercise {self.name!r} ({len(self.steps)} steps)>"
+
+    def _result(self, *, unfinished: str = "", lines: Any = None) -> ExerciseResult:
+        lines = list(lines or [])
+        passed = not unfinished and all(mark != "✗" for mark, _ in lines)
+        return ExerciseResult(self.title, passed, lines, unfinished=unfinished)
+
+    def _unfinished_factory(self, answer: Any) -> str:
+        if answer is None or answer is Ellipsis:
+            shown = "None" if answer is None else "`...`"
+            return (
+                f"The answer is still {shown}. Write `def {self.call}:`, run its cell, "
+                "then run this check again."
+            )
+        if not callable(answer):
+            return not_callable_sentence(answer, "your function")
+        if looks_async(answer):
+            return (
+                f"This is WSGI middleware: write a plain `def {self.call}:`, "
+                "not `async def` (that is ASGI, later in the course)."
+            )
+        return ""
+
+    def _make(self, answer: Any, inner: WSGIApp) -> tuple[Any, ExerciseResult | None]:
+        """The learner's middleware around ``inner``, or the feedback that stops here."""
+        try:
+            inspect.signature(answer).bind(*range(self.arguments))
+        except TypeError:
+            return None, self._result(
+                lines=[
+                    (
+                        "✗",
+                        f"Your function should take {self.arguments} argument(s), as in "
+                        f"`def {self.call}:`, and return the middleware.",
+                    )
+                ]
+            )
+        except ValueError:
+            pass  # no signature to read (a builtin or a C type): just try it
+        try:
+            app = self.build(answer, inner)
+        except NotImplementedError:
+            return None, self._result(
+                unfinished="Your function still raises NotImplementedError: write it, run its "
+                "cell, then run this check again."
+            )
+        except Exception as exc:
+            return None, self._result(
+                lines=[
+                    (
+                        "✗",
+                        f"Calling {self.call} raised {type(exc).__name__}: {exc}. Pass the "
+                        "outer function (the one that takes the app and returns the "
+                        "middleware), not the middleware itself.",
+                    )
+                ]
+            )
+        if app is None or app is Ellipsis:
+            return None, self._result(
+                unfinished=f"{self.call} returned {'None' if app is None else '...'}: end it "
+                "with `return middleware`, then run this check again."
+            )
+        if not callable(app):
+            return None, self._result(
+                lines=[
+                    (
+                        "✗",
+                        f"{self.call} returned a {type(app).__name__}; it should return the "
+                        "middleware, a WSGI app (a function of environ and start_response).",
+                    )
+                ]
+            )
+        return app, None
+
+    def evaluate(self, app: Any) -> ExerciseResult:
+        """Check the learner's factory without printing. Never raises on unfinished work."""
+        unfinished = self._unfinished_factory(app)
+        if unfinished:
+            return self._result(unfinished=unfinished)
+        calls: list[str] = []
+        inner = inner_app(self.render, calls)
+        middleware, stop = self._make(app, inner)
+        if stop is not None:
+            return stop
+        lines: list[tuple[str, str]] = []
+        shown: dict[tuple[str, str], str] = {}  # (rule, message) -> the label it was shown on
+        explained: set[str] = set()  # rules a line of ours already explains better
+        advised: set[str] = set()
+        jar: dict[str, str] = {}
+        report: Report | None = None
+        for step in self.steps:
+            case = step.case
+            if step.send_cookies and jar:
+                sent = "; ".join(f"{key}={value}" for key, value in jar.items())
+                case = replace(case, headers=(*case.headers, ("Cookie", sent)))
+            probe = case.probe()
+            before = len(calls)
+            report = check_wsgi(middleware, [probe], timeout=self.timeout)
+            if _unfinished_by(report):
+                return self._result(
+                    unfinished="The middleware still raises NotImplementedError: replace that "
+                    "line with your code, run the cell, then run this check again."
+                )
+            response = report.responses[0] if report.responses else None
+            label = probe.label + (f" ({case.says})" if case.says else "")
+            inner_ran = len(calls) > before
+            findings = [
+                item
+                for item in report.ordered()
+                if item.severity != "info" and item.rule not in explained
+            ]
+            # a response that never came, for a reason already shown: point at it
+            errors = [(f.rule, f.message) for f in findings if f.severity == "error"]
+            earlier = [shown[key] for key in errors] if all(k in shown for k in errors) else []
+            lines += self._case_lines_for(step, case, label, response, inner_ran, earlier, advised)
+            if _dropped_headers(step, response, inner_ran):
+                explained.add("wsgi.no-content-type")
+            lines += self._step_lines(step, label, response, inner_ran)
+            _jar_update(jar, response)
+            for item in findings:
+                key = (item.rule, item.message)
+                if key in shown or item.rule in explained:
+                    continue
+                shown[key] = label
+                mark = "!" if item.severity == "warning" else "✗"
+                lines.append(
+                    (mark, f"{item.rule} on {label}: {item.message} What to change: {item.hint}")
+                )
+        result = self._result(lines=lines)
+        result.report = report
+        return result
+
+    def _case_lines_for(
+        self,
+        step: Step,
+        case: Case,
+        label: str,
+        response: Any,
+        inner_ran: bool,
+        earlier: list[str],
+        advised: set[str],
+    ) -> list[tuple[str, str]]:
+        """The case's own checks, with advice where this exercise knows the cause."""
+        page = replace(case, headers_expected={})
+        lines: list[tuple[str, str]] = []
+        hint = ""
+        if step.body_hint is not None and response is not None:
+            text, advice = step.body_hint
+            hint = advice if text in response.text else ""
+        for ok, text in page.expectations(response):
+            if response is None and earlier:
+                text = (
+                    f"no complete response came back: the same problem as on {earlier[0]}, "
+                    "shown above."
+                )
+            if not ok and hint and text.startswith("body"):
+                text += " What to change: " + ("as above." if hint in advised else hint)
+                advised.add(hint)
+                hint = ""
+            lines.append(("✓" if ok else "✗", f"{label}: {text}"))
+        if _dropped_headers(step, response, inner_ran):
+            return lines + [
+                (
+                    "✗",
+                    f"{label}: the app's own headers did not come back (its Content-Type and "
+                    f"X-Inner: yes are gone), only {_names(response.headers)}. What to "
+                    f"change: keep the app's own headers and add {step.keeps_headers} to "
+                    f"them: start_response(status, [*headers, ('{step.keeps_headers}', "
+                    "...)], exc_info).",
+                )
+            ]
+        if response is None:
+            return lines  # the line above already says no response came
+        headers = replace(case, status=None, contains=(), equals=None)
+        return lines + [
+            ("✓" if ok else "✗", f"{label}: {text}") for ok, text in headers.expectations(response)
+        ]
+
+    def _step_lines(
+        self, step: Step, label: str, response: Any, inner_ran: bool
+    ) -> list[tuple[str, str]]:
+        lines: list[tuple[str, str]] = []
+        if step.inner_called is True:
+            lines.append(
+                ("✓", f"{label}: the inner app ran")
+                if inner_ran
+                else ("✗", f"{label}: the inner app never ran; call app(environ, start_response)")
+            )
+        elif step.inner_called is False:
+            lines.append(
+                ("✓", f"{label}: the inner app was not called")
+                if not inner_ran
+                else (
+                    "✗",
+                    f"{label}: the inner app was called; decide first, and call it only "
+                    "for a request that may see its page",
+                )
+            )
+        if step.hides and response is not None and step.hides in response.text:
+            lines.append(
+                (
+                    "✗",
+                    f"{label}: the body shows the inner app's page ({step.hides!r}); answer "
+                    "with your own short body instead",
+                )
+            )
+        if step.cookie is not None:
+            lines += _cookie_lines(response, label, *step.cookie)
+        return lines

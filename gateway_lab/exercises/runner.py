@@ -1,0 +1,156 @@
+"""One checker connection against a learner's ASGI app, on an event loop of its own.
+
+Theory of operation: some exercises need a client that does more than send
+one request and read one answer: one that hangs up in the middle of a
+stream (:mod:`.stream_exercise`), one that holds a WebSocket conversation
+(:mod:`.websocket_exercise`). Each plays that client with a subclass of the
+checker's own :class:`~.asgi_base.Connection`, so every protocol mistake is
+judged by the same rules as ``gl.check_asgi``.
+
+:func:`run_connection` starts a fresh event loop in a daemon thread, calls
+``app(scope, receive, send)`` with the connection's three parts and waits at
+most ``timeout`` seconds: an app that never returns is reported, never
+waited for. It answers with one word for how the app ended: ``"return"``,
+``"exception"`` (recorded as an ``app.raised`` finding), ``"timeout"`` (the
+app was cancelled) or ``"stuck"`` (the thread itself did not come back).
+Given ``blocking_ms``, a :class:`~.looplag.LagMonitor` ticks on the same
+loop while the app runs, and a stall longer than that, caught inside the
+app's code, becomes an ``asgi.blocking-call`` finding that names the line
+(as in ``gl.check_asgi``). An exercise whose app waits a few tens of
+milliseconds between steps passes a threshold below that wait, so that a
+``time.sleep`` in place of ``await asyncio.sleep`` is measurable.
+
+The two small helpers turn what the connection saw into feedback:
+:func:`still_not_implemented` spots the notebook's scaffold (an app that
+still raises ``NotImplementedError``, answered with
+:data:`NOT_IMPLEMENTED`), and :func:`finding_lines` turns the checker's
+errors and warnings into ✗ / ! lines of an
+:class:`~.exercises.ExerciseResult`.
+
+ASGI spec: https://asgi.readthedocs.io/en/latest/specs/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from gateway_lab.check.asgi.base import Connection
+from gateway_lab.check.explain import describe_exception
+from gateway_lab.check.looplag import LagMonitor
+from gateway_lab.check.report import Finding
+from gateway_lab.check.rules import finding
+
+__all__ = [
+    "NOT_IMPLEMENTED",
+    "finding_lines",
+    "run_connection",
+    "still_not_implemented",
+]
+
+NOT_IMPLEMENTED = (
+    "The app still raises NotImplementedError: replace that line with your code, run "
+    "the cell, then run this check again."
+)
+
+
+async def _talk(app: Any, conn: Connection, timeout: float, lag: LagMonitor | None) -> str:
+    """Run the app against ``conn`` (with ``lag`` ticking alongside, if given)."""
+    if lag is None:
+        return await _call(app, conn, timeout)
+    ticker = asyncio.ensure_future(lag.ticker())
+    await asyncio.sleep(0)  # let the ticker note the loop's thread before the app starts
+    lag.watch(conn.label)
+    try:
+        return await _call(app, conn, timeout)
+    finally:
+        lag.watch(None)
+        ticker.cancel()
+
+
+async def _call(app: Any, conn: Connection, timeout: float) -> str:
+    """Run the app against ``conn``; 'return', 'exception' or 'timeout'."""
+    conn.event("server", "scope", {"type": conn.scope_type, "summary": conn.label})
+    try:
+        task = asyncio.ensure_future(app(conn.scope(), conn.receive, conn.send))
+    except Exception as exc:  # raised before it became a coroutine
+        conn.find("app.raised", exc=describe_exception(exc))
+        return "exception"
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        conn.finished("timeout")
+        return "timeout"
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, OSError):
+        conn.find("app.raised", exc=describe_exception(exc))
+        conn.finished("exception")
+        return "exception"
+    conn.event("app", "return", {"summary": "returned"})
+    conn.finished("return")
+    return "return"
+
+
+def run_connection(
+    app: Any, conn: Connection, timeout: float, *, blocking_ms: float | None = None
+) -> str:
+    """Run ``app`` against ``conn`` on a fresh loop in a worker thread.
+
+    Returns 'return', 'exception', 'timeout' or 'stuck'; a failure of the
+    check itself becomes a ``check.failed`` finding on ``conn``. With
+    ``blocking_ms``, a stall of the loop longer than that inside the app's
+    code becomes an ``asgi.blocking-call`` finding on ``conn``.
+    """
+    outcome: list[str] = []
+    lag = LagMonitor(blocking_ms / 1000) if blocking_ms else None
+
+    def work() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            outcome.append(loop.run_until_complete(_talk(app, conn, timeout, lag)))
+        except BaseException as exc:  # noqa: BLE001 - our own failure, reported
+            conn.findings.append(finding("check.failed", exc=describe_exception(exc)))
+        finally:
+            loop.close()
+
+    worker = threading.Thread(target=work, name="gateway-lab-ws-exercise", daemon=True)
+    if lag is not None:
+        lag.start()
+    try:
+        worker.start()
+        worker.join(timeout + 1.0)
+    finally:
+        if lag is not None:
+            lag.stop()
+    if lag is not None:
+        conn.findings += _blocking_findings(lag, conn.label)
+    return outcome[0] if outcome else "stuck"
+
+
+def _blocking_findings(lag: LagMonitor, label: str) -> list[Finding]:
+    """One ``asgi.blocking-call`` per blocking line the monitor caught (worst stall first)."""
+    by_place: dict[str, float] = {}
+    for stall in lag.blocking():
+        by_place[stall.where] = max(by_place.get(stall.where, 0.0), stall.lag)
+    return [
+        finding("asgi.blocking-call", label, lag_ms=worst * 1000, where=place)
+        for place, worst in sorted(by_place.items(), key=lambda item: -item[1])
+    ]
+
+
+def still_not_implemented(conn: Connection) -> bool:
+    """Did the app raise ``NotImplementedError`` (the notebook's scaffold)?"""
+    return any(f.rule == "app.raised" and "NotImplementedError" in f.message for f in conn.findings)
+
+
+def finding_lines(findings: list[Finding], prefix: str = "") -> list[tuple[str, str]]:
+    """The checker's findings (errors and warnings) as feedback lines."""
+    return [
+        (
+            "!" if item.severity == "warning" else "✗",
+            f"{prefix}{item.rule}: {item.message} What to change: {item.hint}",
+        )
+        for item in findings
+        if item.severity != "info"
+    ]

@@ -1,0 +1,331 @@
+"""Server-part exercises: the learner writes part of a WSGI server, we play the rest.
+
+Theory of operation: the answer is ``respond(app, environ, send_head,
+send_body)``, the part of a WSGI server that calls the app and sends what it
+produces: ``start_response`` (which returns ``write``), the head sent just
+before the first non-empty chunk, ``exc_info`` (replace the status before
+the head went out, re-raise after), and ``close()`` on every path.
+
+Checking needs no socket. Each :class:`ServerCase` builds a fresh app whose
+body counts its ``close()`` calls (a :class:`ClosingList` or a
+:class:`ClosingIterator` sharing a :class:`Probe`); :func:`run_case` runs
+the learner's ``respond`` on it with two recording stand-ins for the
+connection (``send_head(status, headers)`` and ``send_body(data)``) and
+returns a :class:`Run`: what went out, in which order, what ``respond``
+raised, and whether ``close()`` was called. The case's ``judge`` turns the
+run into :data:`Expectation` lines, with the small helpers here
+(:func:`expect`, :func:`head_sent_once`, :func:`no_error`, :func:`body_is`,
+:func:`closed`). A case with ``client_hangs_up`` plays a client that goes
+away: its ``send_body`` raises ``BrokenPipeError`` after the first chunk.
+Every case runs in a daemon thread with a deadline, so an endless loop in an
+answer becomes a line of feedback instead of a stuck notebook. Apps that
+fail on purpose raise :class:`AppFailure`, so a judge can tell the app's
+error from the learner's.
+
+:class:`ServerPartExercise` runs every case and gives the same feedback as
+every other exercise (an :class:`~gateway_lab.exercises.framework.ExerciseResult`):
+one line per expectation, each starting with the case's title, ✓ or ✗, with
+a hint for each ✗. An unfinished answer (``None``, ``...``, not a function
+of four arguments, a body that still raises ``NotImplementedError``) gets a
+sentence, never a traceback.
+
+PEP 3333: https://peps.python.org/pep-3333/#the-start-response-callable
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway_lab.errors import AppFailure
+from gateway_lab.exercises.framework import Exercise, ExerciseResult, not_callable_sentence
+from gateway_lab.interface.appkind import looks_async
+from gateway_lab.types import Environ, WSGIApp
+
+__all__ = [
+    "PEP3333_CLOSE",
+    "PEP3333_ERRORS",
+    "PEP3333_START",
+    "PEP3333_WRITE",
+    "AppFailure",
+    "ClosingIterator",
+    "ClosingList",
+    "Expectation",
+    "Probe",
+    "Run",
+    "ServerCase",
+    "ServerPartExercise",
+    "body_is",
+    "closed",
+    "expect",
+    "head_sent_once",
+    "no_error",
+    "run_case",
+]
+
+PEP3333_START = "https://peps.python.org/pep-3333/#the-start-response-callable"
+PEP3333_ERRORS = "https://peps.python.org/pep-3333/#error-handling"
+PEP3333_CLOSE = "https://peps.python.org/pep-3333/#specification-details"
+PEP3333_WRITE = "https://peps.python.org/pep-3333/#the-write-callable"
+
+Expectation = tuple[bool, str]  # (passed, the sentence the learner reads)
+
+
+class Probe:
+    """Shared between a case's app and its judge: counts close() calls."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+
+class ClosingList(list):  # type: ignore[type-arg]
+    """A list body with a close() method, like many frameworks' response objects."""
+
+    def __init__(self, items: list[bytes], probe: Probe) -> None:
+        super().__init__(items)
+        self._probe = probe
+
+    def close(self) -> None:
+        self._probe.closed += 1
+
+
+class ClosingIterator:
+    """A body that yields ``chunks`` through ``steps`` and counts close() calls."""
+
+    def __init__(self, steps: Iterator[bytes], probe: Probe) -> None:
+        self._steps = steps
+        self._probe = probe
+
+    def __iter__(self) -> ClosingIterator:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._steps)
+
+    def close(self) -> None:
+        self._probe.closed += 1
+
+
+@dataclass
+class Run:
+    """What one call of the learner's ``respond`` did."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)  # ("head", s, h) / ("body", b)
+    raised: BaseException | None = None
+    finished: bool = False
+    probe: Probe = field(default_factory=Probe)
+
+    @property
+    def heads(self) -> list[tuple[Any, ...]]:
+        return [event for event in self.events if event[0] == "head"]
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(event[1] for event in self.events if event[0] == "body")
+
+    @property
+    def status(self) -> Any:
+        return self.heads[0][1] if self.heads else None
+
+
+@dataclass(frozen=True)
+class ServerCase:
+    """One app to run through ``respond``, and what a correct server does with it."""
+
+    title: str
+    make_app: Callable[[Probe], WSGIApp]
+    judge: Callable[[Run], list[Expectation]]
+    client_hangs_up: bool = False
+
+
+# -- judging helpers: one Run in, lines of feedback out ----------------
+
+
+def expect(ok: bool, good: str, bad: str) -> Expectation:
+    """``(ok, good)`` when ``ok``, else ``(ok, bad)``: one line of feedback."""
+    return (ok, good if ok else bad)
+
+
+def head_sent_once(run: Run, status: str) -> list[Expectation]:
+    """The head went out exactly once, before any body bytes, with ``status``."""
+    heads = run.heads
+    body_first = bool(run.events) and run.events[0][0] != "head"
+    results = [
+        expect(
+            len(heads) == 1 and not body_first,
+            "the head was sent once, before the body",
+            (
+                f"the head should be sent exactly once, before any body bytes; it was sent "
+                f"{len(heads)} time(s){' after body bytes' if body_first else ''}. Keep a "
+                f"flag such as head_sent, and send the head only when it is False."
+            ),
+        )
+    ]
+    results.append(
+        expect(
+            run.status == status,
+            f"status {status!r}",
+            f"the status sent should be {status!r}, got {run.status!r}.",
+        )
+    )
+    return results
+
+
+def no_error(run: Run) -> list[Expectation]:
+    """Nothing, or one ✗ line when ``respond`` raised serving a correct app."""
+    if run.raised is None:
+        return []
+    error = run.raised
+    return [
+        (
+            False,
+            f"respond raised {type(error).__name__}: {error}. This app follows PEP 3333, "
+            f"so a server must serve it without an error. See {PEP3333_START}",
+        )
+    ]
+
+
+def body_is(run: Run, wanted: bytes) -> Expectation:
+    """All the body bytes sent, joined, are ``wanted``."""
+    return expect(
+        run.body == wanted,
+        f"body {wanted!r}",
+        f"the body sent should be {wanted!r}, got {run.body!r}.",
+    )
+
+
+def closed(run: Run, when: str) -> Expectation:
+    """The body's ``close()`` was called (``when`` says on which path, in words)."""
+    return expect(
+        run.probe.closed >= 1,
+        f"close() was called {when}",
+        (
+            f"the body's close() should be called {when}, but it was not. Iterate inside "
+            f"try: ... finally: and call body.close() in the finally block, if the body "
+            f"has one. See {PEP3333_CLOSE}"
+        ),
+    )
+
+
+# -- running one case, and the exercise ---------------------------------
+
+
+def _environ() -> Environ:
+    """A minimal, valid GET environ: the apps here do not look at it."""
+    return {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+
+def run_case(respond: Callable[..., Any], case: ServerCase, timeout: float) -> Run:
+    """Run ``respond`` on the case's app, in a daemon thread, for at most ``timeout`` s."""
+    run = Run()
+    app = case.make_app(run.probe)
+
+    def send_head(status: Any, headers: Any) -> None:
+        run.events.append(("head", status, headers))
+
+    def send_body(data: Any) -> None:
+        if case.client_hangs_up and run.body:
+            raise BrokenPipeError(32, "Broken pipe (the client hung up)")
+        run.events.append(("body", bytes(data)))
+
+    def target() -> None:
+        try:
+            respond(app, _environ(), send_head, send_body)
+        except BaseException as exc:  # noqa: B036 - the learner's code may raise anything
+            run.raised = exc
+        finally:
+            run.finished = True
+
+    thread = threading.Thread(target=target, name=f"exercise {case.title}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return run
+
+
+class ServerPartExercise(Exercise):
+    """An exercise whose answer is a server part: ``respond(app, environ, head, body)``."""
+
+    def __init__(
+        self, name: str, title: str, server_cases: list[ServerCase], timeout: float = 2.0
+    ) -> None:
+        super().__init__(name, kind="wsgi", cases=[], title=title, timeout=timeout)
+        self.server_cases = list(server_cases)
+
+    def __repr__(self) -> str:
+        return f"<ServerPartExercise {self.name!r} ({len(self.server_cases)} cases)>"
+
+    def evaluate(self, answer: Any) -> ExerciseResult:
+        """Run every case through ``answer`` and judge it. Never raises on an unfinished answer."""
+        unfinished = self._unfinished(answer)
+        if unfinished:
+            return ExerciseResult(self.title, False, unfinished=unfinished)
+        lines: list[tuple[str, str]] = []
+        for case in self.server_cases:
+            run = run_case(answer, case, self.timeout)
+            if isinstance(run.raised, NotImplementedError):
+                return ExerciseResult(
+                    self.title,
+                    False,
+                    unfinished=(
+                        "respond still raises NotImplementedError: replace that line with "
+                        "your code, run the cell, then run this check again."
+                    ),
+                )
+            if not run.finished:
+                results = [
+                    (
+                        False,
+                        f"respond did not finish within {self.timeout:g} s. Look for a loop "
+                        f"that never ends (the body has only a few chunks).",
+                    )
+                ]
+            else:
+                results = case.judge(run)
+            for ok, text in results:
+                lines.append(("✓" if ok else "✗", f"{case.title}: {text}"))
+        passed = all(mark != "✗" for mark, _ in lines)
+        return ExerciseResult(self.title, passed, lines)
+
+    def _unfinished(self, answer: Any) -> str:
+        if answer is None or answer is Ellipsis:
+            shown = "None" if answer is None else "`...`"
+            return (
+                f"The answer is still {shown}. Write respond(app, environ, send_head, "
+                f"send_body), run its cell, then run this check again."
+            )
+        if not callable(answer):
+            return not_callable_sentence(answer, "your respond function")
+        if looks_async(answer):
+            return (
+                "respond is part of a WSGI server, which calls the app synchronously: "
+                "write a plain `def respond_complete(...)`, not `async def`."
+            )
+        try:
+            inspect.signature(answer).bind(None, {}, None, None)
+        except TypeError:
+            return (
+                "respond must take four arguments, (app, environ, send_head, send_body), "
+                "like the respond function earlier in the notebook."
+            )
+        except ValueError:  # no signature to inspect (a builtin): just try it
+            pass
+        return ""

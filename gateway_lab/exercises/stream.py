@@ -1,0 +1,196 @@
+"""Stream-until-disconnect exercises: an endless stream that must stop when the client leaves.
+
+Theory of operation: a server-sent-events ticker has no natural end; it
+must keep sending until the client hangs up, and then stop. Telling a good
+one from a bad one needs a client that leaves in the middle, so a
+:class:`StreamUntilDisconnectExercise` plays a :class:`LeavingClient`: the
+checker's own :class:`~.asgi_http.HTTPConnection` (so every protocol
+mistake is judged by the same rules as ``gl.check_asgi``) for one
+``GET /``, whose client reads ``leave_after`` body messages and then hangs
+up. From then on the app's ``receive()`` gives ``http.disconnect``, and its
+sends are still accepted and counted, as uvicorn does, silently.
+
+The connection runs with :func:`~.connection_runner.run_connection` (a
+fresh event loop in a worker thread, bounded by the exercise's
+``timeout``), and the judge reads what it saw, in order:
+
+* the response started, with ``content-type: text/event-stream``;
+* the body is well-formed events (``data: ...`` and a blank line);
+* ``leave_after`` events arrived one by one: an app that stalls by awaiting
+  ``receive()`` in its loop sends fewer, one that ends the stream itself
+  (``more_body=False``) is named too;
+* after the client left the app stopped: it did not keep streaming to
+  nobody until the deadline, nor send more than two events first;
+* it never blocked the event loop: the connection runs with a
+  ``blocking_ms`` threshold below the ticker's pause, so a ``time.sleep``
+  in place of ``await asyncio.sleep`` is caught (``asgi.blocking-call``).
+
+The checker's ``asgi.receive-after-body`` finding is left out once the
+response has started: in a stream that runs until the client leaves,
+awaiting ``receive()`` after the body is exactly right (in a separate
+task); the ✗ line about events that did not arrive names the real mistake,
+a loop that awaits it between events.
+
+Feedback is an :class:`~.exercises.ExerciseResult` (✓ / ✗ lines, then the
+checker's own findings); the notebook's scaffold, an app that still raises
+``NotImplementedError``, gets a sentence instead.
+
+ASGI spec: https://asgi.readthedocs.io/en/latest/specs/www.html#disconnect-receive-event
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gateway_lab.check.asgi.http import HTTPConnection
+from gateway_lab.check.battery import Probe
+from gateway_lab.check.explain import short
+from gateway_lab.check.report import Finding
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.exercises.framework import Exercise, ExerciseResult
+from gateway_lab.exercises.runner import (
+    NOT_IMPLEMENTED,
+    finding_lines,
+    run_connection,
+    still_not_implemented,
+)
+
+__all__ = ["LeavingClient", "StreamUntilDisconnectExercise"]
+
+
+class LeavingClient(HTTPConnection):
+    """A GET whose client reads ``leave_after`` body messages, then hangs up.
+
+    After that the app's ``receive`` returns ``http.disconnect``; its sends
+    are still accepted and counted (as uvicorn does, silently), so an app
+    that never listens keeps streaming until the check's timeout.
+    """
+
+    def __init__(self, flow: Flow, number: int, leave_after: int) -> None:
+        super().__init__(flow, number, Probe("GET", "/", label_override="GET / (stream)"), {})
+        self.leave_after = leave_after
+        self.messages = 0
+        self.sent_after_leaving = 0
+
+    def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
+        if self.gone:
+            self.sent_after_leaving += kind == "http.response.body"
+            return
+        super().judge_send(kind, message, event)
+        if kind == "http.response.body" and message.get("body"):
+            self.messages += 1
+            if self.messages >= self.leave_after and not self.complete:
+                self.event("server", "client left", {"summary": "the client hung up"})
+                self.leave()
+
+    def finished(self, outcome: str) -> None:
+        if self.gone and outcome == "return":
+            return  # the client hung up: a response left open is the right thing here
+        super().finished(outcome)
+
+
+class StreamUntilDisconnectExercise(Exercise):
+    """An endless event stream that must stop when the client leaves."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        title: str = "",
+        leave_after: int = 3,
+        blocking_ms: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, kind="asgi", cases=[], title=title, **kwargs)
+        self.leave_after = leave_after
+        self.blocking_ms = blocking_ms  # below the exercise's pause between events
+
+    def evaluate(self, app: Any) -> ExerciseResult:
+        unfinished = self._unfinished(app)
+        if unfinished:
+            return ExerciseResult(self.title, False, unfinished=unfinished)
+        conn = LeavingClient(Flow(self.title), 1, self.leave_after)
+        outcome = run_connection(app, conn, self.timeout, blocking_ms=self.blocking_ms)
+        if still_not_implemented(conn):
+            return ExerciseResult(self.title, False, unfinished=NOT_IMPLEMENTED)
+        lines = [("✓" if ok else "✗", text) for ok, text in _judge_stream(self, conn, outcome)]
+        lines += finding_lines(_relevant_findings(conn))
+        return ExerciseResult(self.title, all(m != "✗" for m, _ in lines), lines)
+
+
+def _relevant_findings(conn: LeavingClient) -> list[Finding]:
+    """The checker's findings, without those that contradict this exercise (see the module doc)."""
+    started = conn.response() is not None
+    return [f for f in conn.findings if not (started and f.rule == "asgi.receive-after-body")]
+
+
+def _judge_stream(
+    exercise: StreamUntilDisconnectExercise, conn: LeavingClient, outcome: str
+) -> list[tuple[bool, str]]:
+    response = conn.response()
+    if response is None:
+        return [(False, "no response started: send 'http.response.start' first")]
+    results: list[tuple[bool, str]] = []
+    kind = response.header("content-type") or ""
+    results.append(
+        (
+            "text/event-stream" in kind,
+            f"content-type: {kind}"
+            if "text/event-stream" in kind
+            else f"content-type should be text/event-stream, got {kind!r}",
+        )
+    )
+    events = [e for e in response.body.split(b"\n\n") if e]
+    good = bool(events) and response.body.endswith(b"\n\n")
+    good = good and all(e.startswith(b"data: ") for e in events)
+    results.append(
+        (
+            good,
+            f"{len(events)} well-formed events ('data: ...' and a blank line)"
+            if good
+            else f"each event should be b'data: ...\\n\\n' (a data line and a blank line), "
+            f"got {short(response.body, 60)}",
+        )
+    )
+    wanted = exercise.leave_after
+    if conn.messages < wanted:
+        results.append(
+            (
+                False,
+                f"only {conn.messages} event(s) arrived before the app stopped sending; the "
+                f"client waited for {wanted}. Is the loop awaiting receive()? That waits until "
+                "the client leaves: listen for 'http.disconnect' in a separate task",
+            )
+        )
+        return results
+    if conn.complete:
+        results.append(
+            (
+                False,
+                f"the app ended the stream itself (more_body=False) after {conn.messages} "
+                "events; a ticker keeps going (more_body=True) until the client leaves",
+            )
+        )
+        return results
+    results.append((True, f"{wanted} events arrived one by one, then the client left"))
+    if outcome in ("timeout", "stuck"):
+        results.append(
+            (
+                False,
+                f"the app kept streaming to nobody: {conn.sent_after_leaving} more events "
+                f"after the client left, and it was still going after {exercise.timeout:g} s. "
+                "Listen for {'type': 'http.disconnect'} and stop when it comes",
+            )
+        )
+    elif conn.sent_after_leaving > 2:
+        results.append(
+            (
+                False,
+                f"the app sent {conn.sent_after_leaving} events after the client left before "
+                "it stopped; stop as soon as receive() gives {'type': 'http.disconnect'}",
+            )
+        )
+    else:
+        results.append((True, "noticed the client leaving and stopped"))
+    return results

@@ -1,0 +1,299 @@
+"""WebSocket exercises: scripted conversations with a learner's ASGI app.
+
+Theory of operation: a :class:`WebSocketExercise` is a list of
+:class:`Conversation` records: what the client says, the replies expected
+after each message, and how it ends (the app closes after a given message,
+with a given code, or the client just leaves). For each one it plays the
+client with a :class:`ScriptedWebSocket`, a subclass of the checker's own
+:class:`~.asgi_websocket.WebSocketConnection`, so every protocol mistake
+(sending before accepting, a malformed frame, sending after the close) is
+judged by the same rules as ``gl.check_asgi``. The client sends one text
+message per ``receive()``, files everything the app sends under the
+message it followed, and answers a close from the app with
+``websocket.disconnect`` carrying the app's code; once it has left, each
+further ``receive()`` waits :data:`AFTER_LEAVING_POLL` seconds, so an app
+that keeps polling does not spin.
+
+Each conversation runs with :func:`~.connection_runner.run_connection`, on
+a fresh event loop in a worker thread, bounded by the exercise's
+``timeout``: an app that never returns is reported, never waited for. The
+judge compares the replies message by message (a reply numbered higher
+than expected in a later conversation is named: the count must start
+again on each connection), then checks the close and how the app ended:
+after closing it should return at once, not go back to ``receive()``
+(which then gives ``websocket.disconnect``); when the client leaves, it
+should return on ``websocket.disconnect``. Feedback is an
+:class:`~.exercises.ExerciseResult`, one ✓ / ✗ line per expectation, each
+starting with the conversation's ``says``, then the checker's own findings.
+
+A course module writes::
+
+    ECHO = register(WebSocketExercise("ws-echo", [
+        Conversation("client says bye", ["hi", "bye"], [["hi"], ["bye"]], closes_after=1),
+    ], title="An echo over a WebSocket"))
+
+ASGI spec: https://asgi.readthedocs.io/en/latest/specs/www.html#websocket
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway_lab.check.asgi.websocket import WebSocketConnection
+from gateway_lab.check.explain import short
+from gateway_lab.check.report import Finding
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.exercises.framework import Exercise, ExerciseResult
+from gateway_lab.exercises.runner import (
+    NOT_IMPLEMENTED,
+    finding_lines,
+    run_connection,
+    still_not_implemented,
+)
+
+__all__ = [
+    "AFTER_LEAVING_POLL",
+    "ASGI_WS",
+    "Conversation",
+    "ScriptedWebSocket",
+    "WebSocketExercise",
+]
+
+ASGI_WS = "https://asgi.readthedocs.io/en/latest/specs/www.html#websocket"
+AFTER_LEAVING_POLL = 0.01  # a receive() after the client left waits this long
+
+
+class ScriptedWebSocket(WebSocketConnection):
+    """A WebSocket client that sends ``script`` (one text message per receive), then leaves.
+
+    Everything the app sends after message *i* is kept in ``replies[i]``
+    (``replies[-1]``: before the first). If the app closes the WebSocket,
+    the client answers with ``websocket.disconnect`` carrying the app's code.
+    """
+
+    def __init__(self, flow: Flow, number: int, script: list[str], leave_code: int = 1001) -> None:
+        super().__init__(flow, number, {}, linger=3600.0)
+        self.label = f"WEBSOCKET /ws (client says {', '.join(map(repr, script))})"
+        self.script = script
+        self.leave_code = leave_code
+        self.delivered = 0
+        self.replies: dict[int, list[str | bytes]] = {-1: []}
+        self.close_code: int | None = None
+        self.closed_after: int | None = None  # index of the message the close followed
+        self.receives_after_leaving = 0
+        self.receives_after_close = 0  # receive() calls after the app's own close
+
+    async def next_message(self) -> dict[str, Any]:
+        if self.step == 0:
+            self.step = 1
+            self.saw_connect = True
+            return {"type": "websocket.connect"}
+        if not self.accepted and not self.closed:
+            # The spec lets an app wait for the next message before accepting;
+            # a client never sends before the handshake is done, so we leave.
+            self.gone = True
+        if self.gone or self.closed:
+            self.receives_after_close += self.closed
+            self.receives_after_leaving += 1
+            if self.receives_after_leaving > 1:
+                await asyncio.sleep(AFTER_LEAVING_POLL)
+            self.gone = True
+            code = self.close_code if self.closed and self.close_code else self.leave_code
+            return {"type": "websocket.disconnect", "code": code, "reason": ""}
+        if self.delivered < len(self.script):
+            text = self.script[self.delivered]
+            self.replies[self.delivered] = []
+            self.delivered += 1
+            return {"type": "websocket.receive", "text": text}
+        self.gone = True
+        self.receives_after_leaving = 1
+        return {"type": "websocket.disconnect", "code": self.leave_code, "reason": ""}
+
+    def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
+        was_closed = self.closed
+        super().judge_send(kind, message, event)
+        if was_closed:
+            return
+        if kind == "websocket.send":
+            data = message.get("text")
+            data = message.get("bytes") if data is None else data
+            if isinstance(data, (str, bytes)):
+                self.replies[self.delivered - 1].append(data)
+        elif kind == "websocket.close":
+            code = message.get("code", 1000)
+            self.close_code = code if isinstance(code, int) else None
+            self.closed_after = self.delivered - 1
+
+
+@dataclass
+class Conversation:
+    """What the client says, what it expects back, and how it ends."""
+
+    says: str
+    script: list[str]
+    expected: list[list[str]]  # the replies expected after each message
+    closes_after: int | None = None  # index of the message after which the app must close
+    close_code: int = 1000
+    leave_code: int = 1001
+    outcome: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+
+class WebSocketExercise(Exercise):
+    """An exercise made of WebSocket conversations (see :class:`Conversation`)."""
+
+    def __init__(
+        self, name: str, conversations: list[Conversation], *, title: str = "", timeout: float = 2.0
+    ) -> None:
+        super().__init__(name, kind="asgi", cases=[], title=title, timeout=timeout)
+        self.conversations = conversations
+
+    def __repr__(self) -> str:
+        return f"<WebSocketExercise {self.name!r} ({len(self.conversations)} conversations)>"
+
+    def evaluate(self, app: Any) -> ExerciseResult:
+        unfinished = self._unfinished(app)
+        if unfinished:
+            return ExerciseResult(self.title, False, unfinished=unfinished)
+        lines: list[tuple[str, str]] = []
+        for number, plan in enumerate(self.conversations, 1):
+            conn = ScriptedWebSocket(Flow(self.title), number, plan.script, plan.leave_code)
+            outcome = run_connection(app, conn, self.timeout)
+            if still_not_implemented(conn):
+                return ExerciseResult(self.title, False, unfinished=NOT_IMPLEMENTED)
+            for ok, text in _judge_conversation(plan, conn, outcome):
+                lines.append(("✓" if ok else "✗", f"{plan.says}: {text}"))
+            lines += finding_lines(conn.findings, f"{plan.says}: ")
+        passed = all(mark != "✗" for mark, _ in lines)
+        return ExerciseResult(self.title, passed, lines)
+
+
+def _counted_across_connections(wanted: list[str], got: list[str | bytes]) -> bool:
+    """Is ``got`` the expected numbered reply with a higher number ("3: ping" for "1: ping")?"""
+    if len(wanted) != 1 or len(got) != 1 or not isinstance(got[0], str):
+        return False
+    want_number, _, want_text = wanted[0].partition(": ")
+    got_number, _, got_text = got[0].partition(": ")
+    return (
+        want_number.isdigit()
+        and got_number.isdigit()
+        and want_text == got_text
+        and int(got_number) > int(want_number)
+    )
+
+
+def _shown(replies: list[str | bytes]) -> str:
+    if not replies:
+        return "nothing"
+    return ", ".join(short(r, 50) for r in replies)
+
+
+def _judge_conversation(
+    plan: Conversation, conn: ScriptedWebSocket, outcome: str
+) -> list[tuple[bool, str]]:
+    """(passed, sentence) for each thing the conversation expects."""
+    results: list[tuple[bool, str]] = []
+    if not conn.accepted:
+        results.append(
+            (
+                False,
+                "the app never accepted the connection: after 'websocket.connect', send "
+                "{'type': 'websocket.accept'}",
+            )
+        )
+        return results
+    results.append((True, "accepted the connection"))
+    if conn.replies[-1]:
+        results.append(
+            (
+                False,
+                f"the app sent {_shown(conn.replies[-1])} before the client said anything; "
+                "reply only to the client's messages",
+            )
+        )
+    for index, text in enumerate(plan.script):
+        if index >= conn.delivered:
+            results.append((False, f"the app stopped listening before the client sent {text!r}"))
+            break
+        wanted, got = plan.expected[index], conn.replies.get(index, [])
+        if got == wanted:
+            results.append((True, f"{text!r} -> {_shown(got)}"))
+        elif [r for r in got if isinstance(r, bytes)]:
+            results.append(
+                (
+                    False,
+                    f"after {text!r} the app sent bytes {_shown(got)}; send text "
+                    "frames: {'type': 'websocket.send', 'text': ...}",
+                )
+            )
+        else:
+            advice = (
+                ": count per connection (a local variable in the app), not in a global; each "
+                "call of the app is one connection, and this is a new one"
+                if _counted_across_connections(wanted, got)
+                else ""
+            )
+            results.append(
+                (
+                    False,
+                    f"after {text!r} the reply should be {_shown(wanted)}, got {_shown(got)}"
+                    f"{advice}",
+                )
+            )
+    if plan.closes_after is not None:
+        said = plan.script[plan.closes_after]
+        if conn.closed_after == plan.closes_after and conn.close_code == plan.close_code:
+            results.append((True, f"closed the WebSocket (code {plan.close_code}) after {said!r}"))
+        elif conn.closed_after is None:
+            results.append(
+                (
+                    False,
+                    f"after {said!r} the app should close the WebSocket: send "
+                    f"{{'type': 'websocket.close', 'code': {plan.close_code}}}",
+                )
+            )
+        else:
+            results.append(
+                (
+                    False,
+                    f"the app closed with code {conn.close_code} after "
+                    f"{plan.script[conn.closed_after]!r}; close with code "
+                    f"{plan.close_code} after {said!r}",
+                )
+            )
+    elif conn.closed_after is not None:
+        results.append(
+            (
+                False,
+                f"the app closed the WebSocket after {plan.script[conn.closed_after]!r}, "
+                "but the client had more to say",
+            )
+        )
+    if outcome == "return":
+        results.append(_how_it_returned(conn))
+    elif outcome in ("timeout", "stuck"):
+        results.append(
+            (
+                False,
+                "the app was still running after the client left: when receive() gives "
+                "{'type': 'websocket.disconnect'}, return (break out of the loop)",
+            )
+        )
+    return results
+
+
+def _how_it_returned(conn: ScriptedWebSocket) -> tuple[bool, str]:
+    """(passed, sentence) about an app that returned: right after its close, or on disconnect."""
+    if conn.closed_after is None:
+        return True, "the app returned when the client left (websocket.disconnect)"
+    if conn.receives_after_close:
+        return (
+            False,
+            "after sending websocket.close the app went back to receive() and returned only "
+            "when that gave {'type': 'websocket.disconnect'}; the conversation is over once "
+            "you close: return right after sending websocket.close",
+        )
+    return True, "the app returned right after closing the WebSocket"
