@@ -8,13 +8,21 @@ after the other, the way nbval and a learner's "Run All" do: a fresh kernel
 working in a temporary copy of ``notebooks/``, so nothing is written into the
 repository. While the cells run, a thread samples the kernel process's
 resident memory (psutil) every 20 ms and keeps the peak; CGI scripts and
-other children the kernel starts are sampled too and reported apart.
+other children the kernel starts are sampled too and reported apart. When the
+last cell has run, the CPU time of the kernel's process tree is read: the
+kernel's own user + system seconds since it started (its start-up included),
+the seconds of every child it has already waited for (the kernel's
+``children_user``/``children_system``: a CGI script that ended, a server
+process that was stopped), and the seconds of the descendants still alive.
+CPU seconds, unlike wall time, hardly change when other programs share the
+machine, which is why benchmarks/sizing.py sizes a hub from them.
 
 Printed, from one run on this machine:
 
 1. per notebook: kernel start time, time to run all cells, the total, the
-   kernel's peak RSS, the peak of kernel plus children, and pass/fail (the
-   first cell that raised, if any);
+   kernel's peak RSS, the peak of kernel plus children, the CPU seconds of
+   the kernel's process tree, and pass/fail (the first cell that raised, if
+   any);
 2. ``import gateway_lab`` in a fresh interpreter (median of 5);
 3. the installed size of the environment's site-packages (``--venv PATH``
    measures a given virtual environment instead of the current one);
@@ -52,7 +60,15 @@ SAMPLE_EVERY_S = 0.02
 GENERATED = ("cgi-bin-lab", ".ipynb_checkpoints", "__pycache__")
 MB = 1024 * 1024
 
-__all__ = ["NotebookFigures", "import_time", "installed_size", "run_notebook"]
+__all__ = [
+    "GENERATED",
+    "NotebookFigures",
+    "PeakMemory",
+    "import_time",
+    "installed_size",
+    "run_notebook",
+    "tree_cpu_seconds",
+]
 
 
 @dataclass
@@ -65,17 +81,34 @@ class NotebookFigures:
     total_s: float = 0.0
     kernel_peak_mb: float = 0.0
     with_children_peak_mb: float = 0.0
+    cpu_s: float = 0.0  # kernel + its descendants, user + system, start-up included
     ok: bool = False
     problem: str = ""
 
 
+def tree_cpu_seconds(process: psutil.Process) -> float:
+    """User + system seconds of ``process``, its reaped children, and its live descendants."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.Error:
+            continue  # ended between the listing and the reading: its parent counts it
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 class PeakMemory:
-    """Samples a process's RSS (and its children's) in a thread; keeps the peaks."""
+    """Samples a process's RSS (and its children's) in a thread; keeps the peaks.
+
+    On exit it also reads the CPU seconds of the process tree (``cpu_s``).
+    """
 
     def __init__(self, pid: int) -> None:
         self.process = psutil.Process(pid)
         self.peak = 0
         self.peak_with_children = 0
+        self.cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -102,6 +135,10 @@ class PeakMemory:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        try:
+            self.cpu_s = tree_cpu_seconds(self.process)
+        except psutil.Error:
+            self.cpu_s = 0.0  # the kernel died: no figure
 
 
 def kernel_environment(home: Path | None = None) -> dict[str, str]:
@@ -138,6 +175,7 @@ def run_notebook(path: Path, workdir: Path, timeout: float = 300.0) -> NotebookF
                 finally:
                     figures.cells_s = time.perf_counter() - ready
             figures.kernel_peak_mb = memory.peak / MB
+            figures.cpu_s = memory.cpu_s
             figures.with_children_peak_mb = memory.peak_with_children / MB
     except Exception as exc:  # the kernel died or did not start: a failure, reported
         figures.ok = False
@@ -213,12 +251,12 @@ def print_table(results: list[NotebookFigures]) -> None:
     print()
     print(
         f"{'notebook':34} {'kernel start':>12} {'cells':>8} {'total':>8} "
-        f"{'kernel peak':>12} {'+children':>10}  result"
+        f"{'kernel peak':>12} {'+children':>10} {'CPU':>7}  result"
     )
     for r in results:
         print(
             f"{r.name:34} {r.kernel_start_s:10.1f} s {r.cells_s:6.1f} s {r.total_s:6.1f} s "
-            f"{r.kernel_peak_mb:9.0f} MB {r.with_children_peak_mb:7.0f} MB  "
+            f"{r.kernel_peak_mb:9.0f} MB {r.with_children_peak_mb:7.0f} MB {r.cpu_s:5.1f} s  "
             f"{'pass' if r.ok else 'FAIL: ' + r.problem}"
         )
     total = sum(r.total_s for r in results)

@@ -18,41 +18,38 @@ Theory of operation: three measurements, each against the same tiny
    do-nothing ``start_response``), ``gl.call_wsgi`` (the course's in-process
    server: a fresh environ, checks, ``close()``), and over loopback with an
    httpx client that keeps connections alive.
-3. **Requests per second** of every engine side by side: mini WSGI, wsgiref,
-   werkzeug, mini ASGI, uvicorn. The load comes from a separate Python
-   process (this file with ``--client``), so the client does not share the
-   servers' GIL; it speaks HTTP/1.1 keep-alive on raw sockets and reconnects
-   only when a server closes the connection (werkzeug and wsgiref close after
-   every answer: that is part of what is measured).
+3. **Requests per second** of every engine, one round each: mini WSGI,
+   wsgiref, werkzeug, mini ASGI, uvicorn (told ``http="h11"``), under both
+   connection policies (one kept-alive connection; a new connection per
+   request). The client process and the server starter are
+   ``benchmarks/engines.py``'s; that script is the one for the ratios (the
+   mini servers against wsgiref and uvicorn, several alternating rounds, the
+   ratio of the medians). This table is the overview, one noisy round each.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import engines  # benchmarks/engines.py, next to this file
 import httpx
+from engines import hello_asgi, hello_wsgi
 
 import gateway_lab as gl
 
 __all__ = ["main"]
-
-HELLO = b"Hello, world!"
-REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 SCRIPTS = {
     "empty.sh": "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n",
@@ -77,28 +74,6 @@ SCRIPTS = {
         "print(f'Hello, {name}!')\n"
     ),
 }
-
-
-def hello_wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "13")])
-    return [HELLO]
-
-
-async def hello_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"13")],
-        }
-    )
-    await send({"type": "http.response.body", "body": HELLO})
 
 
 # -- printing ---------------------------------------------------------------------------
@@ -239,122 +214,43 @@ def bench_wsgi_calls(seconds: float) -> None:
 # -- 3. requests per second ------------------------------------------------------------
 
 
-def load_client(port: int, seconds: float, connections: int) -> dict[str, float]:
-    """Keep-alive GETs from ``connections`` threads for ``seconds``; runs in its own process."""
-    counts = [0] * connections
-    reconnects = [0] * connections
-    warmup_end = time.perf_counter() + min(0.3, seconds / 4)
-    end = warmup_end + seconds
-
-    def worker(number: int) -> None:
-        sock: socket.socket | None = None
-        buffer = b""
-        while True:
-            now = time.perf_counter()
-            if now >= end:
-                break
-            if sock is None:
-                sock = socket.create_connection(("127.0.0.1", port))
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                buffer = b""
-                reconnects[number] += now >= warmup_end
-            sock.sendall(REQUEST)
-            while b"\r\n\r\n" not in buffer:
-                data = sock.recv(65536)
-                if not data:
-                    raise SystemExit("the server closed the connection mid-answer")
-                buffer += data
-            head, _, buffer = buffer.partition(b"\r\n\r\n")
-            lines = head.lower().split(b"\r\n")
-            length = next(
-                int(v) for k, _, v in (x.partition(b":") for x in lines) if k == b"content-length"
-            )
-            while len(buffer) < length:
-                buffer += sock.recv(65536)
-            buffer = buffer[length:]
-            if b"connection: close" in lines or head.startswith(b"HTTP/1.0"):
-                sock.close()
-                sock = None
-            if time.perf_counter() >= warmup_end:
-                counts[number] += 1
-        if sock is not None:
-            sock.close()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return {"requests": sum(counts), "seconds": seconds, "reconnects": sum(reconnects)}
-
-
-def measure(port: int, seconds: float, connections: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--client", str(port), str(seconds), str(connections)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-    )
-    return json.loads(out.stdout)
-
-
 def bench_throughput(seconds: float, connection_counts: list[int]) -> None:
-    engines = [
-        ("WSGI", "mini", gl.serve_wsgi, hello_wsgi),
-        ("WSGI", "wsgiref", gl.serve_wsgi, hello_wsgi),
-        ("WSGI", "werkzeug", gl.serve_wsgi, hello_wsgi),
-        ("ASGI", "mini", gl.serve_asgi, hello_asgi),
-        ("ASGI", "uvicorn", gl.serve_asgi, hello_asgi),
+    sides = [
+        engines.Side("mini", "wsgi", "mini"),
+        engines.Side("wsgiref", "wsgi", "wsgiref"),
+        engines.Side("werkzeug", "wsgi", "werkzeug"),
+        engines.Side("mini", "asgi", "mini"),
+        engines.Side("uvicorn (h11)", "asgi", "uvicorn"),
     ]
-    for connections in connection_counts:
-        rates: dict[tuple[str, str], float] = {}
-        rows = []
-        for interface, engine, serve, app in engines:
-            try:
-                srv = serve(app, name=f"bench-{interface}-{engine}", engine=engine)
-            except Exception as exc:  # an engine not written yet: say so, go on
-                rows.append([interface, engine, "-", "-", "-", f"did not start: {exc}"])
-                continue
-            with srv:
-                result = measure(srv.port, seconds, connections)
-            rate = result["requests"] / result["seconds"]
-            rates[(interface, engine)] = rate
-            per_request = "new connection each" if result["reconnects"] > 1 else "kept alive"
-            rows.append([interface, engine, f"{rate:,.0f}", f"{1e6 / rate:,.0f}", "", per_request])
-        baseline = {"WSGI": rates.get(("WSGI", "wsgiref")), "ASGI": rates.get(("ASGI", "uvicorn"))}
-        for row in rows:
-            rate = rates.get((row[0], row[1]))
-            base = baseline[row[0]]
-            if rate and base:
-                row[4] = f"{rate / base:.2f}x"
-        table(
-            f"3. Hello-world requests/s, {connections} connection(s), {seconds:g} s each "
-            f"(ratio: WSGI vs wsgiref, ASGI vs uvicorn)",
-            ["", "engine", "req/s", "us/req", "ratio", "connection"],
-            rows,
-        )
-        targets = [
-            ("mini WSGI >= wsgiref", rates.get(("WSGI", "mini")), baseline["WSGI"], 1.0),
-            ("mini ASGI >= 0.5x uvicorn", rates.get(("ASGI", "mini")), baseline["ASGI"], 0.5),
-        ]
-        for label, rate, base, factor in targets:
-            if rate and base:
-                verdict = "met" if rate >= factor * base else "NOT met"
-                print(f"  target {label}: {verdict} ({rate / base:.2f}x)")
+    with engines.LoadClient() as client:
+        for connections in connection_counts:
+            settings = engines.Settings(seconds=seconds, warmup=0.3, connections=connections)
+            rows = []
+            for side in sides:
+                row = [side.interface.upper(), side.label]
+                for policy in engines.POLICIES:
+                    result = engines.measure(client, side, policy, settings)
+                    row += [f"{result.rate:,.0f}", f"{result.server_cpu_us:,.0f}"]
+                    row[-1] += " (errors!)" if result.errors else ""
+                    if policy == engines.KEEP_ALIVE and result.reconnects > 1:
+                        row[-2] += " (closes)"
+                rows.append(row)
+            table(
+                f"3. Hello-world requests/s, {connections} connection(s), one round of "
+                f"{seconds:g} s each (CPU: server CPU microseconds per request)",
+                ["", "engine", "kept alive", "CPU", "new connection each", "CPU"],
+                rows,
+            )
+    print(
+        "  (closes): the server closed the connection after every answer anyway.\n"
+        "  One round is noisy: for the ratios run benchmarks/engines.py (alternating rounds)."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="longer runs, more connections")
-    parser.add_argument(
-        "--client", nargs=3, metavar=("PORT", "SECONDS", "CONNECTIONS"), help=argparse.SUPPRESS
-    )
     args = parser.parse_args(argv)
-    if args.client:
-        port, seconds, connections = args.client
-        print(json.dumps(load_client(int(port), float(seconds), int(connections))))
-        return
     started = time.perf_counter()
     print(
         f"gateway-lab benchmarks ({'full' if args.full else 'quick'} run), "
@@ -364,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         bench_cgi(repeat=100 if args.full else 15)
         bench_wsgi_calls(seconds=2.0 if args.full else 0.5)
         bench_throughput(
-            seconds=5.0 if args.full else 2.0, connection_counts=[1, 8] if args.full else [1]
+            seconds=3.0 if args.full else 1.0, connection_counts=[1, 8] if args.full else [1]
         )
     finally:
         gl.stop_all()

@@ -15,15 +15,20 @@ shortened by ``_render_traceback_`` so the advice is what the eye lands on.
 
 from __future__ import annotations
 
+from gateway_lab import specs
+
 __all__ = [
     "AppFailure",
     "CGIFolderError",
     "CGIOutputError",
+    "CallLimitExceeded",
     "ClientDisconnected",
+    "ConnectionAborted",
     "GatewayLabError",
     "LifespanProtocolError",
     "LifespanStartupFailed",
     "NotAnAppError",
+    "NotInBrowserError",
     "PortInUseError",
     "ProtocolError",
     "RequestBodyTooLarge",
@@ -60,6 +65,18 @@ class PortInUseError(GatewayLabError, OSError):
 
 class NotAnAppError(GatewayLabError, TypeError):
     """The object passed is not callable, so it cannot be an app."""
+
+
+class NotInBrowserError(GatewayLabError, RuntimeError):
+    """In the browser edition (Pyodide): this needs what a browser tab cannot give Python."""
+
+    def __init__(self, what: str, needs: str, where: str) -> None:
+        self.what = what
+        self.needs = needs
+        super().__init__(
+            f"{what} needs {needs}, which Python in a browser tab does not have "
+            f"(this is the course's browser edition). Run this part of the lesson on {where}."
+        )
 
 
 class WrongInterfaceError(GatewayLabError, TypeError):
@@ -119,8 +136,22 @@ class ClientDisconnected(GatewayLabError, OSError):
     """``send`` was called after the client closed the connection."""
 
 
+class ConnectionAborted(GatewayLabError, ConnectionError):
+    """A server gave up on one connection (the message says why); it closes it and logs that."""
+
+
 class ProtocolError(GatewayLabError, RuntimeError):
     """The app broke the gateway protocol; the message says how."""
+
+
+class CallLimitExceeded(ProtocolError):
+    """An in-process call hit a bound: ``bound`` is "timeout" or "max_body"; see the message."""
+
+    def __init__(self, message: str, bound: str, limit: float, arrived: float) -> None:
+        super().__init__(message)
+        self.bound = bound  # the keyword argument that raises it
+        self.limit = limit  # its value in this call (seconds or bytes)
+        self.arrived = arrived  # seconds taken, or body bytes received, when the call stopped
 
 
 class AppFailure(GatewayLabError):
@@ -137,7 +168,7 @@ class WebSocketRefused(GatewayLabError, ConnectionError):
             f"The server refused the WebSocket handshake with HTTP {status} instead of "
             f"101 Switching Protocols. An ASGI app refuses by sending 'websocket.close' "
             f"before 'websocket.accept' (servers answer 403), or by returning without "
-            f"accepting. See https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2"
+            f"accepting. See {specs.RFC6455_SERVER_HANDSHAKE}"
         )
 
 

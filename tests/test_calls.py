@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 
 import pytest
 
 import gateway_lab as gl
 from gateway_lab.errors import WSGIBodyTypeError
 from gateway_lab.protocol.calls import PendingCall, ProtocolError
+from gateway_lab.protocol.wsgi_call import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
 
 
 def echo_wsgi(environ, start_response):
@@ -157,6 +159,61 @@ def test_call_wsgi_protocol_errors():
         gl.call_wsgi(tuple_headers)
 
 
+def test_call_wsgi_stops_an_endless_body_at_its_cap():
+    def endless(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        while True:
+            yield b"x" * 65536
+
+    started = time.monotonic()
+    with pytest.raises(gl.CallLimitExceeded, match=r"max_body=1048576 bytes") as caught:
+        gl.call_wsgi(endless, max_body=1 << 20)
+    assert time.monotonic() - started < 5.0
+    assert caught.value.bound == "max_body" and caught.value.limit == 1 << 20
+    assert (1 << 20) < caught.value.arrived <= (1 << 20) + 65536
+    assert "call_wsgi(app, max_body=2097152)" in str(caught.value)  # how to raise it
+
+
+def test_call_wsgi_stops_endless_writes_at_the_default_cap():
+    def writer(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        while True:
+            write(b"y" * 65536)
+
+    with pytest.raises(gl.CallLimitExceeded) as caught:
+        gl.call_wsgi(writer)
+    assert caught.value.bound == "max_body" and caught.value.limit == DEFAULT_MAX_BODY
+
+
+def test_call_wsgi_stops_an_app_that_never_finishes_at_its_time_limit():
+    def trickle(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        while True:
+            time.sleep(0.01)
+            yield b""  # nothing, forever: the memory cap never trips
+
+    started = time.monotonic()
+    with pytest.raises(gl.CallLimitExceeded, match=r"within timeout=0.2 s") as caught:
+        gl.call_wsgi(trickle, timeout=0.2)
+    assert 0.2 <= time.monotonic() - started < 3.0
+    assert caught.value.bound == "timeout" and caught.value.arrived >= 0.2
+    assert "call_wsgi(app, timeout=1)" in str(caught.value)
+    assert isinstance(caught.value, ProtocolError)  # except ProtocolError still catches it
+
+
+def test_call_wsgi_bounds_are_generous_and_can_be_raised():
+    assert 2 <= DEFAULT_TIMEOUT <= 10 and 4 << 20 <= DEFAULT_MAX_BODY <= 16 << 20
+    big = b"z" * (DEFAULT_MAX_BODY + 1)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [big]
+
+    with pytest.raises(gl.CallLimitExceeded):
+        gl.call_wsgi(app)
+    assert gl.call_wsgi(app, max_body=2 * DEFAULT_MAX_BODY).body == big
+
+
 def test_call_wsgi_learner_exception_propagates_unchanged():
     def app(environ, start_response):
         raise ZeroDivisionError("their bug")
@@ -259,9 +316,9 @@ def test_call_asgi_disconnect_after_response():
                 {"type": "http.response.start", "status": 200, "headers": []},
                 {"type": "http.response.body", "body": b"a", "more_body": True},
             ],
-            "before the response was complete",
+            "while the response was still open",
         ),
-        ([{"type": "websocket.accept"}], "cannot send 'websocket.accept'"),
+        ([{"type": "websocket.accept"}], "'websocket.accept' in an http scope"),
     ],
 )
 def test_call_asgi_protocol_errors(messages, words):

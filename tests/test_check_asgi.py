@@ -291,3 +291,19 @@ def test_garbage_collection_pauses_are_not_blamed_on_the_app():
     assert monitor._on_gc not in gc.callbacks
     report = gl.check_asgi(allocating, websocket=False, lifespan=False)
     assert "asgi.blocking-call" not in report.rules()
+
+
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+def test_systemexit_from_the_app_is_the_apps_failure_not_the_checkers(exc_type, capfd):
+    """Issue 13 #2, checker side: it used to end the battery ("check.failed") and print."""
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        raise exc_type("from the app")
+
+    report = gl.check_asgi(app)
+    assert "app.raised" in report.rules("error") and "check.failed" not in report.rules()
+    assert exc_type.__name__ in str(report)
+    out, err = capfd.readouterr()
+    assert "never retrieved" not in out + err

@@ -311,9 +311,8 @@ def test_bad_kind_is_refused_when_authoring() -> None:
 
 
 def test_every_exercise_explains_a_string_or_async_answer_without_raising():
-    from gateway_lab.exercises.framework import _REGISTRY, _load_course_exercises
-
-    _load_course_exercises()
+    import gateway_lab.course  # noqa: F401  (imports every lesson, which registers its exercises)
+    from gateway_lab.exercises.framework import _REGISTRY
 
     async def async_answer(*args):
         return None

@@ -17,6 +17,7 @@ from gateway_lab.check import DEFAULT_BATTERY, Probe
 from gateway_lab.check.report import SEVERITIES
 from gateway_lab.events.flow import Event
 from gateway_lab.interface.environ import make_environ
+from gateway_lab.protocol.wsgi import SENTENCES
 
 
 def _name(app: Any) -> str:
@@ -268,3 +269,34 @@ def test_number_chunk_gets_a_number_hint():
     report = gl.check_wsgi(app)
     finding = next(f for f in report.findings if f.rule == "wsgi.body-not-bytes")
     assert "str(3).encode()" in finding.hint
+
+
+# -- one wording for every server side -------------------------------------------------
+def test_the_checker_and_call_wsgi_say_the_same_sentence():
+    def twice(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"x"]
+
+    found = next(f for f in gl.check_wsgi(twice).findings if f.rule == "wsgi.start-response-twice")
+    with pytest.raises(gl.ProtocolError) as caught:
+        gl.call_wsgi(twice)
+    said = str(caught.value)
+    assert said.startswith(found.message) and found.hint in said and found.spec in said
+
+
+@pytest.mark.parametrize(
+    "status, rule",
+    [
+        ("100 Continue", "wsgi.status-informational"),
+        ("200 \u00d6k \u2603", "wsgi.status-not-latin1"),
+    ],
+)
+def test_a_status_no_server_could_send_is_an_error(status, rule):
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", "text/plain")])
+        return [b"x"]
+
+    assert gl.check_wsgi(app).rules("error") == {rule}
+    with pytest.raises(gl.ProtocolError, match=SENTENCES[rule[5:]].hint[:20]):
+        gl.call_wsgi(app)

@@ -51,3 +51,26 @@ def test_new_connection_is_thread_safe():
     for t in threads:
         t.join()
     assert sorted(numbers) == list(range(1, 51))
+
+
+def test_per_connection_cap_keeps_each_connections_first_events_and_counts_the_rest():
+    flow = Flow("capped", per_connection=3)
+    for i in range(10):
+        event = flow.add("app", "server", "send", {"i": i}, connection=1)
+        assert event.payload == {"i": i}  # returned as if kept, so producers carry on
+    flow.add("server", "app", "scope", {}, connection=2)
+    assert [e.payload.get("i") for e in flow if e.connection == 1] == [0, 1, 2]
+    assert flow.skipped == {1: 7}
+    assert not flow.complete(1) and flow.complete(2)
+    assert "over the per-connection cap" in repr(flow)
+    flow.extend([Event(1.0, "app", "server", "send", {}, 1), Event(1.0, "a", "b", "x", {}, 3)])
+    assert flow.skipped == {1: 8} and len(flow) == 5
+
+
+def test_the_checkers_cap_is_the_flows():
+    from gateway_lab.events.flow import CHECK_PER_CONNECTION
+
+    flow = Flow("check", per_connection=CHECK_PER_CONNECTION)
+    for _ in range(CHECK_PER_CONNECTION + 5):
+        flow.add("app", "server", "send", {}, connection=1)
+    assert len(flow) == CHECK_PER_CONNECTION and flow.skipped == {1: 5}

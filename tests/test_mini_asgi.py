@@ -464,7 +464,7 @@ def mistaken_app(kind: str) -> Callable[..., Any]:
     [
         ("body first", "'http.response.start'"),
         ("str body", "not bytes"),
-        ("after complete", "after its response was complete"),
+        ("after complete", "after the response was complete"),
     ],
 )
 def test_protocol_mistakes_raise_in_send_with_plain_words(
@@ -477,18 +477,48 @@ def test_protocol_mistakes_raise_in_send_with_plain_words(
         except httpx.RemoteProtocolError:
             response = None  # the headers were out: the server could only cut the body
         errors = settled(srv.log, 1)
-        assert any("RuntimeError" in e.summary and words in e.summary for e in errors), errors
-        if kind == "body first":
+        # ProtocolError is a RuntimeError; the order's wording is the shared table's.
+        assert any("ProtocolError" in e.summary and words in e.summary for e in errors), errors
+        if kind == "body first":  # the guard refused it before anything reached the wire
             assert response is not None and response.status_code == 500
-            assert response.headers["connection"] == "close"
         if kind == "str body":
             assert response is None
         if kind == "after complete":
             assert response is not None and response.text == "done"
         following = client.get(srv.url)  # the server serves on
         assert following.text == "hello /"
-        if kind == "after complete":  # same connection, which now announces its end
+        # An order mistake is refused by the guard (the shared tables) before it reaches the
+        # wire, so the connection stays clean and may be kept alive; a mistake the server
+        # itself meets mid-response (a str body) ends the connection.
+
+
+def test_unguarded_mini_refuses_an_order_mistake_in_the_tables_words() -> None:
+    """Without the guard, the mini server's own send refuses it, with the same sentence."""
+    from gateway_lab.protocol.asgi import step
+
+    said: list[str] = []
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await hello(scope, receive, send)
+        try:
+            await send({"type": "http.response.body", "body": b"more"})
+        except RuntimeError as exc:
+            said.append(str(exc))
+
+    log = ServerLog("mini-unguarded")
+    runner = MiniASGIRunner(app, bind_loopback(0), log)
+    runner.start()
+    try:
+        url = f"http://127.0.0.1:{runner.sock.getsockname()[1]}/"
+        with httpx.Client() as client:
+            assert client.get(url).text == "hello /"
+            following = client.get(url)  # the same connection now announces its end
             assert following.headers["connection"] == "close"
+        assert said and said[0] == step("http", "complete", "http.response.body")[1]
+    finally:
+        runner.stop()
 
 
 def test_header_str_instead_of_bytes_is_explained(serve: Any) -> None:
@@ -759,7 +789,7 @@ def test_websocket_send_before_accept_is_explained(serve: Any, ws_client: Any) -
     srv = serve(app)
     rejected = ws_client(srv.port).next_event()
     assert isinstance(rejected, RejectConnection) and rejected.status_code == 500
-    assert any("before accepting" in e.summary for e in settled(srv.log, 1))
+    assert any("before 'websocket.accept'" in e.summary for e in settled(srv.log, 1))
 
 
 # -- hostile input -------------------------------------------------------------------------

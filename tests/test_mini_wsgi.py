@@ -332,12 +332,13 @@ def test_second_start_response_without_exc_info_is_an_error(
 @pytest.mark.parametrize(
     ("status", "headers", "words"),
     [
-        (200, [("Content-Type", "text/plain")], "must be a str"),
-        ("200", [("Content-Type", "text/plain")], "three-digit code"),
-        ("200 OK", (("Content-Type", "text/plain"),), "must be a list"),
-        ("200 OK", [("Content-Type", b"text/plain")], "tuple of two str"),
+        (200, [("Content-Type", "text/plain")], "wants a str such as '200 OK'"),
+        ("OK 200", [("Content-Type", "text/plain")], "not of the form '200 OK'"),
+        ("100 Continue", [("Content-Type", "text/plain")], "informational (1xx)"),
+        ("200 OK", (("Content-Type", "text/plain"),), "wants a list of (name, value)"),
+        ("200 OK", [("Content-Type", b"text/plain")], "names and values are str"),
         ("200 OK", [("X-Name", "caf\u00e9 \u2603")], "outside latin-1"),
-        ("200 OK", [("X-Split", "a\r\nSet-Cookie: x=1")], "not valid HTTP"),
+        ("200 OK", [("X-Split", "a\r\nSet-Cookie: x=1")], "line break or control character"),
     ],
 )
 def test_bad_status_or_headers_get_a_500_with_a_reason(
@@ -353,6 +354,16 @@ def test_bad_status_or_headers_get_a_500_with_a_reason(
     assert "never sent" not in response.text
     assert any(words in str(error) for error in srv.log.errors)
     assert "x-split" not in response.headers and "set-cookie" not in response.headers
+
+
+def test_status_without_reason_gets_the_standard_phrase(serve: Callable[..., Running]) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("404", [("Content-Type", "text/plain")])  # the checker warns; we mend
+        return [b"missing"]
+
+    srv = serve(app)
+    reply = raw_exchange(srv.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 404 Not Found\r\n") and reply.endswith(b"missing")
 
 
 def test_write_callable_sends_before_the_iterable(serve: Callable[..., Running]) -> None:
@@ -447,17 +458,6 @@ def test_headers_wait_for_the_first_non_empty_chunk(serve: Callable[..., Running
 # -- HTTP/1.1 framing --------------------------------------------------------
 
 
-def test_head_sends_headers_without_body(serve: Callable[..., Running]) -> None:
-    srv = serve(hello)  # a one-item list: the server can give it a Content-Length
-    with httpx.Client(timeout=WAIT) as client:
-        head = client.head(srv.url)
-        get = client.get(srv.url)
-    assert head.status_code == 200 and head.content == b""
-    assert head.headers["content-length"] == "5" == get.headers["content-length"]
-    assert head.headers["date"].endswith(" GMT")
-    assert get.text == "hello"
-
-
 def test_keep_alive_serves_two_requests_on_one_connection(
     serve: Callable[..., Running],
 ) -> None:
@@ -470,19 +470,6 @@ def test_keep_alive_serves_two_requests_on_one_connection(
         first, second = client.get(srv.url), client.get(srv.url)
     assert first.status_code == second.status_code == 200
     assert first.text == second.text  # the same client port: the same connection
-
-
-def test_http_1_0_response_ends_with_the_connection(serve: Callable[..., Running]) -> None:
-    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        yield b"one "
-        yield environ["SERVER_PROTOCOL"].encode()
-
-    srv = serve(app)
-    reply = raw_exchange(srv.port, b"GET / HTTP/1.0\r\n\r\n")
-    head, _, body = reply.partition(b"\r\n\r\n")
-    assert b"chunked" not in head.lower()
-    assert body == b"one HTTP/1.0"
 
 
 def test_wrong_content_length_from_the_app_closes_and_logs(
@@ -530,43 +517,17 @@ def test_expect_100_continue_without_reading_closes_instead(
 
 
 # -- hostile clients ---------------------------------------------------------
+# (the byte-level tests in test_mini_wsgi_bytes.py cover the other refusals,
+# one exact byte string each; these prove them on a real listening server)
 
 HOSTILE = {
     "garbage": (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03garbage\r\n\r\n", 400),
-    "bad request line": (b"GET\r\n\r\n", 400),
-    "missing host": (b"GET / HTTP/1.1\r\n\r\n", 400),
     "bad header line": (b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400),
-    "oversized headers": (
-        b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 40_000 + b"\r\n\r\n",
-        431,
-    ),
     "many headers": (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 3000 + b"\r\n", 431),
-    "content-length too big": (
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
-        413,
-    ),
-    "two content-lengths": (
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        400,
-    ),
     "content-length and chunked": (
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         400,
-    ),
-    "unknown transfer-encoding": (
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
-        501,
-    ),
-    "chunked body too big": (
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-        + b"400\r\n"
-        + b"z" * 1024
-        + b"\r\n"
-        + b"400\r\n"
-        + b"z" * 1024
-        + b"\r\n0\r\n\r\n",
-        413,
     ),
     "bad chunk size": (
         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",

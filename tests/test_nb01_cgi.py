@@ -20,8 +20,8 @@ import pytest
 
 import gateway_lab as gl
 from gateway_lab.course.cgi import CGI_FORM, EXTRA_STDIN, check_cgi_form
-from gateway_lab.exercises.cgi import UTF8_BODY
-from gateway_lab.exercises.framework import ExerciseResult
+from gateway_lab.exercises.result import ExerciseResult
+from gateway_lab.exercises.stdin import UTF8_BODY
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOLUTION = NOTEBOOKS / "solutions" / "cgi-form.py"

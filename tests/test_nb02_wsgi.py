@@ -21,7 +21,7 @@ import pytest
 
 import gateway_lab as gl
 from gateway_lab.course.wsgi import WSGI_JSON_ECHO, JSONCase
-from gateway_lab.exercises.framework import ExerciseResult
+from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.interface.response import Response
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"

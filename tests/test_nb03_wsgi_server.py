@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from gateway_lab.course.wsgi_server import CASES, RESPOND, ServerPartExercise
-from gateway_lab.exercises.framework import _REGISTRY, ExerciseResult
+from gateway_lab.exercises.framework import _REGISTRY
+from gateway_lab.exercises.result import ExerciseResult
 
 SOLUTION = Path(__file__).parent.parent / "notebooks" / "solutions" / "wsgi_server_respond.py"
 ALL_TITLES = {case.title for case in CASES}

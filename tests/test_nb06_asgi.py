@@ -20,7 +20,7 @@ import pytest
 
 import gateway_lab as gl
 from gateway_lab.course import asgi as course_06
-from gateway_lab.exercises.framework import ExerciseResult
+from gateway_lab.exercises.result import ExerciseResult
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 EXERCISES = {

@@ -513,7 +513,8 @@ async def _stream_for_nobody(scope, receive, send, sent: list[int], errors: list
 
 @pytest.mark.parametrize("engine", ["uvicorn", "mini"])
 def test_a_stream_that_does_not_listen_for_disconnect(engine):
-    """uvicorn drops sends after the client left in silence; mini raises OSError."""
+    """After the client left, send raises OSError on both engines (uvicorn alone drops the
+    sends in silence; the guard every served app sits behind raises, issue 13 #1)."""
     sent: list[int] = []
     errors: list[str] = []
 
@@ -532,7 +533,4 @@ def test_a_stream_that_does_not_listen_for_disconnect(engine):
             time.sleep(0.02)
     finally:
         srv.stop()
-    if engine == "uvicorn":
-        assert len(sent) == 60 and not errors
-    else:
-        assert errors == ["ClientDisconnected"] and len(sent) < 60
+    assert errors == ["ClientDisconnected"] and len(sent) < 60

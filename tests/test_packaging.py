@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,7 +22,7 @@ def requirement_lines(path: Path) -> list[str]:
     return lines
 
 
-TEST_TOOLS = {"pytest", "pytest-timeout", "nbval", "playwright", "ruff"}
+TEST_TOOLS = {"pytest", "pytest-timeout", "nbval", "playwright", "ruff", "mypy", "jupyterhub"}
 
 
 def name_of(line: str) -> str:
@@ -64,6 +66,31 @@ def test_readme_states_the_two_commands_ci_runs():
     assert "python -m pip install -r requirements.txt && python -m pytest" in readme
 
 
+def test_the_package_ships_its_types():
+    # PEP 561: py.typed marks the package as typed, and must be installed with it.
+    assert (ROOT / "gateway_lab" / "py.typed").is_file()
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["gateway_lab"]
+
+
+def test_the_test_command_runs_doctests_and_leaves_notebook_scripts_alone():
+    """pyproject's pytest options: gateway_lab's doctests are collected; the CGI scripts
+    and solutions under notebooks/ are programs, never imported (importing one runs it)."""
+    scripts = sorted({str(p.parent.relative_to(ROOT)) for p in (ROOT / "notebooks").rglob("*.py")})
+    assert scripts, "expected the CGI scripts and solutions under notebooks/"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *scripts, "gateway_lab/specs.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    items = [line for line in done.stdout.splitlines() if "::" in line]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert items and all(item.startswith("gateway_lab/specs.py::") for item in items), items
+
+
 def test_import_is_light():
     code = (
         "import sys, gateway_lab; "
@@ -74,6 +101,27 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_type_checkers_see_every_lazy_export():
+    """The TYPE_CHECKING block of gateway_lab/__init__.py imports each name from its home."""
+    import ast
+
+    import gateway_lab as gl
+
+    tree = ast.parse((ROOT / "gateway_lab" / "__init__.py").read_text())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+    )
+    seen = {
+        alias.name: (node.module or "").removeprefix("gateway_lab.")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gateway_lab")
+        for alias in node.names
+    }
+    assert seen == gl._EXPORTS
 
 
 def test_public_names_resolve():

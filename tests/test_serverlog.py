@@ -40,3 +40,19 @@ def test_concurrent_appends():
     for t in threads:
         t.join()
     assert len(log.requests) == 4000
+
+
+def test_terminal_colour_codes_never_reach_the_log():
+    log = ServerLog("t")
+    log.message('info: "GET / HTTP/1.1" \x1b[1m\x1b[31m500\x1b[0m -')  # werkzeug's colours
+    assert list(log.messages) == ['info: "GET / HTTP/1.1" 500 -']
+
+
+def test_a_request_is_recorded_once():
+    from gateway_lab.serving.log import RequestTimer
+
+    log = ServerLog("t")
+    timer = RequestTimer("GET /")
+    timer.record(log)
+    timer.record(log)  # the guard's close() after its own early record
+    assert len(log.requests) == 1

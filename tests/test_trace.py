@@ -258,7 +258,7 @@ def test_wsgi_wrong_body_types_are_recorded_and_still_reach_the_server():
         call_wsgi(recorded)
     body = flow.of_kind("body")[0].payload
     assert body["wrong_type"] == "str"
-    assert "text, not bytes" in body["repr"]
+    assert body["value"] == "text, not bytes"
 
 
 def test_wsgi_big_bodies_are_kept_up_to_the_cap_with_their_size():
@@ -349,7 +349,7 @@ def test_asgi_records_scope_receive_send_and_return():
     assert receive.payload["body"] == b"data"
     start = flow.events[2]
     assert (start.source, start.target) == ("app", "server")
-    assert start.payload["message"]["status"] == 200
+    assert start.payload["status"] == 200
     assert start.payload["summary"] == "http.response.start 200"
     assert flow.events[3].payload["size"] == 8
 
@@ -617,3 +617,157 @@ def test_an_asgi_traceback_keeps_the_app_and_the_servers_send():
     text = flow.of_kind("exception")[0].payload["traceback"]
     assert frame_names(text) == ["app", "refusing_send"]
     assert "recording_send" not in text and not from_the_recorder(text)
+
+
+# ----------------------------------------------------------------------- faithful notes
+
+
+def _server_call(app, environ=None):
+    """Play a minimal server: what start_response got, and the body."""
+    got = {}
+
+    def start_response(status, headers, exc_info=None):
+        got["status"], got["headers"] = status, list(headers)
+        return lambda data: None
+
+    result = app(environ or gl.make_environ(), start_response)
+    body = b"".join(result) if isinstance(result, (list, tuple)) else result
+    return got, body
+
+
+def test_wsgi_headers_the_server_gets_are_not_used_up_by_the_recorder():
+    def app(environ, start_response):
+        start_response("200 OK", (pair for pair in [("Content-Type", "text/plain")]))
+        return [b"hi"]
+
+    recorded, flow = record_wsgi(app)
+    got, _ = _server_call(recorded)
+    assert got["headers"] == [("Content-Type", "text/plain")]
+    kept = flow.of_kind("start_response")[0].payload["headers"]
+    assert type(kept).__name__ == "generator" and "generator object" in repr(kept)
+
+
+def test_wsgi_notes_keep_the_types_the_app_used():
+    def app(environ, start_response):
+        start_response(200, [["Content-Type", "text/plain"], ("Content-Length", 2)])
+        return [b"hi"]
+
+    recorded, flow = record_wsgi(app)
+    _server_call(recorded)
+    start = flow.of_kind("start_response")[0].payload
+    assert start["status"] == 200
+    assert type(start["headers"][0]) is list and start["headers"][1] == ("Content-Length", 2)
+
+
+def test_wsgi_a_wrong_start_response_call_gets_the_servers_own_error():
+    def app(environ, start_response):
+        start_response("200 OK")
+        return [b"hi"]
+
+    def server_start_response(status, headers, exc_info=None):
+        raise AssertionError("the server's own words")
+
+    recorded, flow = record_wsgi(app)
+    with pytest.raises(TypeError, match="server_start_response"):
+        recorded(gl.make_environ(), server_start_response)
+    start = flow.of_kind("start_response")[0].payload
+    assert start["positional"] == 1 and start["keywords"] == []
+    assert flow.of_kind("exception")[0].payload["from_server"] == "start_response"
+
+
+def test_wsgi_the_pep3333_reraise_of_exc_info_stays_the_apps_exception():
+    import sys
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"partial"
+        try:
+            raise RuntimeError("late failure")
+        except RuntimeError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+        yield b"never"
+
+    recorded, flow = record_wsgi(app)
+    with pytest.raises(RuntimeError, match="late failure"):
+        call_wsgi(recorded)
+    exception = flow.of_kind("exception")[0].payload
+    assert exception["type"] == "RuntimeError" and "from_server" not in exception
+    assert flow.of_kind("start_response")[1].payload["exc_info_valid"] is True
+
+
+def test_wsgi_a_body_that_cannot_be_iterated_reaches_the_server_as_it_is():
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return 42
+
+    recorded, flow = record_wsgi(app)
+    _, body = _server_call(recorded)
+    assert body == 42
+    returned = flow.of_kind("return")[0].payload
+    assert returned["iterable"] is False and returned["value"] == 42
+    assert kinds(flow) == ["environ", "start_response", "return"]
+
+
+def test_wsgi_close_raising_and_a_body_cut_short_are_on_record():
+    class Body:
+        def __iter__(self):
+            yield b"one"
+            yield b"two"
+
+        def close(self):
+            raise RuntimeError("close failed")
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return Body()
+
+    recorded, flow = record_wsgi(app)
+    result = recorded(gl.make_environ(), lambda s, h, e=None: None)
+    assert next(iter(result)) == b"one"  # the server stops after one chunk
+    with pytest.raises(RuntimeError):
+        result.close()
+    close = flow.of_kind("close")[0].payload
+    assert close["cut"] is True
+    exception = flow.of_kind("exception")[0].payload
+    assert exception["during"] == "close" and exception["type"] == "RuntimeError"
+    assert exception["frames"] and exception["frames"][-1][2] == "close"
+
+
+def test_asgi_an_asgi2_class_app_is_recorded_and_still_works():
+    class App:
+        def __init__(self, scope):
+            self.scope = scope
+
+        async def __call__(self, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"two-step"})
+
+    recorded, flow = record_asgi(App)
+    assert asyncio.run(acall_asgi(recorded)).body == b"two-step"
+    assert kinds(flow) == ["scope", "send", "send", "return"]
+
+
+def test_asgi_a_call_that_is_not_awaitable_is_noted_then_fails_as_before():
+    def plain(scope, receive, send):
+        return None
+
+    recorded, flow = record_asgi(plain)
+    with pytest.raises(TypeError, match="can't be used in 'await' expression"):
+        asyncio.run(recorded(gl.make_http_scope(), None, None))
+    returned = flow.of_kind("return")[0].payload
+    assert returned["awaitable"] is False and returned["value"] is None
+    assert kinds(flow) == ["scope", "return"]
+
+
+def test_asgi_a_message_the_server_refuses_is_noted_first_and_marked():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": "200 OK", "headers": []})
+
+    async def refusing_send(message):
+        raise RuntimeError("the server refuses")
+
+    recorded, flow = record_asgi(app)
+    with pytest.raises(RuntimeError, match="refuses"):
+        asyncio.run(recorded(gl.make_http_scope(), None, refusing_send))
+    assert flow.of_kind("send")[0].payload["status"] == "200 OK"
+    assert flow.of_kind("exception")[0].payload["from_server"] == "send"

@@ -11,9 +11,15 @@ build pack, given a ``binder/`` folder, reads only that folder:
 2. A fresh virtual environment, then ``pip install -r binder/requirements.txt``
    (pip's cache is used, so a second run is quick).
 3. ``binder/postBuild`` runs from the repository's root with the new
-   environment first on PATH. repo2docker works on a copy of the repository,
-   and so does this script: the copy (without .git, caches and test output)
-   is where postBuild builds the package, so the checkout stays untouched.
+   environment first on PATH. repo2docker works on a clone of the repository,
+   and so does this script, in its way: it copies exactly the files git
+   tracks (``git ls-files``), as they are in the working tree, so an edit not
+   yet committed is tested but an untracked file is not (a clean clone in CI
+   would not have it). Copying the working tree instead would copy build
+   output, caches and, worst, a temporary folder inside the checkout, which
+   would then hold the copy being made of it, over and over. (So a new file
+   takes part once it is committed or staged with ``git add``.) postBuild
+   builds the package in the copy, so the checkout stays untouched.
 
 Then the proof: ``gateway_lab`` must import from the new environment's
 site-packages (postBuild installed it, not an editable checkout), and every
@@ -43,20 +49,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 NO_REGISTRY = 3
-COPY_IGNORE = (
-    ".git",
-    "test-artifacts",
-    ".pytest_cache",
-    ".ruff_cache",
-    "__pycache__",
-    "*.egg-info",
-    "build",
-    "dist",
-    ".venv",
-    "venv",
-    "cgi-bin-lab",
-    ".ipynb_checkpoints",
-)
 NETWORK_SIGNS = (
     "NewConnectionError",
     "Temporary failure in name resolution",
@@ -70,7 +62,7 @@ NETWORK_SIGNS = (
     "Connection refused",
 )
 
-__all__ = ["pick_python", "runtime_version"]
+__all__ = ["copy_tracked", "pick_python", "runtime_version", "tracked_files"]
 
 
 def runtime_version(runtime: Path = BINDER / "runtime.txt") -> tuple[int, int]:
@@ -116,6 +108,48 @@ def pick_python(wanted: tuple[int, int]) -> tuple[str, tuple[int, int], str]:
         f"here: using the closest one found, {closest[0]}.{closest[1]} ({found[closest]})."
     )
     return found[closest], closest, note
+
+
+def tracked_files(root: Path = ROOT) -> list[str]:
+    """Every path git tracks under ``root``, relative to it (``git ls-files``)."""
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SystemExit(f"the dry run copies what git tracks, but git did not run: {exc}") from exc
+    if listed.returncode:
+        raise SystemExit(
+            f"the dry run copies what git tracks, so {root} must be a git checkout: "
+            f"git ls-files said {listed.stderr.decode(errors='replace').strip()!r}"
+        )
+    names = [name.decode("utf-8", "surrogateescape") for name in listed.stdout.split(b"\0")]
+    return sorted(name for name in names if name)
+
+
+def copy_tracked(root: Path, destination: Path) -> list[str]:
+    """Copy the files git tracks under ``root`` into ``destination``, as they are now.
+
+    Modes (a script's executable bit) and symbolic links (as links) are kept.
+    A tracked file deleted from the working tree is skipped, as in a commit of
+    the tree. ``destination`` may lie inside ``root``: nothing untracked is
+    copied, so the copy never contains itself. Returns the copied paths.
+    """
+    copied = []
+    for name in tracked_files(root):
+        source = root / name
+        if not os.path.lexists(source) or (source.is_dir() and not source.is_symlink()):
+            continue  # deleted but not yet committed; or a submodule's folder
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink():
+            target.unlink()  # a copy kept from an earlier run (--workdir): replaced
+        shutil.copy2(source, target, follow_symlinks=False)
+        copied.append(name)
+    return copied
 
 
 def _run(step: str, argv: list[str], log: Path, **kwargs: object) -> tuple[int, float, str]:
@@ -165,7 +199,9 @@ def dry_run(scratch: Path, report_path: Path | None) -> int:
         print(note)
 
     repo = scratch / "repo"
-    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True)
+    copied = copy_tracked(ROOT, repo)
+    report["files_copied"] = len(copied)
+    print(f"copied the {len(copied)} files git tracks into {repo}")
     venv = scratch / "venv"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.pop("JUPYTERHUB_SERVICE_PREFIX", None)

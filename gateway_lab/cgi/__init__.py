@@ -16,7 +16,11 @@ The gateway is split by job, one small module each:
 =====================  ===================================================
 ``run``                :func:`run_cgi`, one exchange, and :class:`CGIResult`
 ``process``            the child process: stdin/stdout/stderr at once, a
-                       deadline, an output cap, the process group killed
+                       deadline, an output cap
+``supervisor``         a per-request child subreaper that ends every
+                       descendant of the script (Linux)
+``launch``             ``Popen`` off the main thread, so that an interrupt
+                       cannot land inside the fork
 ``parse``              the script's output -> status, headers, body
 ``explain``            why a script failed, in words a learner can act on
 ``paths``              URL -> script file, never outside the folder
@@ -28,11 +32,13 @@ Safety, because a CGI server runs programs chosen by a URL: no shell ever
 (``argv`` is a list); only files inside the folder, after following symbolic
 links; a ``Proxy`` request header never becomes ``HTTP_PROXY`` ("httpoxy");
 the child's environment is the meta-variables plus ``PATH`` and ``LANG``,
-never the kernel's own (which may hold tokens and passwords); every child
-runs in its own process group, with a deadline (504) and an output cap
-(502). ``PATH`` is ``/usr/local/bin:/usr/bin:/bin`` led by the folder of the
-Python running the kernel, so that ``#!/usr/bin/env python3`` finds the
-course's Python.
+never the kernel's own (which may hold tokens and passwords); every script
+runs with a deadline (504) and an output cap (502), and nothing it starts
+outlives its request or the kernel, even a process that leaves its group
+with ``setsid`` or a double fork (on Linux; elsewhere the script's process
+group is killed, which such a process escapes). ``PATH`` is
+``/usr/local/bin:/usr/bin:/bin`` led by the folder of the Python running the
+kernel, so that ``#!/usr/bin/env python3`` finds the course's Python.
 
 >>> import gateway_lab as gl
 >>> result = gl.run_cgi("cgi-bin/hello.py", path="/?name=Ada")  # doctest: +SKIP

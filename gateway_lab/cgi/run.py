@@ -44,6 +44,7 @@ from gateway_lab.interface.environ import (
     header_pairs,
 )
 from gateway_lab.interface.response import Response
+from gateway_lab.platform import require_os
 
 __all__ = ["SAFE_PATH", "CGIResult", "child_environment", "forwardable_headers", "run_cgi"]
 
@@ -189,6 +190,7 @@ def run_cgi(
     ``/`` plus the script's file name. A script's failure never raises: the
     result's ``status`` and ``problem`` tell it.
     """
+    require_os("gl.run_cgi", "a new process for the script")
     started = time.perf_counter()
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     script_path = os.path.abspath(os.fspath(script))

@@ -17,6 +17,10 @@ snapshot caught the loop inside the app's code (not idle in ``select``), so
 a busy machine is not blamed on the app. Time spent collecting garbage is
 measured (``gc.callbacks``) and taken out of every gap: a collection pause
 that happens to land inside a fast-allocating app is not the app blocking.
+
+In the browser edition (Pyodide, :mod:`gateway_lab.platform`) there are no
+threads, so there is no watchdog: the ticker still measures lag, but no
+stall is ever confirmed, and no ``asgi.blocking-call`` is reported there.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import traceback
 from dataclasses import dataclass
 
 from gateway_lab.check.explain import learner_frame, where
+from gateway_lab.platform import IN_BROWSER
 
 __all__ = ["LagMonitor", "Stall"]
 
@@ -100,6 +105,8 @@ class LagMonitor:
     # -- the watchdog (its own thread) -----------------------------------------------------
     def start(self) -> None:
         gc.callbacks.append(self._on_gc)
+        if IN_BROWSER:  # no threads there: lag is measured, never confirmed
+            return
         self._watchdog = threading.Thread(
             target=self._watch_loop, name="gateway-lab-looplag", daemon=True
         )

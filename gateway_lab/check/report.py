@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,11 @@ class Report:
         self.seconds = 0.0
         # the response to each HTTP request of ``requests`` (None: no complete response)
         self.responses: list[Any] = []
+
+    def __await__(self) -> Generator[Any, None, Report]:
+        """A finished report is awaitable: ``await gl.check_asgi(app)`` works everywhere."""
+        return self
+        yield  # a generator that returns at once, never suspending
 
     @property
     def ok(self) -> bool:

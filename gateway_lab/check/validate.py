@@ -9,6 +9,12 @@ on a fresh event loop in a worker thread, which is why both are plain
 functions that work the same in a script and in a notebook cell whose own
 loop is already running.
 
+In the browser edition (Pyodide: no threads, see :mod:`gateway_lab.platform`)
+the WSGI app is called on the calling thread, and the ASGI battery runs on
+the page's own event loop while ``check_asgi`` waits for it. A
+:class:`Report` is also awaitable, so ``await gl.check_asgi(app)`` gives the
+same report in a browser, a notebook and a script.
+
 >>> import gateway_lab as gl
 >>> def app(environ, start_response):
 ...     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -122,7 +128,8 @@ def check_asgi(
     Besides the protocol, it measures how long the app blocks the event loop
     and reports ``asgi.blocking-call`` beyond ``blocking_ms`` milliseconds.
     Works in a notebook cell: the app runs on a fresh event loop in a worker
-    thread. ``lifespan`` / ``websocket`` switch those parts of the battery.
+    thread (in the browser edition, on the page's loop: ``await gl.check_asgi(app)``
+    works too). ``lifespan`` / ``websocket`` switch those parts of the battery.
     """
     probes = list(requests or DEFAULT_BATTERY)
     labels = (["lifespan startup"] if lifespan else []) + [p.label for p in probes]

@@ -1,9 +1,11 @@
 """The course's own exercises, one module per lesson, listed here by hand.
 
 Theory of operation: each lesson module defines its exercises as data and
-registers them (``register``) when imported; ``gl.exercise(name)`` imports
-this package first, so every lesson below is loaded, in lesson order, and
-nothing is found by scanning folders.
+registers them (``register``) when imported. :func:`exercise` (``gl.exercise``)
+lives here, so asking for an exercise has imported every lesson below, in
+lesson order, and nothing is found by scanning folders. The exercise
+framework never imports the course: the course depends on the framework,
+not the other way round.
 
 =================  ======  ====================================================
 module             lesson  exercises
@@ -34,6 +36,7 @@ from gateway_lab.course import (
     wsgi,
     wsgi_server,
 )
+from gateway_lab.exercises.framework import ExerciseLike, registered
 
 LESSONS = {
     "01-cgi": cgi,
@@ -47,4 +50,13 @@ LESSONS = {
     "09-labs": labs,
 }
 
-__all__ = ["LESSONS"]
+__all__ = ["LESSONS", "exercise"]
+
+
+def exercise(name: str) -> ExerciseLike:
+    """The course exercise called ``name``: ``check = gl.exercise("wsgi-hello-name")``.
+
+    >>> exercise("wsgi-hello-name")
+    <Exercise 'wsgi-hello-name' (wsgi, 3 cases)>
+    """
+    return registered(name)

@@ -30,10 +30,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway_lab import specs
 from gateway_lab.check.report import Report
 from gateway_lab.check.validate import check_asgi
 from gateway_lab.events.flow import Event
-from gateway_lab.exercises.framework import Case, Exercise, register
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.framework import Exercise, register
+from gateway_lab.types import AnyApp
 
 __all__ = [
     "ASGICase",
@@ -43,7 +46,6 @@ __all__ = [
     "ASGI_STREAMING_COUNT",
 ]
 
-ASGI_LIFESPAN = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
 _STREAM_ADVICE = (
     "Send each line in its own {'type': 'http.response.body', 'body': ..., "
     "'more_body': True} as soon as it is ready, then end with more_body=False"
@@ -132,7 +134,7 @@ def _lifespan_lines(report: Report) -> list[tuple[str, str]]:
                 "✗",
                 "lifespan startup: the app should answer {'type': "
                 "'lifespan.startup.complete'} after setting up scope['state'] "
-                f"(see {ASGI_LIFESPAN})",
+                f"(see {specs.ASGI_LIFESPAN})",
             )
         ]
     lines = [("✓", "lifespan startup: the app answered 'lifespan.startup.complete'")]
@@ -145,7 +147,7 @@ def _lifespan_lines(report: Report) -> list[tuple[str, str]]:
                 "lifespan shutdown: the app returned after the startup, so it never "
                 "received 'lifespan.shutdown'. Keep looping on `await receive()`, and "
                 "answer 'lifespan.shutdown' with {'type': 'lifespan.shutdown.complete'} "
-                f"before returning (see {ASGI_LIFESPAN})",
+                f"before returning (see {specs.ASGI_LIFESPAN})",
             )
         )
     else:
@@ -154,7 +156,7 @@ def _lifespan_lines(report: Report) -> list[tuple[str, str]]:
                 "✗",
                 "lifespan shutdown: the app received 'lifespan.shutdown' but did not "
                 "answer it: send {'type': 'lifespan.shutdown.complete'}, then return "
-                f"(see {ASGI_LIFESPAN})",
+                f"(see {specs.ASGI_LIFESPAN})",
             )
         )
     return lines
@@ -184,7 +186,7 @@ class ASGIExercise(Exercise):
         self.lifespan = lifespan
         self.restart = restart
 
-    def _run(self, app: Any) -> Report:
+    def _run(self, app: AnyApp) -> Report:
         probes = [case.probe() for case in self.cases]
         return check_asgi(
             app, probes, timeout=self.timeout, lifespan=self.lifespan, websocket=False
@@ -193,7 +195,7 @@ class ASGIExercise(Exercise):
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
         return _lifespan_lines(report) if self.lifespan else []
 
-    def _final_lines(self, app: Any, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def _final_lines(self, app: AnyApp, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if not self.restart or any(mark == "✗" for mark, _ in lines):
             return []
         again = self._case_lines(self._run(app))

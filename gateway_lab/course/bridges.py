@@ -35,19 +35,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway_lab.exercises.framework import (
-    Case,
-    Exercise,
-    ExerciseResult,
-    not_callable_sentence,
-    register,
-)
+from gateway_lab import specs
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.framework import Exercise, register
+from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.interface.appkind import looks_async
 from gateway_lab.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ASGI_TO_WSGI_BRIDGE", "BridgeExercise", "BridgeTarget", "TARGET_APPS"]
-
-ASGI_SPEC = "https://asgi.readthedocs.io/en/latest/specs/www.html"
 
 
 # -- the ASGI apps the learner's bridge must carry ------------------------------------
@@ -206,11 +201,11 @@ class BridgeExercise(Exercise):
         super().__init__(name, kind="wsgi", cases=cases, title=title, timeout=timeout)
         self.targets = targets
 
-    def evaluate(self, app: Any) -> ExerciseResult:
+    def evaluate(self, app: object) -> ExerciseResult:
         """Check the bridge ``app`` on every target app. Never raises on an unfinished one."""
         bridge = app
         unfinished = self._unfinished_bridge(bridge)
-        if unfinished:
+        if unfinished or not callable(bridge):  # (_unfinished_bridge said it is callable)
             return ExerciseResult(self.title, False, unfinished=unfinished)
         lines: list[tuple[str, str]] = []
         for target in self.targets:
@@ -236,7 +231,7 @@ class BridgeExercise(Exercise):
     def _wrong_shape(self, problem: str) -> ExerciseResult:
         return ExerciseResult(self.title, False, [("✗", problem)])
 
-    def _unfinished_bridge(self, bridge: Any) -> str:
+    def _unfinished_bridge(self, bridge: object) -> str:
         if bridge is None or bridge is Ellipsis:
             shown = "None" if bridge is None else "`...`"
             return (
@@ -286,7 +281,7 @@ def _shape_problem(wrapped: Any, asgi_app: ASGIApp) -> str:
         return (
             "asgi_to_wsgi(app) returned an async function, but a WSGI server needs a plain "
             "`def wsgi_app(environ, start_response):` that runs the ASGI app (with "
-            f"asyncio.run) and returns the body. See {ASGI_SPEC}"
+            f"asyncio.run) and returns the body. See {specs.ASGI_HTTP}"
         )
     if not callable(wrapped):
         return (

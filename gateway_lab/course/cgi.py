@@ -23,8 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway_lab.exercises.cgi import EXTRA_STDIN, CGICase, CGIExercise
-from gateway_lab.exercises.framework import Case, ExerciseResult, register
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.cgi import CGICase, CGIExercise
+from gateway_lab.exercises.framework import register
+from gateway_lab.exercises.result import ExerciseResult
+from gateway_lab.exercises.stdin import EXTRA_STDIN
 
 __all__ = ["CGI_FORM", "EXTRA_STDIN", "CGICase", "CGIExercise", "check_cgi_form"]
 

@@ -30,10 +30,11 @@ The reference solution is ``notebooks/solutions/asgi_guestbook.py``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gateway_lab.check.report import Report
-from gateway_lab.exercises.framework import Case, Exercise, ExerciseResult, register
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.framework import Exercise, register
+from gateway_lab.exercises.result import ExerciseResult
+from gateway_lab.interface.response import Response
 
 __all__ = ["ASGI_GUESTBOOK", "GuestbookCase", "GuestbookExercise", "GuestbookResult", "excerpt"]
 
@@ -69,7 +70,7 @@ def excerpt(page: str, wanted: str, limit: int = EXCERPT_LIMIT) -> str:
 class GuestbookCase(Case):
     """A :class:`Case` whose ✗ body line shows the page around the missing text."""
 
-    def expectations(self, response: Any) -> list[tuple[bool, str]]:
+    def expectations(self, response: Response | None) -> list[tuple[bool, str]]:
         results = super().expectations(response)
         if response is None:
             return results
@@ -105,7 +106,7 @@ class GuestbookResult(ExerciseResult):
 class GuestbookExercise(Exercise):
     """The guestbook exercise: feedback that names the real cause of each ✗."""
 
-    def evaluate(self, app: Any) -> ExerciseResult:
+    def evaluate(self, app: object) -> ExerciseResult:
         result = super().evaluate(app)
         lines = [
             ("✗" if mark == "!" and text.startswith(_MISTAKES_HERE) else mark, text)

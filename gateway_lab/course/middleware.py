@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import base64
 
-from gateway_lab.exercises.framework import Case, register
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.framework import register
 from gateway_lab.exercises.middleware import MiddlewareExercise, Step, inner_app
 from gateway_lab.types import Environ
 
@@ -61,7 +62,6 @@ STRANGER = (
 
 def _auth_steps() -> list[Step]:
     ada = (("Authorization", basic_credentials("ada", "lovelace")),)
-    refused = {"inner_called": False, "hides": SECRET}
     return [
         Step(
             Case(
@@ -70,7 +70,8 @@ def _auth_steps() -> list[Step]:
                 headers_expected={"WWW-Authenticate": "Basic"},
                 says="no credentials",
             ),
-            **refused,
+            inner_called=False,
+            hides=SECRET,
         ),
         Step(
             Case(
@@ -79,7 +80,8 @@ def _auth_steps() -> list[Step]:
                 status=401,
                 says="a wrong password",
             ),
-            **refused,
+            inner_called=False,
+            hides=SECRET,
         ),
         Step(
             Case(
@@ -88,7 +90,8 @@ def _auth_steps() -> list[Step]:
                 status=401,
                 says="garbled credentials",
             ),
-            **refused,
+            inner_called=False,
+            hides=SECRET,
         ),
         Step(
             Case(

@@ -41,19 +41,20 @@ import functools
 from typing import Any
 
 from gateway_lab.check.report import Report
-from gateway_lab.exercises.framework import Case, Exercise, register
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.framework import Exercise, register
 
 # Names imported ``as`` themselves are re-exports: they were defined here
 # before the checkers moved to modules of their own, and stay importable.
 from gateway_lab.exercises.runner import NOT_IMPLEMENTED as NOT_IMPLEMENTED
 from gateway_lab.exercises.stream import LeavingClient, StreamUntilDisconnectExercise
 from gateway_lab.exercises.websocket import AFTER_LEAVING_POLL as AFTER_LEAVING_POLL
-from gateway_lab.exercises.websocket import ASGI_WS as ASGI_WS
 from gateway_lab.exercises.websocket import (
     Conversation,
     ScriptedWebSocket,
     WebSocketExercise,
 )
+from gateway_lab.types import AnyApp
 
 __all__ = [
     "ASGI_NO_BLOCKING",
@@ -89,7 +90,7 @@ class OffloadExercise(Exercise):
         self.function = function
         self._calls: int | None = None  # how often the last check's app called it
 
-    def _run(self, app: Any) -> Report:
+    def _run(self, app: AnyApp) -> Report:
         self._calls = None
         namespace = getattr(app, "__globals__", None)
         original = namespace.get(self.function) if isinstance(namespace, dict) else None

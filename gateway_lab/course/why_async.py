@@ -37,7 +37,7 @@ import math
 from numbers import Real
 from typing import Any
 
-from gateway_lab.exercises.framework import ExerciseResult
+from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.labs.load import LoadRun
 
 __all__ = [

@@ -25,7 +25,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from gateway_lab.exercises.framework import Case, Exercise, header_row, register
+from gateway_lab.exercises.case import Case, header_row
+from gateway_lab.exercises.framework import Exercise, register
+from gateway_lab.interface.response import Response
 
 __all__ = ["JSONCase", "WSGI_HELLO_NAME", "WSGI_JSON_ECHO"]
 
@@ -45,7 +47,7 @@ class JSONCase(Case):
     json_equals: Any = None
     needs_length: bool = False
 
-    def expectations(self, response: Any) -> list[tuple[bool, str]]:
+    def expectations(self, response: Response | None) -> list[tuple[bool, str]]:
         results = super().expectations(response)
         if response is None:
             return results

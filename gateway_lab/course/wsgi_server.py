@@ -24,16 +24,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 
+from gateway_lab import specs
 from gateway_lab.exercises.framework import register
 from gateway_lab.exercises.server import (
-    PEP3333_ERRORS,
-    PEP3333_START,
-    PEP3333_WRITE,
     AppFailure,
+    CloseCounter,
     ClosingIterator,
     ClosingList,
     Expectation,
-    Probe,
     Run,
     ServerCase,
     ServerPartExercise,
@@ -52,7 +50,6 @@ __all__ = [
     "AppFailure",
     "ClosingIterator",
     "ClosingList",
-    "Probe",
     "Run",
     "ServerCase",
     "ServerPartExercise",
@@ -64,10 +61,10 @@ __all__ = [
 TEXT = [("Content-Type", "text/plain")]
 
 
-def _list_app(probe: Probe) -> WSGIApp:
+def _list_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         start_response("200 OK", TEXT)
-        return ClosingList([b"Hello, ", b"list"], probe)
+        return ClosingList([b"Hello, ", b"list"], closes)
 
     return app
 
@@ -81,10 +78,10 @@ def _judge_list(run: Run) -> list[Expectation]:
     ]
 
 
-def _empty_app(probe: Probe) -> WSGIApp:
+def _empty_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         start_response("204 No Content", [])
-        return ClosingList([], probe)
+        return ClosingList([], closes)
 
     return app
 
@@ -106,14 +103,14 @@ def _judge_empty(run: Run) -> list[Expectation]:
     return results
 
 
-def _lazy_app(probe: Probe) -> WSGIApp:
+def _lazy_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         def steps() -> Iterator[bytes]:
             start_response("200 OK", TEXT)  # runs on the first next(), not before
             yield b""
             yield b"lazy"
 
-        return ClosingIterator(steps(), probe)
+        return ClosingIterator(steps(), closes)
 
     return app
 
@@ -135,7 +132,7 @@ def _judge_lazy(run: Run) -> list[Expectation]:
     return results
 
 
-def _write_app(probe: Probe) -> WSGIApp:
+def _write_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         write = start_response("200 OK", TEXT)
         if not callable(write):
@@ -145,7 +142,7 @@ def _write_app(probe: Probe) -> WSGIApp:
             )
         write(b"Hello, ")
         write(b"write")
-        return ClosingList([b"!"], probe)
+        return ClosingList([b"!"], closes)
 
     return app
 
@@ -157,7 +154,7 @@ def _judge_write(run: Run) -> list[Expectation]:
                 False,
                 f"start_response should return a write(data) function; it returned "
                 f"something else. Define write(data) (send the head if needed, then the "
-                f"data) and `return write` at the end of start_response. See {PEP3333_WRITE}",
+                f"data) and `return write` at the end of start_response. See {specs.PEP3333_WRITE}",
             )
         ]
     return [
@@ -174,14 +171,14 @@ def _judge_write(run: Run) -> list[Expectation]:
     ]
 
 
-def _replace_before_body_app(probe: Probe) -> WSGIApp:
+def _replace_before_body_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         start_response("200 OK", TEXT)
         try:
             raise AppFailure("the database is down")
         except AppFailure:
             start_response("500 Internal Server Error", TEXT, sys.exc_info())
-            return ClosingList([b"sorry"], probe)
+            return ClosingList([b"sorry"], closes)
 
     return app
 
@@ -195,7 +192,7 @@ def _judge_replace(run: Run, what: str) -> list[Expectation]:
                 (
                     f"respond raised {type(run.raised).__name__}: {run.raised}. {what}: "
                     f"nothing was sent yet, so start_response(..., exc_info) must replace "
-                    f"the status and headers, not raise. See {PEP3333_ERRORS}"
+                    f"the status and headers, not raise. See {specs.PEP3333_ERROR_HANDLING}"
                 ),
             )
         )
@@ -203,7 +200,7 @@ def _judge_replace(run: Run, what: str) -> list[Expectation]:
     return results
 
 
-def _empty_chunk_first_app(probe: Probe) -> WSGIApp:
+def _empty_chunk_first_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         def steps() -> Iterator[bytes]:
             start_response("200 OK", TEXT)
@@ -214,12 +211,12 @@ def _empty_chunk_first_app(probe: Probe) -> WSGIApp:
                 start_response("500 Internal Server Error", TEXT, sys.exc_info())
             yield b"sorry"
 
-        return ClosingIterator(steps(), probe)
+        return ClosingIterator(steps(), closes)
 
     return app
 
 
-def _too_late_app(probe: Probe) -> WSGIApp:
+def _too_late_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         def steps() -> Iterator[bytes]:
             start_response("200 OK", TEXT)
@@ -230,7 +227,7 @@ def _too_late_app(probe: Probe) -> WSGIApp:
                 start_response("500 Internal Server Error", TEXT, sys.exc_info())
             yield b"never"
 
-        return ClosingIterator(steps(), probe)
+        return ClosingIterator(steps(), closes)
 
     return app
 
@@ -249,7 +246,7 @@ def _judge_too_late(run: Run) -> list[Expectation]:
                 f"after the head went out, start_response(..., exc_info) must re-raise the "
                 f"app's error (raise exc_info[1].with_traceback(exc_info[2])), so that the "
                 f"server cuts the connection instead of finishing a response that lies; "
-                f"{why}. See {PEP3333_ERRORS}"
+                f"{why}. See {specs.PEP3333_ERROR_HANDLING}"
             ),
         ),
         *head_sent_once(run, "200 OK"),
@@ -258,11 +255,11 @@ def _judge_too_late(run: Run) -> list[Expectation]:
     ]
 
 
-def _twice_app(probe: Probe) -> WSGIApp:
+def _twice_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         start_response("200 OK", TEXT)
         start_response("404 Not Found", TEXT)  # a bug: no exc_info
-        return ClosingList([b"which status?"], probe)
+        return ClosingList([b"which status?"], closes)
 
     return app
 
@@ -276,20 +273,20 @@ def _judge_twice(run: Run) -> list[Expectation]:
             (
                 "a second call of start_response() without exc_info is an error in the "
                 "app; the server should raise (for example RuntimeError) instead of "
-                f"quietly taking the new status. See {PEP3333_START}"
+                f"quietly taking the new status. See {specs.PEP3333_START_RESPONSE}"
             ),
         )
     ]
 
 
-def _hang_up_app(probe: Probe) -> WSGIApp:
+def _hang_up_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         def steps() -> Iterator[bytes]:
             start_response("200 OK", TEXT)
             for number in range(1000):
                 yield f"chunk {number}\n".encode()
 
-        return ClosingIterator(steps(), probe)
+        return ClosingIterator(steps(), closes)
 
     return app
 

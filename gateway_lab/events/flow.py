@@ -9,9 +9,15 @@ such as ``"environ"``, ``"start_response"``, ``"body"``, ``"receive"``,
 show). Views only draw a :class:`Flow` (a list of events and its lanes);
 checks only read one. Nothing here serves, draws or judges.
 
-A flow keeps at most :data:`MAX_EVENTS` events, dropping the oldest (and
-counting them in ``dropped``), so a recorded server left running for hours
-cannot exhaust the kernel's memory. Bodies are kept up to :data:`BODY_CAP`
+Caps live here, in one place. A flow keeps at most ``max_events`` events
+(:data:`MAX_EVENTS` by default), dropping the oldest (and counting them in
+``dropped``), so a recorded server left running for hours cannot exhaust the
+kernel's memory. ``per_connection`` (None: no cap) bounds the events kept of
+any one connection: once a connection has that many, its further events are
+counted in ``skipped[connection]`` but not kept, so an endless stream on one
+connection cannot push the others out (the checker uses
+:data:`CHECK_PER_CONNECTION`). ``add`` returns the event either way, so a
+producer can carry on as if it had been kept. Bodies are kept up to :data:`BODY_CAP`
 bytes; ``keep_body`` returns what was kept together with the full size, so a
 view can say "1,048,576 bytes (first 4,096 shown)".
 """
@@ -25,10 +31,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BODY_CAP", "MAX_EVENTS", "Event", "Flow", "keep_body"]
+__all__ = ["BODY_CAP", "CHECK_PER_CONNECTION", "MAX_EVENTS", "Event", "Flow", "keep_body"]
 
 BODY_CAP = 4096
 MAX_EVENTS = 100_000  # a long-running recorded server must not grow the kernel forever
+CHECK_PER_CONNECTION = 500  # events a check keeps of one request: enough to show a mistake
 
 
 def keep_body(data: bytes | bytearray | memoryview, cap: int = BODY_CAP) -> dict[str, Any]:
@@ -64,13 +71,21 @@ class Flow:
     """
 
     def __init__(
-        self, title: str = "", lanes: list[str] | None = None, max_events: int = MAX_EVENTS
+        self,
+        title: str = "",
+        lanes: list[str] | None = None,
+        max_events: int = MAX_EVENTS,
+        *,
+        per_connection: int | None = None,
     ) -> None:
         self.title = title
         self.lanes: list[str] = list(lanes or [])
         self.events: list[Event] = []
         self.max_events = max_events
+        self.per_connection = per_connection
         self.dropped = 0  # oldest events let go to keep memory bounded
+        self.skipped: dict[int, int] = {}  # per connection: events over per_connection
+        self._kept: dict[int, int] = {}  # per connection: events kept so far
         self.started = time.perf_counter()
         self._lock = threading.Lock()
         self._listeners: list[Any] = []
@@ -94,6 +109,8 @@ class Flow:
     ) -> Event:
         event = Event(self.now(), source, target, kind, payload or {}, connection)
         with self._lock:
+            if not self._admit(connection):
+                return event
             for lane in (source, target):
                 if lane not in self.lanes:
                     self.lanes.append(lane)
@@ -108,6 +125,7 @@ class Flow:
         """Append events recorded elsewhere (already timed), in order; thread-safe."""
         events = list(events)
         with self._lock:
+            events = [e for e in events if self._admit(e.connection)]
             for event in events:
                 for lane in (event.source, event.target):
                     if lane not in self.lanes:
@@ -118,6 +136,24 @@ class Flow:
         for event in events:
             for listener in listeners:
                 listener(event)
+
+    def _admit(self, connection: int) -> bool:
+        """Count one more event of ``connection``; False once over ``per_connection``."""
+        kept = self._kept.get(connection, 0)
+        if self.per_connection is not None and kept >= self.per_connection:
+            self.skipped[connection] = self.skipped.get(connection, 0) + 1
+            return False
+        self._kept[connection] = kept + 1
+        return True
+
+    def complete(self, connection: int) -> bool:
+        """False when some of ``connection``'s events were over ``per_connection``.
+
+        (Events dropped as the oldest of the whole flow are a connection's
+        *first* ones; a reader notices them by a connection that does not
+        start with its request.)
+        """
+        return not self.skipped.get(connection)
 
     def _trim(self) -> None:
         """Drop the oldest tenth once over ``max_events`` (call with the lock held)."""
@@ -149,6 +185,8 @@ class Flow:
 
     def __repr__(self) -> str:
         dropped = f" ({self.dropped} oldest dropped)" if self.dropped else ""
+        if self.skipped:
+            dropped += f" ({sum(self.skipped.values())} over the per-connection cap)"
         head = f"<Flow {self.title!r}: {len(self.events)} events{dropped}, lanes {self.lanes}>"
         lines = [e.summary() for e in self.events[:30]]
         if len(self.events) > 30:

@@ -21,7 +21,7 @@ gateway hands back:
 * how the script reads a POST **body** (only when the exercise names a
   ``body_case``): RFC 3875 section 4.2 lets a server keep stdin open, or
   send more bytes, after ``CONTENT_LENGTH`` bytes, so a script must read
-  exactly that many. We send :data:`EXTRA_STDIN` after the body; a script
+  exactly that many (:mod:`.stdin`). We send more bytes after the body; a script
   that reads "until the end" takes those bytes in. That is a warning
   (``!``), not a failure: most servers, this course's included, close stdin
   after the body, so such a script works here, but it would hang or misread
@@ -50,28 +50,18 @@ RFC 3875: https://www.rfc-editor.org/rfc/rfc3875
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
 
-from gateway_lab.cgi.parse import CGIOutputError, parse_cgi_output
-from gateway_lab.cgi.process import run_process
-from gateway_lab.cgi.run import CGIResult, child_environment, forwardable_headers, run_cgi
-from gateway_lab.exercises.framework import Case, ExerciseResult
-from gateway_lab.interface.environ import cgi_variables
+from gateway_lab import specs
+from gateway_lab.cgi.run import CGIResult, run_cgi
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.result import ExerciseResult
+from gateway_lab.exercises.scripts import prepare_script
+from gateway_lab.exercises.stdin import body_reading_line
 
-__all__ = ["EXTRA_STDIN", "UTF8_BODY", "CGICase", "CGIExercise"]
-
-RFC3875_BODY = "https://www.rfc-editor.org/rfc/rfc3875#section-4.2"
-RFC3875_CONTENT_TYPE = "https://www.rfc-editor.org/rfc/rfc3875#section-6.3.1"
-EXTRA_STDIN = b"Eve"  # sent after the body, beyond CONTENT_LENGTH
-UTF8_NAME = "Zoë"
-UTF8_BODY = f"name={UTF8_NAME}".encode()  # raw UTF-8: one byte more than characters
-SOURCE_NAME = "form_answer.py"
+__all__ = ["CGICase", "CGIExercise"]
 
 
 @dataclass(frozen=True)
@@ -229,10 +219,10 @@ class CGIExercise:
     def __repr__(self) -> str:
         return f"<CGIExercise {self.name!r} ({len(self.cases)} cases)>"
 
-    def __call__(self, answer: Any, *, quiet: bool = False) -> ExerciseResult:
+    def __call__(self, answer: object, *, quiet: bool = False) -> ExerciseResult:
         return self.check(answer, quiet=quiet)
 
-    def check(self, answer: Any, *, quiet: bool = False) -> ExerciseResult:
+    def check(self, answer: object, *, quiet: bool = False) -> ExerciseResult:
         """Check ``answer``, print friendly feedback (unless ``quiet``), return the result."""
         result = self.evaluate(answer)
         if not quiet:
@@ -240,9 +230,9 @@ class CGIExercise:
             result.printed = True
         return result
 
-    def evaluate(self, answer: Any) -> ExerciseResult:
+    def evaluate(self, answer: object) -> ExerciseResult:
         """Check ``answer`` (a script path or source text) without printing; never raises."""
-        script, folder, unfinished = _prepare(answer)
+        script, folder, unfinished = prepare_script(answer)
         try:
             if unfinished:
                 return ExerciseResult(self.title, False, unfinished=unfinished)
@@ -282,79 +272,11 @@ class CGIExercise:
         if all_answered:
             lines.append(_content_type_line(missing_type))
             if self.body_case is not None:
-                body_line = self._body_discipline(script)
+                body_line = body_reading_line(script, self.body_case, self.timeout)
                 if body_line is not None:
                     lines.append(body_line)
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines)
-
-    def _body_discipline(self, script: str) -> tuple[str, str] | None:
-        """Send EXTRA_STDIN after the body: does the script read past CONTENT_LENGTH?
-
-        Twice: with the body case's own body, then with :data:`UTF8_BODY`, whose
-        name is sent as raw UTF-8 (more bytes than characters). A text-mode
-        ``sys.stdin.read(n)`` reads n *characters*, so on that body it takes
-        the first extra byte too: the name comes back with an ``E`` stuck on.
-        """
-        assert self.body_case is not None
-        case = self.body_case.case
-        label = self.body_case.label
-        text = self._answer_with_extra(script, self.body_case.body)
-        if text is None:
-            return None
-        if EXTRA_STDIN.decode() in text:
-            return (
-                "!",
-                f"{label}: the script read more than CONTENT_LENGTH bytes from stdin (it "
-                f"took the {len(EXTRA_STDIN)} extra bytes we sent after the body). It "
-                f"works here, because this gateway closes stdin after the body, but RFC "
-                f"3875 lets a server keep stdin open or send more: read exactly "
-                f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
-                f"never sys.stdin.read(). See {RFC3875_BODY}",
-            )
-        wanted = case.contains if isinstance(case.contains, str) else case.contains[0]
-        if wanted not in text:
-            return None
-        text = self._answer_with_extra(script, UTF8_BODY) or ""
-        if UTF8_NAME + EXTRA_STDIN.decode()[:1] in text:
-            return (
-                "!",
-                f"POST / with body {UTF8_BODY.decode()!r} sent as raw UTF-8 "
-                f"({len(UTF8_BODY)} bytes, {len(UTF8_BODY.decode())} characters): the "
-                f"script read {len(UTF8_BODY)} characters, not {len(UTF8_BODY)} bytes, "
-                f"so it took a byte from after the body and answered "
-                f"{UTF8_NAME + EXTRA_STDIN.decode()[:1]!r}. sys.stdin.read(n) counts "
-                f"characters, CONTENT_LENGTH counts bytes. It works here, because this "
-                f"gateway closes stdin after the body, but not with a server that sends "
-                f"more. What to change: read bytes, "
-                f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
-                f"then .decode('utf-8'). See {RFC3875_BODY}",
-            )
-        return ("✓", f"{label}: reads exactly CONTENT_LENGTH bytes of the body")
-
-    def _answer_with_extra(self, script: str, body: bytes) -> str | None:
-        """The script's page for a POST of ``body`` followed by EXTRA_STDIN on stdin."""
-        assert self.body_case is not None
-        variables = cgi_variables(
-            "POST",
-            "",
-            forwardable_headers(list(self.body_case.case.headers)),
-            len(body),
-            script_name="/" + os.path.basename(script),
-        )
-        variables["PATH_INFO"] = ""
-        outcome = run_process(
-            [script],
-            child_environment(variables),
-            os.path.dirname(script),
-            body + EXTRA_STDIN,
-            timeout=self.timeout,
-            max_output=1_000_000,
-        )
-        try:
-            return parse_cgi_output(outcome.stdout).body.decode("utf-8", "replace")
-        except CGIOutputError:
-            return None
 
 
 def _case_lines(item: CGICase, result: CGIResult, advised: set[str]) -> list[tuple[str, str]]:
@@ -397,71 +319,5 @@ def _content_type_line(missing: list[str]) -> tuple[str, str]:
         f"the script printed no Content-Type header (on {', '.join(missing)}); the "
         f"gateway guessed one so the page still shows, but a CGI script must send it. "
         f"What to change: print('Content-Type: text/html; charset=utf-8') before the "
-        f"empty line that ends the headers. See {RFC3875_CONTENT_TYPE}",
+        f"empty line that ends the headers. See {specs.RFC3875_CONTENT_TYPE}",
     )
-
-
-# A prepared answer: (script path, temporary folder to remove, unfinished message).
-Prepared = tuple[str | None, str | None, str]
-
-EMPTY_SCRIPT = (
-    "The script is empty. Start with the #! line, then print the headers, an empty line "
-    "and the body."
-)
-
-
-def _not_ready(message: str) -> Prepared:
-    return None, None, message
-
-
-def _prepare(answer: Any) -> Prepared:
-    """A runnable script path for ``answer``, or the sentence saying what is missing."""
-    if answer is None or answer is Ellipsis:
-        return _not_ready(
-            "The answer is still empty. Write your script (its source text, or save it "
-            "to a file and pass the file's path), then run this check again."
-        )
-    if isinstance(answer, bytes):
-        answer = answer.decode("utf-8", "replace")
-    if isinstance(answer, str) and ("\n" in answer or answer.lstrip().startswith("#!")):
-        return _from_source(answer)
-    if isinstance(answer, str) and not answer.strip():
-        return _not_ready(EMPTY_SCRIPT)
-    if not isinstance(answer, (str, os.PathLike)):
-        return _not_ready(
-            f"This check takes your script's path (a str such as 'cgi-bin-lab/form.py') "
-            f"or its source text, not a {type(answer).__name__}."
-        )
-    path = os.path.abspath(os.fspath(answer))
-    if not os.path.exists(path):
-        return _not_ready(
-            f"There is no file {os.fspath(answer)!r} (looked for {path!r}). Save your "
-            f"script first (run its cell), or pass its source text instead."
-        )
-    if os.path.isdir(path):
-        return _not_ready(f"{os.fspath(answer)!r} is a folder; pass the script file inside it.")
-    if not Path(path).read_bytes().strip():
-        return _not_ready(
-            f"The script {os.path.basename(path)} is empty. Write it, save it, then run "
-            f"this check again."
-        )
-    return path, None, ""
-
-
-def _from_source(source: str) -> Prepared:
-    """Write source text to a temporary executable script."""
-    if not source.strip():
-        return _not_ready(EMPTY_SCRIPT)
-    if not source.startswith("#!") and source.lstrip().startswith("#!"):
-        return _not_ready(
-            "The script's text starts with blank space before its '#!' line, so the "
-            "system would not know which program runs it: '#!' must be the very first "
-            "two characters. With a triple-quoted string, put #!/usr/bin/env python3 "
-            "on the same line as the opening quotes."
-        )
-    folder = tempfile.mkdtemp(prefix="cgi-check-")
-    path = os.path.join(folder, SOURCE_NAME)
-    with open(path, "wb") as file:
-        file.write(source.encode("utf-8"))
-    os.chmod(path, 0o755)
-    return path, folder, ""

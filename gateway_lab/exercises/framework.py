@@ -1,12 +1,13 @@
 """Exercise checkers: a few lines per exercise, friendly feedback for learners.
 
 Theory of operation: an :class:`Exercise` is data: a name, the kind of app
-(``"wsgi"`` or ``"asgi"``) and a list of :class:`Case` records, each one
-request and what its response should show (status, text in the body, the
-exact body, headers). Checking an answer runs the validator
+(``"wsgi"`` or ``"asgi"``) and a list of :class:`~gateway_lab.exercises.case.Case`
+records, each one request and what its response should show (status, text
+in the body, the exact body, headers). Checking an answer runs the validator
 (:func:`check_wsgi` / :func:`check_asgi`) with the cases' requests, so
-protocol mistakes and wrong answers come back together, then prints one
-line per expectation, ✓ or ✗, with the validator's hint for each mistake.
+protocol mistakes and wrong answers come back together, then prints an
+:class:`~gateway_lab.exercises.result.ExerciseResult`: one line per
+expectation, ✓ or ✗, with the validator's hint for each mistake.
 A finding the validator made on several requests names all of them, so a
 request whose response is missing always has its explanation below it; a
 finding that contradicts a ✓ (a Content-Length that does not match the
@@ -28,26 +29,16 @@ and the learner runs ``hello.check(app)`` (or ``hello(app)``).
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
-from gateway_lab.check.battery import Probe
-from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding, Report
 from gateway_lab.check.validate import check_asgi, check_wsgi
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.interface.appkind import looks_async
+from gateway_lab.types import AnyApp
 
-__all__ = [
-    "not_callable_sentence",
-    "Case",
-    "Exercise",
-    "ExerciseLike",
-    "ExerciseResult",
-    "exercise",
-    "header_row",
-    "register",
-]
+__all__ = ["Exercise", "ExerciseLike", "register", "registered"]
 
 # Findings that make the app unusable as an answer: no request was sent at all.
 _KIND_RULES = ("app.not-callable", "app.wrong-kind")
@@ -57,156 +48,6 @@ _HEADER_RULES = {
     "wsgi.content-length-invalid": "content-length",
     "asgi.content-length-mismatch": "content-length",
 }
-
-
-def header_row(name: str, value: str | None) -> str:
-    """The ✓ sentence of a header a case expects: ``"Content-Type: text/plain"``."""
-    return f"{name}: {value}"
-
-
-@dataclass(frozen=True)
-class Case:
-    """One request of an exercise and what its response must show.
-
-    ``request`` is ``"METHOD target"``; ``body`` may be bytes or a tuple of
-    pieces (an ASGI app then receives one ``http.request`` per piece).
-    ``headers_expected`` maps a header name to text its value must contain.
-    """
-
-    request: str = "GET /"
-    body: bytes | tuple[bytes, ...] = b""
-    headers: tuple[tuple[str, str], ...] = ()
-    status: int | None = 200
-    contains: str | tuple[str, ...] = ()
-    equals: bytes | str | None = None
-    headers_expected: dict[str, str] = field(default_factory=dict)
-    says: str = ""
-
-    def probe(self) -> Probe:
-        method, _, target = self.request.strip().partition(" ")
-        chunks = (self.body,) if isinstance(self.body, bytes) else tuple(self.body)
-        return Probe(
-            method.upper() or "GET",
-            target.strip() or "/",
-            tuple(self.headers),
-            tuple(c for c in chunks if c),
-        )
-
-    def expectations(self, response: Any) -> list[tuple[bool, str]]:
-        """(passed, sentence) for each thing this case expects of ``response``."""
-        if response is None:
-            return [(False, "no complete response came back (see the problems below).")]
-        results: list[tuple[bool, str]] = []
-        if self.status is not None:
-            results.append(
-                (
-                    response.status == self.status,
-                    f"status {self.status}"
-                    if response.status == self.status
-                    else f"status should be {self.status}, got {response.status}",
-                )
-            )
-        texts = (self.contains,) if isinstance(self.contains, str) else self.contains
-        for text in texts:
-            found = text in response.text
-            results.append(
-                (
-                    found,
-                    f"body contains {text!r}"
-                    if found
-                    else f"body should contain {text!r}, got {_shown(response.body)}",
-                )
-            )
-        if self.equals is not None:
-            wanted = self.equals.encode() if isinstance(self.equals, str) else self.equals
-            same = response.body == wanted
-            results.append(
-                (
-                    same,
-                    f"body is {_shown(wanted)}"
-                    if same
-                    else f"body should be {_shown(wanted)}, got {_shown(response.body)}",
-                )
-            )
-        for name, part in self.headers_expected.items():
-            value = response.header(name)
-            good = value is not None and part.lower() in value.lower()
-            results.append(
-                (
-                    good,
-                    header_row(name, value)
-                    if good
-                    else f"header {name} should contain {part!r}, got {value!r}",
-                )
-            )
-        return results
-
-
-def _shown(body: bytes, limit: int = 60) -> str:
-    return repr(body) if len(body) <= limit else repr(body[:limit]) + f"... ({len(body)} bytes)"
-
-
-def not_callable_sentence(answer: Any, wanted: str) -> str:
-    """What to say when a check gets something that cannot be called."""
-    if isinstance(answer, str):
-        name = answer.strip()
-        shown = f"without quotes: {name}" if name.isidentifier() else "its name, without quotes"
-        return (
-            f"This check needs {wanted} itself, but you passed the text {short(answer)}; "
-            f"pass the function itself, {shown}"
-        )
-    what = type(answer).__name__
-    article = "an" if what[:1].lower() in "aeiou" else "a"
-    return (
-        f"This check needs {wanted} itself, but got {article} {what} ({short(answer)}). "
-        "Pass the function's name without parentheses."
-    )
-
-
-@dataclass
-class ExerciseResult:
-    """The outcome of one check: ``passed``, and the lines shown to the learner."""
-
-    name: str
-    passed: bool
-    lines: list[tuple[str, str]] = field(default_factory=list)  # (mark, sentence)
-    unfinished: str = ""
-    report: Report | None = None
-    printed: bool = False  # check() already printed it: a notebook need not show it again
-
-    @property
-    def headline(self) -> str:
-        if self.unfinished:
-            return f"… {self.name}: not finished yet"
-        if self.passed:
-            return f"✓ {self.name}: passed, well done!"
-        failed = sum(mark == "✗" for mark, _ in self.lines)
-        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix)"
-
-    def __str__(self) -> str:
-        if self.unfinished:
-            return f"{self.headline}\n  {self.unfinished}"
-        body = [f"  {mark} {text}" for mark, text in self.lines]
-        return "\n".join([self.headline, *body])
-
-    def __repr__(self) -> str:
-        return f"<ExerciseResult {self.name}: {'passed' if self.passed else 'not yet'}>"
-
-    def _ipython_display_(self) -> None:
-        if self.printed:
-            return
-        from IPython.display import HTML, display
-
-        display(HTML(self._repr_html_()))
-
-    def _repr_html_(self) -> str:
-        colour = "#1b7f3b" if self.passed else ("#555" if self.unfinished else "#b00020")
-        items = "".join(f"<li>{mark} {html.escape(t)}</li>" for mark, t in self.lines)
-        extra = f"<div>{html.escape(self.unfinished)}</div>" if self.unfinished else ""
-        return (
-            f"<div><b style='color:{colour}'>{html.escape(self.headline)}</b>{extra}"
-            f"<ul style='list-style:none;padding-left:1em'>{items}</ul></div>"
-        )
 
 
 class Exercise:
@@ -226,10 +67,10 @@ class Exercise:
     def __repr__(self) -> str:
         return f"<Exercise {self.name!r} ({self.kind}, {len(self.cases)} cases)>"
 
-    def __call__(self, app: Any, *, quiet: bool = False) -> ExerciseResult:
+    def __call__(self, app: object, *, quiet: bool = False) -> ExerciseResult:
         return self.check(app, quiet=quiet)
 
-    def check(self, app: Any, *, quiet: bool = False) -> ExerciseResult:
+    def check(self, app: object, *, quiet: bool = False) -> ExerciseResult:
         """Check ``app``, print friendly feedback (unless ``quiet``), return the result."""
         result = self.evaluate(app)
         if not quiet:
@@ -237,7 +78,7 @@ class Exercise:
             result.printed = True
         return result
 
-    def evaluate(self, app: Any) -> ExerciseResult:
+    def evaluate(self, app: object) -> ExerciseResult:
         """Check ``app`` without printing. Never raises on an unfinished answer.
 
         Subclasses adjust one step each: ``_run`` (drive the app), ``_case_lines``
@@ -247,7 +88,8 @@ class Exercise:
         unfinished = self._unfinished(app)
         if unfinished:
             return ExerciseResult(self.title, False, unfinished=unfinished)
-        report = self._run(app)
+        answer = cast(AnyApp, app)  # _unfinished saw a callable of this exercise's kind
+        report = self._run(answer)
         if any(
             f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
         ):
@@ -269,11 +111,11 @@ class Exercise:
                 continue
             mark = "!" if item.severity == "warning" else "✗"
             lines.append((mark, _finding_line(item)))
-        lines += self._final_lines(app, lines)
+        lines += self._final_lines(answer, lines)
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines, report=report)
 
-    def _run(self, app: Any) -> Report:
+    def _run(self, app: AnyApp) -> Report:
         probes = [case.probe() for case in self.cases]
         if self.kind == "wsgi":
             return check_wsgi(app, probes, timeout=self.timeout)
@@ -294,7 +136,7 @@ class Exercise:
                 lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
         return lines
 
-    def _unusable(self, app: Any, report: Report) -> str:
+    def _unusable(self, app: object, report: Report) -> str:
         """Why the run could not try every case ("" when it could)."""
         kind = next((f for f in report.findings if f.rule in _KIND_RULES), None)
         if kind is not None:
@@ -308,7 +150,7 @@ class Exercise:
             f"so it cannot judge your app yet. {errors}".strip()
         )
 
-    def _signature_hint(self, app: Any) -> str:
+    def _signature_hint(self, app: object) -> str:
         name = getattr(app, "__name__", "")
         name = name if name.isidentifier() else "app"
         if self.kind == "wsgi":
@@ -326,10 +168,10 @@ class Exercise:
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
         return []
 
-    def _final_lines(self, app: Any, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def _final_lines(self, app: AnyApp, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return []
 
-    def _unfinished(self, app: Any) -> str:
+    def _unfinished(self, app: object) -> str:
         if app is None or app is Ellipsis:
             shown = "None" if app is None else "`...`"
             return (
@@ -398,11 +240,11 @@ class ExerciseLike(Protocol):
 
     name: str
 
-    def __call__(self, answer: Any, /, *, quiet: bool = False) -> ExerciseResult: ...
+    def __call__(self, answer: object, /, *, quiet: bool = False) -> ExerciseResult: ...
 
-    def check(self, answer: Any, /, *, quiet: bool = False) -> ExerciseResult: ...
+    def check(self, answer: object, /, *, quiet: bool = False) -> ExerciseResult: ...
 
-    def evaluate(self, answer: Any, /) -> ExerciseResult: ...
+    def evaluate(self, answer: object, /) -> ExerciseResult: ...
 
 
 AnExercise = TypeVar("AnExercise", bound=ExerciseLike)
@@ -416,14 +258,8 @@ def register(item: AnExercise) -> AnExercise:
     return item
 
 
-def _load_course_exercises() -> None:
-    """Import the course's lesson modules: each registers its exercises."""
-    import gateway_lab.course  # noqa: F401  (its __init__ imports every lesson)
-
-
-def exercise(name: str) -> ExerciseLike:
-    """The course exercise called ``name``: ``check = gl.exercise("wsgi-hello-name")``."""
-    _load_course_exercises()
+def registered(name: str) -> ExerciseLike:
+    """The registered exercise called ``name``; KeyError names the ones there are."""
     try:
         return _REGISTRY[name]
     except KeyError:

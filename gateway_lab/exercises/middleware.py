@@ -37,22 +37,22 @@ gets a sentence, never a traceback.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from gateway_lab.check.report import Report
 from gateway_lab.check.validate import check_wsgi
-from gateway_lab.exercises.framework import Case, Exercise, ExerciseResult, not_callable_sentence
+from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.cookies import cookie_lines, jar_update
+from gateway_lab.exercises.framework import Exercise
+from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.interface.appkind import looks_async
+from gateway_lab.interface.response import Response
 from gateway_lab.types import Environ, StartResponse, WSGIApp
 
 __all__ = ["MiddlewareExercise", "Render", "Step", "inner_app"]
-
-COOKIE_RFC = "https://www.rfc-editor.org/rfc/rfc6265#section-5.1.4"
 
 
 @dataclass(frozen=True)
@@ -101,80 +101,7 @@ def inner_app(render: Render, calls: list[str]) -> WSGIApp:
     return inner
 
 
-# --------------------------------------------------------------------------- cookies
-
-
-def _set_cookies(headers: list[tuple[str, str]]) -> list[SimpleCookie]:
-    cookies = []
-    for name, value in headers:
-        if name.lower() == "set-cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value)
-            except CookieError:
-                continue
-            cookies.append(jar)
-    return cookies
-
-
-def _near_miss(headers: list[tuple[str, str]], wanted: str) -> str | None:
-    names = [name for name, _ in headers if name.lower() != wanted.lower()]
-    close = difflib.get_close_matches(wanted.lower(), [n.lower() for n in names], 1, 0.75)
-    if not close:
-        return None
-    return next(n for n in names if n.lower() == close[0])
-
-
-def _cookie_lines(response: Any, label: str, name: str, value: str) -> list[tuple[str, str]]:
-    if response is None:
-        return []
-    headers = response.headers
-    for jar in _set_cookies(headers):
-        if name in jar:
-            morsel = jar[name]
-            lines = [
-                (
-                    ("✓", f"{label}: sets the cookie {name}={value}")
-                    if morsel.value == value
-                    else ("✗", f"{label}: should set {name}={value}, got {name}={morsel.value}")
-                )
-            ]
-            if morsel["path"] != "/":
-                got = f"Path={morsel['path']}" if morsel["path"] else "no Path"
-                lines.append(
-                    (
-                        "✗",
-                        f"{label}: the cookie has {got}; add '; Path=/'. Without it the "
-                        "browser keeps the cookie only for pages under the current "
-                        f"folder, so the count restarts elsewhere. See {COOKIE_RFC}",
-                    )
-                )
-            return lines
-    typo = _near_miss(headers, "Set-Cookie")
-    if typo:
-        return [
-            (
-                "✗",
-                f"{label}: no Set-Cookie header came back, but there is a {typo!r} header: "
-                "check the spelling, the name must be exactly Set-Cookie (any case).",
-            )
-        ]
-    return [
-        (
-            "✗",
-            f"{label}: no Set-Cookie header setting {name!r}; add "
-            f"('Set-Cookie', '{name}={value}; Path=/') to the headers you pass on.",
-        )
-    ]
-
-
-def _jar_update(jar: dict[str, str], response: Any) -> None:
-    if response is not None:
-        for cookie in _set_cookies(response.headers):
-            jar.update({key: morsel.value for key, morsel in cookie.items()})
-
-
-def _dropped_headers(step: Step, response: Any, inner_ran: bool) -> bool:
+def _dropped_headers(step: Step, response: Response | None, inner_ran: bool) -> bool:
     """Did the inner app's page come back without the inner app's own headers?"""
     return (
         bool(step.keeps_headers)
@@ -233,7 +160,7 @@ class MiddlewareExercise(Exercise):
         passed = not unfinished and all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines, unfinished=unfinished)
 
-    def _unfinished_factory(self, answer: Any) -> str:
+    def _unfinished_factory(self, answer: object) -> str:
         if answer is None or answer is Ellipsis:
             shown = "None" if answer is None else "`...`"
             return (
@@ -300,7 +227,7 @@ class MiddlewareExercise(Exercise):
             )
         return app, None
 
-    def evaluate(self, app: Any) -> ExerciseResult:
+    def evaluate(self, app: object) -> ExerciseResult:
         """Check the learner's factory without printing. Never raises on unfinished work."""
         unfinished = self._unfinished_factory(app)
         if unfinished:
@@ -344,7 +271,7 @@ class MiddlewareExercise(Exercise):
             if _dropped_headers(step, response, inner_ran):
                 explained.add("wsgi.no-content-type")
             lines += self._step_lines(step, label, response, inner_ran)
-            _jar_update(jar, response)
+            jar_update(jar, response)
             for item in findings:
                 key = (item.rule, item.message)
                 if key in shown or item.rule in explained:
@@ -433,5 +360,5 @@ class MiddlewareExercise(Exercise):
                 )
             )
         if step.cookie is not None:
-            lines += _cookie_lines(response, label, *step.cookie)
+            lines += cookie_lines(response, label, *step.cookie)
         return lines

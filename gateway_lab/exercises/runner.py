@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
 
 from gateway_lab.check.asgi.base import Connection
 from gateway_lab.check.explain import describe_exception
 from gateway_lab.check.looplag import LagMonitor
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
+from gateway_lab.platform import IN_BROWSER, run_here
+from gateway_lab.types import ASGIApp
 
 __all__ = [
     "NOT_IMPLEMENTED",
@@ -55,7 +56,7 @@ NOT_IMPLEMENTED = (
 )
 
 
-async def _talk(app: Any, conn: Connection, timeout: float, lag: LagMonitor | None) -> str:
+async def _talk(app: ASGIApp, conn: Connection, timeout: float, lag: LagMonitor | None) -> str:
     """Run the app against ``conn`` (with ``lag`` ticking alongside, if given)."""
     if lag is None:
         return await _call(app, conn, timeout)
@@ -69,7 +70,7 @@ async def _talk(app: Any, conn: Connection, timeout: float, lag: LagMonitor | No
         ticker.cancel()
 
 
-async def _call(app: Any, conn: Connection, timeout: float) -> str:
+async def _call(app: ASGIApp, conn: Connection, timeout: float) -> str:
     """Run the app against ``conn``; 'return', 'exception' or 'timeout'."""
     conn.event("server", "scope", {"type": conn.scope_type, "summary": conn.label})
     try:
@@ -82,9 +83,9 @@ async def _call(app: Any, conn: Connection, timeout: float) -> str:
         task.cancel()
         conn.finished("timeout")
         return "timeout"
-    exc = task.exception()
-    if exc is not None and not isinstance(exc, OSError):
-        conn.find("app.raised", exc=describe_exception(exc))
+    failure = task.exception()
+    if failure is not None and not isinstance(failure, OSError):
+        conn.find("app.raised", exc=describe_exception(failure))
         conn.finished("exception")
         return "exception"
     conn.event("app", "return", {"summary": "returned"})
@@ -93,7 +94,7 @@ async def _call(app: Any, conn: Connection, timeout: float) -> str:
 
 
 def run_connection(
-    app: Any, conn: Connection, timeout: float, *, blocking_ms: float | None = None
+    app: ASGIApp, conn: Connection, timeout: float, *, blocking_ms: float | None = None
 ) -> str:
     """Run ``app`` against ``conn`` on a fresh loop in a worker thread.
 
@@ -114,6 +115,14 @@ def run_connection(
         finally:
             loop.close()
 
+    if IN_BROWSER:  # no threads there: the page's event loop runs the app
+        try:
+            outcome.append(run_here(_talk(app, conn, timeout, lag)))
+        except Exception as exc:  # noqa: BLE001 - our own failure, reported
+            conn.findings.append(finding("check.failed", exc=describe_exception(exc)))
+        if lag is not None:
+            conn.findings += _blocking_findings(lag, conn.label)
+        return outcome[0] if outcome else "stuck"
     worker = threading.Thread(target=work, name="gateway-lab-ws-exercise", daemon=True)
     if lag is not None:
         lag.start()

@@ -8,7 +8,7 @@ the head went out, re-raise after), and ``close()`` on every path.
 
 Checking needs no socket. Each :class:`ServerCase` builds a fresh app whose
 body counts its ``close()`` calls (a :class:`ClosingList` or a
-:class:`ClosingIterator` sharing a :class:`Probe`); :func:`run_case` runs
+:class:`ClosingIterator` sharing a :class:`CloseCounter`); :func:`run_case` runs
 the learner's ``respond`` on it with two recording stand-ins for the
 connection (``send_head(status, headers)`` and ``send_body(data)``) and
 returns a :class:`Run`: what went out, in which order, what ``respond``
@@ -41,21 +41,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway_lab import specs
 from gateway_lab.errors import AppFailure
-from gateway_lab.exercises.framework import Exercise, ExerciseResult, not_callable_sentence
+from gateway_lab.exercises.framework import Exercise
+from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.interface.appkind import looks_async
 from gateway_lab.types import Environ, WSGIApp
 
 __all__ = [
-    "PEP3333_CLOSE",
-    "PEP3333_ERRORS",
-    "PEP3333_START",
-    "PEP3333_WRITE",
     "AppFailure",
     "ClosingIterator",
+    "CloseCounter",
     "ClosingList",
     "Expectation",
-    "Probe",
     "Run",
     "ServerCase",
     "ServerPartExercise",
@@ -67,38 +65,33 @@ __all__ = [
     "run_case",
 ]
 
-PEP3333_START = "https://peps.python.org/pep-3333/#the-start-response-callable"
-PEP3333_ERRORS = "https://peps.python.org/pep-3333/#error-handling"
-PEP3333_CLOSE = "https://peps.python.org/pep-3333/#specification-details"
-PEP3333_WRITE = "https://peps.python.org/pep-3333/#the-write-callable"
-
 Expectation = tuple[bool, str]  # (passed, the sentence the learner reads)
 
 
-class Probe:
-    """Shared between a case's app and its judge: counts close() calls."""
+class CloseCounter:
+    """Shared between a case's app and its judge: how often the body's close() was called."""
 
     def __init__(self) -> None:
-        self.closed = 0
+        self.count = 0
 
 
-class ClosingList(list):  # type: ignore[type-arg]
+class ClosingList(list[bytes]):
     """A list body with a close() method, like many frameworks' response objects."""
 
-    def __init__(self, items: list[bytes], probe: Probe) -> None:
+    def __init__(self, items: list[bytes], closes: CloseCounter) -> None:
         super().__init__(items)
-        self._probe = probe
+        self._closes = closes
 
     def close(self) -> None:
-        self._probe.closed += 1
+        self._closes.count += 1
 
 
 class ClosingIterator:
     """A body that yields ``chunks`` through ``steps`` and counts close() calls."""
 
-    def __init__(self, steps: Iterator[bytes], probe: Probe) -> None:
+    def __init__(self, steps: Iterator[bytes], closes: CloseCounter) -> None:
         self._steps = steps
-        self._probe = probe
+        self._closes = closes
 
     def __iter__(self) -> ClosingIterator:
         return self
@@ -107,7 +100,7 @@ class ClosingIterator:
         return next(self._steps)
 
     def close(self) -> None:
-        self._probe.closed += 1
+        self._closes.count += 1
 
 
 @dataclass
@@ -117,7 +110,7 @@ class Run:
     events: list[tuple[Any, ...]] = field(default_factory=list)  # ("head", s, h) / ("body", b)
     raised: BaseException | None = None
     finished: bool = False
-    probe: Probe = field(default_factory=Probe)
+    closes: CloseCounter = field(default_factory=CloseCounter)
 
     @property
     def heads(self) -> list[tuple[Any, ...]]:
@@ -128,7 +121,7 @@ class Run:
         return b"".join(event[1] for event in self.events if event[0] == "body")
 
     @property
-    def status(self) -> Any:
+    def status(self) -> object:
         return self.heads[0][1] if self.heads else None
 
 
@@ -137,7 +130,7 @@ class ServerCase:
     """One app to run through ``respond``, and what a correct server does with it."""
 
     title: str
-    make_app: Callable[[Probe], WSGIApp]
+    make_app: Callable[[CloseCounter], WSGIApp]
     judge: Callable[[Run], list[Expectation]]
     client_hangs_up: bool = False
 
@@ -184,7 +177,7 @@ def no_error(run: Run) -> list[Expectation]:
         (
             False,
             f"respond raised {type(error).__name__}: {error}. This app follows PEP 3333, "
-            f"so a server must serve it without an error. See {PEP3333_START}",
+            f"so a server must serve it without an error. See {specs.PEP3333_START_RESPONSE}",
         )
     ]
 
@@ -201,12 +194,12 @@ def body_is(run: Run, wanted: bytes) -> Expectation:
 def closed(run: Run, when: str) -> Expectation:
     """The body's ``close()`` was called (``when`` says on which path, in words)."""
     return expect(
-        run.probe.closed >= 1,
+        run.closes.count >= 1,
         f"close() was called {when}",
         (
             f"the body's close() should be called {when}, but it was not. Iterate inside "
             f"try: ... finally: and call body.close() in the finally block, if the body "
-            f"has one. See {PEP3333_CLOSE}"
+            f"has one. See {specs.PEP3333_DETAILS}"
         ),
     )
 
@@ -237,9 +230,9 @@ def _environ() -> Environ:
 def run_case(respond: Callable[..., Any], case: ServerCase, timeout: float) -> Run:
     """Run ``respond`` on the case's app, in a daemon thread, for at most ``timeout`` s."""
     run = Run()
-    app = case.make_app(run.probe)
+    app = case.make_app(run.closes)
 
-    def send_head(status: Any, headers: Any) -> None:
+    def send_head(status: object, headers: object) -> None:
         run.events.append(("head", status, headers))
 
     def send_body(data: Any) -> None:
@@ -273,10 +266,10 @@ class ServerPartExercise(Exercise):
     def __repr__(self) -> str:
         return f"<ServerPartExercise {self.name!r} ({len(self.server_cases)} cases)>"
 
-    def evaluate(self, answer: Any) -> ExerciseResult:
+    def evaluate(self, answer: object) -> ExerciseResult:
         """Run every case through ``answer`` and judge it. Never raises on an unfinished answer."""
         unfinished = self._unfinished(answer)
-        if unfinished:
+        if unfinished or not callable(answer):  # (_unfinished said it is callable)
             return ExerciseResult(self.title, False, unfinished=unfinished)
         lines: list[tuple[str, str]] = []
         for case in self.server_cases:
@@ -305,7 +298,7 @@ class ServerPartExercise(Exercise):
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines)
 
-    def _unfinished(self, answer: Any) -> str:
+    def _unfinished(self, answer: object) -> str:
         if answer is None or answer is Ellipsis:
             shown = "None" if answer is None else "`...`"
             return (

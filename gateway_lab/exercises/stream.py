@@ -4,7 +4,7 @@ Theory of operation: a server-sent-events ticker has no natural end; it
 must keep sending until the client hangs up, and then stop. Telling a good
 one from a bad one needs a client that leaves in the middle, so a
 :class:`StreamUntilDisconnectExercise` plays a :class:`LeavingClient`: the
-checker's own :class:`~.asgi_http.HTTPConnection` (so every protocol
+checker's own :class:`~gateway_lab.check.asgi.http.HTTPRequestConnection` (so every protocol
 mistake is judged by the same rules as ``gl.check_asgi``) for one
 ``GET /``, whose client reads ``leave_after`` body messages and then hangs
 up. From then on the app's ``receive()`` gives ``http.disconnect``, and its
@@ -41,25 +41,27 @@ ASGI spec: https://asgi.readthedocs.io/en/latest/specs/www.html#disconnect-recei
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from gateway_lab.check.asgi.http import HTTPConnection
+from gateway_lab.check.asgi.http import HTTPRequestConnection
 from gateway_lab.check.battery import Probe
 from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding
 from gateway_lab.events.flow import Event, Flow
-from gateway_lab.exercises.framework import Exercise, ExerciseResult
+from gateway_lab.exercises.framework import Exercise
+from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.runner import (
     NOT_IMPLEMENTED,
     finding_lines,
     run_connection,
     still_not_implemented,
 )
+from gateway_lab.types import ASGIApp
 
 __all__ = ["LeavingClient", "StreamUntilDisconnectExercise"]
 
 
-class LeavingClient(HTTPConnection):
+class LeavingClient(HTTPRequestConnection):
     """A GET whose client reads ``leave_after`` body messages, then hangs up.
 
     After that the app's ``receive`` returns ``http.disconnect``; its sends
@@ -106,12 +108,13 @@ class StreamUntilDisconnectExercise(Exercise):
         self.leave_after = leave_after
         self.blocking_ms = blocking_ms  # below the exercise's pause between events
 
-    def evaluate(self, app: Any) -> ExerciseResult:
+    def evaluate(self, app: object) -> ExerciseResult:
         unfinished = self._unfinished(app)
         if unfinished:
             return ExerciseResult(self.title, False, unfinished=unfinished)
         conn = LeavingClient(Flow(self.title), 1, self.leave_after)
-        outcome = run_connection(app, conn, self.timeout, blocking_ms=self.blocking_ms)
+        answer = cast(ASGIApp, app)  # _unfinished saw an async callable
+        outcome = run_connection(answer, conn, self.timeout, blocking_ms=self.blocking_ms)
         if still_not_implemented(conn):
             return ExerciseResult(self.title, False, unfinished=NOT_IMPLEMENTED)
         lines = [("✓" if ok else "✗", text) for ok, text in _judge_stream(self, conn, outcome)]

@@ -38,31 +38,31 @@ ASGI spec: https://asgi.readthedocs.io/en/latest/specs/www.html#websocket
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from gateway_lab.check.asgi.websocket import WebSocketConnection
 from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding
 from gateway_lab.events.flow import Event, Flow
-from gateway_lab.exercises.framework import Exercise, ExerciseResult
+from gateway_lab.exercises.framework import Exercise
+from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.runner import (
     NOT_IMPLEMENTED,
     finding_lines,
     run_connection,
     still_not_implemented,
 )
+from gateway_lab.types import ASGIApp
 
 __all__ = [
     "AFTER_LEAVING_POLL",
-    "ASGI_WS",
     "Conversation",
     "ScriptedWebSocket",
     "WebSocketExercise",
 ]
 
-ASGI_WS = "https://asgi.readthedocs.io/en/latest/specs/www.html#websocket"
 AFTER_LEAVING_POLL = 0.01  # a receive() after the client left waits this long
 
 
@@ -154,14 +154,15 @@ class WebSocketExercise(Exercise):
     def __repr__(self) -> str:
         return f"<WebSocketExercise {self.name!r} ({len(self.conversations)} conversations)>"
 
-    def evaluate(self, app: Any) -> ExerciseResult:
+    def evaluate(self, app: object) -> ExerciseResult:
         unfinished = self._unfinished(app)
         if unfinished:
             return ExerciseResult(self.title, False, unfinished=unfinished)
+        answer = cast(ASGIApp, app)  # _unfinished saw an async callable
         lines: list[tuple[str, str]] = []
         for number, plan in enumerate(self.conversations, 1):
             conn = ScriptedWebSocket(Flow(self.title), number, plan.script, plan.leave_code)
-            outcome = run_connection(app, conn, self.timeout)
+            outcome = run_connection(answer, conn, self.timeout)
             if still_not_implemented(conn):
                 return ExerciseResult(self.title, False, unfinished=NOT_IMPLEMENTED)
             for ok, text in _judge_conversation(plan, conn, outcome):
@@ -185,7 +186,7 @@ def _counted_across_connections(wanted: list[str], got: list[str | bytes]) -> bo
     )
 
 
-def _shown(replies: list[str | bytes]) -> str:
+def _shown(replies: Sequence[str | bytes]) -> str:
     if not replies:
         return "nothing"
     return ", ".join(short(r, 50) for r in replies)

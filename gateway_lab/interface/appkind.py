@@ -21,24 +21,22 @@ always pass.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Callable
 
+from gateway_lab import specs
 from gateway_lab.errors import NotAnAppError, WrongInterfaceError
 
 __all__ = ["ensure_asgi_app", "ensure_wsgi_app", "looks_async"]
 
-PEP3333 = "https://peps.python.org/pep-3333/#the-application-framework-side"
-ASGI_SPEC = "https://asgi.readthedocs.io/en/latest/specs/main.html#applications"
 
-
-def _describe(obj: Any) -> str:
+def _describe(obj: object) -> str:
     text = repr(obj)
     if len(text) > 60:
         text = text[:57] + "..."
     return f"a {type(obj).__name__} ({text})"
 
 
-def looks_async(app: Any) -> bool:
+def looks_async(app: object) -> bool:
     """True if calling ``app`` clearly gives a coroutine (``async def``)."""
     if inspect.iscoroutinefunction(app):
         return True
@@ -46,7 +44,7 @@ def looks_async(app: Any) -> bool:
     return not inspect.isclass(app) and inspect.iscoroutinefunction(call)
 
 
-def _accepts(app: Any, count: int) -> bool | None:
+def _accepts(app: Callable[..., object], count: int) -> bool | None:
     """Can ``app`` be called with ``count`` positional arguments? None: unknown."""
     try:
         # A decorator's wrapper is what gets called; don't follow __wrapped__
@@ -61,11 +59,11 @@ def _accepts(app: Any, count: int) -> bool | None:
     return True
 
 
-def _name(app: Any) -> str:
+def _name(app: object) -> str:
     return getattr(app, "__name__", None) or type(app).__name__
 
 
-def _not_callable(app: Any, wanted: str, signature: str) -> NotAnAppError:
+def _not_callable(app: object, wanted: str, signature: str) -> NotAnAppError:
     hint = ""
     if isinstance(app, (list, tuple, bytes, str, dict)) or inspect.isgenerator(app):
         hint = (
@@ -83,7 +81,7 @@ def _not_callable(app: Any, wanted: str, signature: str) -> NotAnAppError:
     )
 
 
-def ensure_wsgi_app(app: Any, who: str = "serve_wsgi") -> None:
+def ensure_wsgi_app(app: object, who: str = "serve_wsgi") -> None:
     """Raise a friendly error unless ``app`` could be a WSGI application."""
     if not callable(app):
         raise _not_callable(app, who, "app(environ, start_response)")
@@ -93,7 +91,7 @@ def ensure_wsgi_app(app: Any, who: str = "serve_wsgi") -> None:
             f"{name!r} is an `async def` function, so it looks like an ASGI app "
             f"(scope, receive, send), not a WSGI app. Serve it with "
             f"gl.serve_asgi({name}), or write it as a plain "
-            f"`def {name}(environ, start_response):`. See {PEP3333}"
+            f"`def {name}(environ, start_response):`. See {specs.PEP3333_APP_SIDE}"
         )
     accepts_two = _accepts(app, 2)
     if accepts_two is False:
@@ -106,11 +104,11 @@ def ensure_wsgi_app(app: Any, who: str = "serve_wsgi") -> None:
         )
         raise WrongInterfaceError(
             f"A WSGI app is called with two arguments, (environ, start_response), "
-            f"but {name!r} cannot take two.{extra} See {PEP3333}"
+            f"but {name!r} cannot take two.{extra} See {specs.PEP3333_APP_SIDE}"
         )
 
 
-def ensure_asgi_app(app: Any, who: str = "serve_asgi") -> None:
+def ensure_asgi_app(app: object, who: str = "serve_asgi") -> None:
     """Raise a friendly error unless ``app`` could be an ASGI application."""
     if not callable(app):
         raise _not_callable(app, who, "`async def app(scope, receive, send)`")
@@ -125,10 +123,10 @@ def ensure_asgi_app(app: Any, who: str = "serve_asgi") -> None:
             f"{name!r} takes two arguments, like a WSGI app (environ, "
             f"start_response), not an ASGI app (scope, receive, send). Serve it "
             f"with gl.serve_wsgi({name}), or rewrite it as "
-            f"`async def {name}(scope, receive, send):`. See {ASGI_SPEC}"
+            f"`async def {name}(scope, receive, send):`. See {specs.ASGI_APPLICATIONS}"
         )
     if accepts_three is False:
         raise WrongInterfaceError(
             f"An ASGI app is called with three arguments, (scope, receive, send), "
-            f"but {name!r} cannot take three. See {ASGI_SPEC}"
+            f"but {name!r} cannot take three. See {specs.ASGI_APPLICATIONS}"
         )

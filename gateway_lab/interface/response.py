@@ -12,17 +12,16 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
-__all__ = ["Response"]
+from gateway_lab import specs
+
+__all__ = ["Response", "reason_for"]
 
 
 def reason_for(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    """The standard reason phrase of ``status``, "" if it has none (``specs.reason_phrase``)."""
+    return specs.reason_phrase(status)
 
 
 @dataclass

@@ -38,10 +38,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
-import psutil
+
+from gateway_lab.platform import require_os
+
+if TYPE_CHECKING:
+    import psutil
 
 __all__ = [
     "MAX_CLIENTS",
@@ -69,6 +74,8 @@ class Sample:
 
 
 def take_sample(process: psutil.Process | None = None) -> Sample:
+    import psutil  # imported on use: it has no wheel for the browser edition
+
     memory = (process or psutil.Process()).memory_info()
     return Sample(time.perf_counter(), threading.active_count(), memory.rss, memory.vms)
 
@@ -85,6 +92,8 @@ class ResourceSampler:
     def __init__(self, interval: float = 0.01) -> None:
         if not 0.001 <= interval <= 1.0:
             raise ValueError(f"interval must be between 0.001 and 1 second, not {interval!r}.")
+        import psutil  # imported on use: it has no wheel for the browser edition
+
         self.interval = interval
         self.samples: list[Sample] = []
         self._process = psutil.Process()
@@ -304,6 +313,7 @@ def drive_load(
     Works from a notebook cell and from a script alike (the clients run on
     their own event loop, in their own thread).
     """
+    require_os("gl.drive_load", "a server to load and threads to watch")
     _check_arguments(url, clients, rate)
     record = _Record()
 

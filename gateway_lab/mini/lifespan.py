@@ -22,7 +22,10 @@ Three endings of the startup step, as the spec (and uvicorn's "auto" mode) has t
 The app's call runs as a task. Two queues carry the messages: ``inbox``
 (what ``receive`` hands the app) and ``replies`` (what the app sent, plus an
 "ended" note when its call is over), so the server simply awaits the next
-reply after each message it puts in.
+reply after each message it puts in. Which reply is allowed when is the
+``"lifespan"`` table of :mod:`gateway_lab.protocol.asgi` (``self.order``);
+any other raises :class:`~gateway_lab.errors.LifespanProtocolError` with
+the table's sentence, inside the app's ``send``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import asyncio
 from typing import Any
 
 from gateway_lab.errors import LifespanProtocolError, LifespanStartupFailed
+from gateway_lab.protocol import asgi as order
 from gateway_lab.serving.log import ServerLog
 from gateway_lab.types import ASGIApp, Message
 
@@ -50,7 +54,7 @@ class Lifespan:
         self.supported = False  # True once the app answered startup.complete
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._replies: asyncio.Queue[Message] = asyncio.Queue()
-        self._expected: tuple[str, ...] = ()
+        self.order = order.INITIAL["lifespan"]  # the conversation so far, in the table
         self._task: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
@@ -93,7 +97,7 @@ class Lifespan:
             await asyncio.wait({task}, timeout=0.5)
 
     async def _ask(self, step: str) -> Message:
-        self._expected = (f"lifespan.{step}.complete", f"lifespan.{step}.failed")
+        self.order, _ = order.step("lifespan", self.order, f"lifespan.{step}")
         self._inbox.put_nowait({"type": f"lifespan.{step}"})
         return await self._replies.get()
 
@@ -105,7 +109,7 @@ class Lifespan:
         }
         try:
             await self.app(scope, self._receive, self._send)
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # never the server's end
             if self.supported:
                 self.log.error(
                     f"the app's lifespan call raised {type(exc).__name__}: {exc}",
@@ -132,12 +136,12 @@ class Lifespan:
         return await self._inbox.get()
 
     async def _send(self, message: Message) -> None:
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind not in self._expected:
-            waiting = " or ".join(repr(k) for k in self._expected) or "nothing"
+        if not isinstance(message, dict):
             raise LifespanProtocolError(
-                f"The app sent {kind!r} on the lifespan scope, but the server was waiting "
-                f"for {waiting}. See {LIFESPAN_SPEC}"
+                f"send() takes a dict with a 'type' key, not {message!r:.60}. See {LIFESPAN_SPEC}"
             )
-        self._expected = ()
+        following, problem = order.step("lifespan", self.order, order.message_key(message))
+        if problem is not None:
+            raise LifespanProtocolError(problem)
+        self.order = following
         self._replies.put_nowait(message)

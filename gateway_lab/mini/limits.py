@@ -26,7 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from http import HTTPStatus
 
-__all__ = ["Limits", "reason_phrase", "refusal_body"]
+from gateway_lab import specs
+
+__all__ = ["SUPPORTED_HTTP_VERSIONS", "Limits", "reason_phrase", "refusal_body", "version_refusal"]
+
+# The HTTP versions both mini servers speak (h11 speaks exactly these two).
+SUPPORTED_HTTP_VERSIONS = (b"1.0", b"1.1")
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,19 @@ def reason_phrase(status: int) -> str:
 def refusal_body(status: int, explanation: str) -> bytes:
     """The body of an error response: the status line, then one plain sentence."""
     return f"{status} {reason_phrase(status)}\n\n{explanation}\n".encode("utf-8", "replace")
+
+
+def version_refusal(http_version: bytes) -> tuple[int, str] | None:
+    """(505, explanation) for a request in an HTTP version we do not speak, else None.
+
+    h11 parses any ``HTTP/<digit>.<digit>`` request line, so ``GET / HTTP/3.7``
+    arrives as a request like any other; RFC 9110 section 15.6.6 gives the
+    answer: 505 HTTP Version Not Supported (and we close the connection).
+    """
+    if http_version in SUPPORTED_HTTP_VERSIONS:
+        return None
+    shown = http_version.decode("ascii", "replace")[:10]
+    return 505, (
+        f"This server speaks HTTP/1.0 and HTTP/1.1, not HTTP/{shown}. "
+        f"See {specs.RFC9110_VERSION_NOT_SUPPORTED}"
+    )

@@ -3,7 +3,7 @@
 Theory of operation (spec: https://asgi.readthedocs.io/en/latest/specs/www.html#websocket):
 a websocket starts life as an ordinary HTTP/1.1 GET carrying
 ``Upgrade: websocket`` and a ``Sec-WebSocket-Key``. The HTTP connection
-(:mod:`gateway_lab.mini.asgi`) sees that header and hands the connection to
+(:mod:`gateway_lab.mini.connection`) sees that header and hands the connection to
 a :class:`WebSocketSession`, which runs the app with a ``websocket`` scope.
 What the app sends decides what happens on the wire::
 
@@ -11,6 +11,9 @@ What the app sends decides what happens on the wire::
     app sends    {"type": "websocket.accept"}  ->  HTTP/1.1 101 Switching Protocols (h11);
                                                    from here on the bytes are frames (wsproto)
              or  {"type": "websocket.close"}   ->  HTTP/1.1 403 Forbidden, connection closed
+             or  {"type": "websocket.http.response.start", "status": ...} and
+                 {"type": "websocket.http.response.body", ...} -> that HTTP response
+                                                   (the denial response extension)
 
     frames in  -> {"type": "websocket.receive", "text": ...} or {..., "bytes": ...}
     {"type": "websocket.send", "text"/"bytes"} -> one text or binary frame out
@@ -19,36 +22,46 @@ What the app sends decides what happens on the wire::
     client's close frame -> our reply, then {"type": "websocket.disconnect", "code": ...}
     connection lost without a close frame -> {"type": "websocket.disconnect", "code": 1006}
 
+The order of what the app sends is the ``"websocket"`` table of
+:mod:`gateway_lab.protocol.asgi` (``self.order``); a message it refuses
+raises :class:`~gateway_lab.errors.ProtocolError` with the table's
+sentence. ``self.state`` is the connection's own life (connecting, open,
+closed by either side), which the client can end too.
+
 Incoming messages wait in a queue (``inbox``) until the app calls
 ``receive``; when the queue grows long we stop reading the socket, so a fast
-client cannot fill the kernel's memory. If the app returns without
-accepting, the client gets 403; if it raises, 500 before accepting or close
-code 1011 after. ``send`` after the client has gone raises
-:class:`~gateway_lab.mini.asgi.ClientDisconnected` (an ``OSError``, spec 2.4).
+client cannot fill the kernel's memory. Likewise while our writes back up
+(a client that sends pings and never reads the pongs), we stop reading. If
+the app returns without accepting, the client gets 403; if it raises, 500
+before accepting or close code 1011 after. ``send`` after the client has
+gone raises :class:`~gateway_lab.errors.ClientDisconnected` (an
+``OSError``, spec 2.4).
 
-Not supported (a small correct subset): permessage-deflate compression and
-the "websocket.http.response" denial extension.
+Not supported (a small correct subset): permessage-deflate compression.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h11
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import generate_accept_token
 
-from gateway_lab.errors import ClientDisconnected
+from gateway_lab import specs
+from gateway_lab.errors import ClientDisconnected, ProtocolError
+from gateway_lab.mini.cycle import APP_FAILURES
+from gateway_lab.mini.limits import reason_phrase
+from gateway_lab.mini.shared import Owner
+from gateway_lab.protocol import asgi as order
 from gateway_lab.types import Message, Scope
-
-if TYPE_CHECKING:
-    from gateway_lab.mini.asgi import HTTPConnection
 
 __all__ = ["WebSocketSession", "handshake_problem"]
 
-WEBSOCKET_SPEC = "https://asgi.readthedocs.io/en/latest/specs/www.html#websocket"
+WEBSOCKET_SPEC = specs.ASGI_WEBSOCKET
+DENIAL = "websocket.http.response"  # the extension we offer in the scope
 CLOSE_REPLY_WAIT = 1.0  # seconds we wait for the client to answer our close frame
 INBOX_HIGH_WATER = 32  # queued messages before we stop reading the socket
 EARLY_BYTES_LIMIT = 64 * 1024  # bytes a client may send before we accept
@@ -84,11 +97,13 @@ def offered_subprotocols(request: h11.Request) -> list[str]:
 class WebSocketSession:
     """One websocket: the ``receive`` and ``send`` the app gets, over one connection."""
 
-    def __init__(self, owner: HTTPConnection, request: h11.Request, scope: Scope) -> None:
+    def __init__(self, owner: Owner, request: h11.Request, scope: Scope) -> None:
         self.owner = owner
         self.key = dict(request.headers)[b"sec-websocket-key"]
         self.scope = scope
         self.scope["subprotocols"] = offered_subprotocols(request)
+        self.scope["extensions"] = {DENIAL: {}}
+        self.order = order.INITIAL["websocket"]  # the app's sends, in the protocol table
         self.state = CONNECTING
         self.closed_by = ""  # "server" or "client", once CLOSED
         self.ws: Connection | None = None  # the frame layer, from accept on
@@ -112,12 +127,17 @@ class WebSocketSession:
         except asyncio.CancelledError:
             self.abort()
             raise
-        except Exception as exc:  # the guard already logged it, with its traceback
-            log.message(f"the websocket app raised {type(exc).__name__}; closing the websocket")
+        except APP_FAILURES as exc:
+            if isinstance(exc, Exception):  # the guard already logged it, with its traceback
+                log.message(f"the websocket app raised {type(exc).__name__}; closing it")
+            else:  # SystemExit / KeyboardInterrupt: they must not end the server
+                log.error(f"{type(exc).__name__}: {exc}", exc=exc, request="WEBSOCKET")
             failed = True
         else:
             failed = False
-        if self.state == CONNECTING:
+        if self.order == "denying":
+            self.abort()  # a denial response cut short: nothing better to do
+        elif self.state == CONNECTING:
             status = 500 if failed else 403
             if not failed:
                 log.message("the websocket app returned without accepting: answered 403")
@@ -137,30 +157,24 @@ class WebSocketSession:
         return message
 
     async def send(self, message: Message) -> None:
-        kind = message.get("type") if isinstance(message, dict) else None
-        if self.state == CLOSED:
-            if self.closed_by == "server":
-                raise self.mistake(f"The app sent {kind!r} after the websocket was closed.")
+        if not isinstance(message, dict):
+            raise self.mistake(f"send() takes a dict with a 'type' key, not {message!r:.60}.")
+        key = order.message_key(message)
+        broken = order.unoffered(key, self.scope.get("extensions"))
+        following, problem = order.step("websocket", self.order, key)
+        if broken is not None or problem is not None:
+            raise ProtocolError(broken.sentence(key) if broken else problem)
+        if self.state == CLOSED and self.order not in order.FINAL["websocket"]:
             raise ClientDisconnected(
-                f"The client closed the websocket (code {self.disconnect['code']}); "
-                f"nothing more can be sent."
+                f"The websocket was closed by the {self.closed_by} (code "
+                f"{self.disconnect['code']}); nothing more can be sent."
             )
-        if self.state == CONNECTING:
-            if kind == "websocket.accept":
-                self.accept(message)
-            elif kind == "websocket.close":
-                self.mark_closed(1000, "", by="server")
-                self.owner.answer_and_close(
-                    403, "The app closed the websocket before accepting it."
-                )
-            else:
-                raise self.mistake(
-                    f"The app sent {kind!r} before accepting. Answer 'websocket.connect' "
-                    "with {'type': 'websocket.accept'} (or 'websocket.close' to refuse)."
-                )
-        elif kind == "websocket.send":
-            await self.send_frame(message)
-        elif kind == "websocket.close":
+        if key == "websocket.accept":
+            self.accept(message)
+        elif key == "websocket.close" and self.order == "connecting":
+            self.mark_closed(1000, "", by="server")
+            self.owner.answer_and_close(403, "The app closed the websocket before accepting it.")
+        elif key == "websocket.close":
             code, reason = message.get("code", 1000), message.get("reason") or ""
             if not isinstance(code, int) or not isinstance(reason, str):
                 raise self.mistake(
@@ -168,11 +182,43 @@ class WebSocketSession:
                     f"{code!r} and {reason!r}."
                 )
             self.close(code, reason)
+        elif key == "websocket.send":
+            await self.send_frame(message)
+        elif key == "websocket.http.response.start":
+            self.deny(message)
         else:
-            raise self.mistake(
-                f"The app sent {kind!r} on an open websocket; only 'websocket.send' and "
-                "'websocket.close' are allowed after 'websocket.accept'."
+            self.deny_body(message, more=key.endswith(order.MORE_BODY))
+        self.order = following
+
+    def deny(self, message: Message) -> None:
+        """The denial response extension: an HTTP response instead of the handshake."""
+        status = message.get("status")
+        if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+            raise self.mistake(f"A denial response needs a 4xx or 5xx 'status', not {status!r}.")
+        headers = [tuple(pair) for pair in message.get("headers") or []]
+        if not all(len(p) == 2 and all(isinstance(x, bytes) for x in p) for p in headers):
+            raise self.mistake(f"Each header must be a pair of bytes; got {headers!r:.80}.")
+        headers.append((b"connection", b"close"))
+        try:
+            head = self.owner.conn.send(
+                h11.Response(status_code=status, headers=headers, reason=reason_phrase(status))
             )
+        except h11.LocalProtocolError as exc:
+            raise self.mistake(f"The denial response head is not valid HTTP: {exc}.") from None
+        self.write(head)
+
+    def deny_body(self, message: Message, more: bool) -> None:
+        body = message.get("body", b"")
+        if not isinstance(body, bytes):
+            raise self.mistake(f"The denial response 'body' must be bytes, not {body!r:.40}.")
+        data = self.owner.conn.send(h11.Data(data=body)) if body else b""
+        if not more:
+            data += self.owner.conn.send(h11.EndOfMessage())
+        self.write(data)
+        if not more:
+            self.mark_closed(1000, "", by="server")
+            if self.owner.transport is not None:
+                self.owner.transport.close()
 
     def accept(self, message: Message) -> None:
         subprotocol = message.get("subprotocol")
@@ -221,7 +267,9 @@ class WebSocketSession:
             if self.state != OPEN:
                 raise ClientDisconnected("The client closed the websocket while we waited.")
         assert self.ws is not None
-        event = TextMessage(data=text) if text is not None else BytesMessage(data=bytes(data))
+        event = (
+            TextMessage(data=text) if text is not None else BytesMessage(data=bytes(data or b""))
+        )
         self.write(self.ws.send(event))
 
     def close(self, code: int, reason: str) -> None:
@@ -235,8 +283,8 @@ class WebSocketSession:
             loop = asyncio.get_running_loop()
             self.close_timer = loop.call_later(CLOSE_REPLY_WAIT, transport.close)
 
-    def mistake(self, text: str) -> RuntimeError:
-        return RuntimeError(f"{text} See {WEBSOCKET_SPEC}")
+    def mistake(self, text: str) -> ProtocolError:
+        return ProtocolError(f"{text} See {WEBSOCKET_SPEC}")
 
     # -- the client's side ------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -253,11 +301,23 @@ class WebSocketSession:
         assert self.ws is not None
         for event in self.ws.events():
             if isinstance(event, (TextMessage, BytesMessage)):
-                self.on_message_part(event.data, event.message_finished)
+                self.on_message_part(
+                    event.data if isinstance(event.data, str) else bytes(event.data),
+                    event.message_finished,
+                )
             elif isinstance(event, Ping):
                 self.write(self.ws.send(event.response()))
+                if not self.owner.writable.is_set() and self.owner.transport is not None:
+                    self.owner.transport.pause_reading()  # pongs back up: the client must read
+
             elif isinstance(event, CloseConnection):
                 self.on_close_frame(event)
+
+    def resume_reading(self) -> None:
+        """Our writes drained: read again, unless the app's unread inbox is full."""
+        transport = self.owner.transport
+        if transport is not None and not self.reading_paused and not transport.is_closing():
+            transport.resume_reading()
 
     def on_message_part(self, data: str | bytes, finished: bool) -> None:
         if self.state != OPEN:
@@ -270,6 +330,7 @@ class WebSocketSession:
             return
         if not finished:
             return
+        message: Message
         if isinstance(data, str):
             message = {"type": "websocket.receive", "text": "".join(self.parts)}
         else:

@@ -6,12 +6,16 @@ object with four ways to read it (``read(size)``, ``readline()``,
 
 ``InputStream`` does not hold the body: it *pulls* it, one piece at a time,
 from a function the server gives it (``pull()`` returns the next piece, or
-``b""`` once the body ended). So a body is read from the socket only when,
-and only as far as, the app reads it; a 10 MB upload the app never looks at
-is never buffered, and the server can answer ``Expect: 100-continue`` at the
-moment of the first read. Because ``pull()`` stops at the body's end, a
-read can never swallow the next request on a kept-alive connection, and
-``read()`` with no size is safe (``wsgi.input_terminated`` is True).
+``b""`` once the body ended). So a body is read from the socket when the
+app reads it, and the server can answer ``Expect: 100-continue`` at the
+moment of the first read. What the app leaves unread the server pulls in
+just before the response head goes out (``preload``, kept for any later
+read and bounded by the server's ``max_body_bytes``), because only a body
+read to its end shows whether it was whole: a request whose body is broken
+is refused, never answered as if it were complete. Because ``pull()`` stops
+at the body's end, a read can never swallow the next request on a
+kept-alive connection, and ``read()`` with no size is safe
+(``wsgi.input_terminated`` is True).
 
 ``ErrorStream`` is a text stream whose every write lands in the server's log,
 never on the notebook's stderr.
@@ -61,6 +65,15 @@ class InputStream:
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
+
+    def preload(self) -> None:
+        """Pull the rest of the body into the buffer now; later reads still get all of it.
+
+        The server calls this just before the response head goes out, so a
+        body that turns out broken is refused instead of answered as if whole.
+        """
+        while self._fill():
+            pass
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:

@@ -8,97 +8,148 @@ things and nothing else:
 1. **Keeps a request log**: method, path, status, bytes, time taken, one
    line per request on the server's :class:`~gateway_lab.serving.log.ServerLog`.
 2. **Turns an exception into a 500** while that is still possible, and keeps
-   the traceback on the log instead of printing it. WSGI has a standard way to
-   do this: call ``start_response`` again *with* ``exc_info`` (PEP 3333). If
-   the headers are already on the wire, that call re-raises and the server
-   drops the connection: the only honest thing left to do. ASGI likewise:
-   send a 500 if ``http.response.start`` has not gone out, else re-raise.
-3. **Names the classic WSGI type mistakes** (returning a ``str``, ``bytes``
-   or ``None`` instead of an iterable of ``bytes``; yielding ``str``) in plain
-   words, because the engines' own messages for them are cryptic.
+   the traceback on the log instead of printing it: a 500 if
+   ``http.response.start`` has not gone out, else re-raise (the server then
+   cuts the connection, the only honest thing left to do). ``SystemExit``
+   and ``KeyboardInterrupt`` from an app count as failures too: in a server
+   thread they can only come from the app, and they must not end the server.
+3. **Names order mistakes in the words of** :mod:`gateway_lab.protocol.asgi`:
+   every message the app sends steps that table first, and one it refuses
+   raises :class:`~gateway_lab.errors.ProtocolError` inside the app's
+   ``send``, so a body before the start reads the same on every engine.
 
-Guards never change what the app sees: the environ, scope and messages pass
-through untouched. A list body stays a list (wsgiref uses ``len()`` of a
-one-item list to set Content-Length).
+And one thing a server ought to do but uvicorn does not: once the client
+has gone, ``send`` raises :class:`~gateway_lab.errors.ClientDisconnected`
+(an ``OSError``, as the ASGI spec allows: "If send() is called on a closed
+connection the server should raise a server-specific subclass of OSError",
+https://asgi.readthedocs.io/en/latest/specs/main.html#error-handling).
+uvicorn's ``send`` returns silently instead, without ever yielding to the
+loop, so an app streaming forever to a closed tab would spin at 100 % and
+flood asyncio's log with "socket.send() raised exception."; the guard
+yields after each unfinished body part (and each WebSocket message), so the
+loop sees the disconnect,
+and asks the server's request cycle (uvicorn's and the mini server's both
+keep a ``disconnected`` flag on the object whose bound method ``send`` is)
+whether the client is still there.
+
+Guards never change what the app sees: the scope and the messages pass
+through untouched.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
+
+from gateway_lab.errors import ClientDisconnected, ProtocolError
+from gateway_lab.protocol import asgi as order
 from gateway_lab.serving.log import RequestTimer, ServerLog
-from gateway_lab.types import (
-    ASGIApp,
-    Message,
-    Receive,
-    Scope,
-    Send,
-)
+from gateway_lab.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ASGIGuard"]
 
+# What an app may raise that the guard turns into a 500 (BaseException's other
+# subclasses, CancelledError and GeneratorExit, are the loop's own business).
+APP_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+
+
+def client_gone(send: Send) -> bool:
+    """True if the server behind ``send`` knows its client has left (see the docstring)."""
+    cycle = getattr(send, "__self__", None)
+    return getattr(cycle, "disconnected", False) is True
+
 
 class ASGIGuard:
-    """ASGI middleware: request log, 500 on exceptions before the response starts."""
+    """ASGI middleware: request log, the shared order, 500 on failures before the response."""
 
     def __init__(self, app: ASGIApp, log: ServerLog) -> None:
         self.app = app
         self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope.get("type")
-        if kind not in ("http", "websocket"):
+        machine = scope.get("type")
+        if machine not in ("http", "websocket"):
             # lifespan and other scopes: the server's own handling is the lesson.
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
         if scope.get("query_string"):
             path += "?" + scope["query_string"].decode("latin-1")
-        method = scope.get("method", "WS") if kind == "http" else "WEBSOCKET"
+        method = scope.get("method", "WS") if machine == "http" else "WEBSOCKET"
         exchange = RequestTimer(f"{method} {path}")
-        started = False
-        client_gone = False
+        extensions = scope.get("extensions")
+        state = order.INITIAL[machine]
+        gone = False
 
-        async def recording_send(message: Message) -> None:
-            nonlocal started, client_gone
-            kind = message.get("type")
-            if kind == "http.response.start":
-                exchange.status = message.get("status")
-                started = True
-            elif kind == "http.response.body":
-                exchange.sent += len(message.get("body", b"") or b"")
-            elif kind == "websocket.accept":
-                exchange.status = 101
-                started = True
-            elif kind == "websocket.close" and not started:
-                exchange.status = 403
+        async def guarded_send(message: Message) -> None:
+            nonlocal state, gone
+            if isinstance(message, Mapping):
+                key = order.message_key(message)
+                broken = order.unoffered(key, extensions)
+                if broken is not None:
+                    raise ProtocolError(broken.sentence(key))
+                following, problem = order.step(machine, state, key)
+                if problem is not None and key in (extensions or {}):
+                    following = state  # an extension the server offers (pathsend...): its call
+                elif problem is not None:
+                    raise ProtocolError(problem)
+            else:
+                key, following = "", state  # not a message: the server's own error says so
+            if machine == "http" and client_gone(send):
+                gone = True
+                raise ClientDisconnected(
+                    "The client closed the connection, so nothing more can be sent; "
+                    "an app that streams should stop here (send raises OSError)."
+                )
             try:
                 await send(message)
             except OSError:
-                client_gone = True  # the spec lets a server raise once the client left
+                gone = True  # the spec lets a server raise once the client left
                 raise
+            self._note(exchange, key, message, state)
+            state = following
+            if key.endswith(order.MORE_BODY) or key == "websocket.send":
+                await asyncio.sleep(0)  # a stream: let the loop notice a client that left
 
         try:
-            await self.app(scope, receive, recording_send)
+            await self.app(scope, receive, guarded_send)
         except OSError as exc:
-            if not client_gone:
-                await self._fail(exc, kind, started, exchange, send)
+            if not gone:
+                await self._fail(exc, machine, state, exchange, send)
                 return
             # A stream whose reader went away: a normal end, not a bug.
             exchange.error = "client disconnected"
-        except Exception as exc:
-            await self._fail(exc, kind, started, exchange, send)
+        except APP_FAILURES as exc:
+            await self._fail(exc, machine, state, exchange, send)
             return
         exchange.record(self.log)
 
+    @staticmethod
+    def _note(exchange: RequestTimer, key: str, message: Message, state: str) -> None:
+        """What the request log keeps of a message that went out."""
+        if key == "http.response.start":
+            exchange.status = message.get("status")
+        elif key.startswith("http.response.body"):
+            exchange.sent += len(message.get("body", b"") or b"")
+        elif key == "websocket.accept":
+            exchange.status = 101
+        elif key == "websocket.close" and state == "connecting":
+            exchange.status = 403
+        elif key == "websocket.http.response.start":
+            exchange.status = message.get("status")
+
     async def _fail(
-        self, exc: Exception, kind: str, started: bool, exchange: RequestTimer, send: Send
+        self, exc: BaseException, machine: str, state: str, exchange: RequestTimer, send: Send
     ) -> None:
         """Record ``exc``; answer 500 if nothing was sent yet, else re-raise."""
         summary = f"{type(exc).__name__}: {exc}"
         exchange.error = summary
         self.log.error(summary, exc=exc, request=exchange.label)
-        if kind != "http" or started:
+        if machine != "http" or state != order.INITIAL["http"]:
             exchange.record(self.log)
-            raise exc
+            if isinstance(exc, Exception):
+                raise exc
+            raise RuntimeError(summary) from exc  # never let SystemExit end the server
         body = (
             f"500 Internal Server Error\n\nThe app failed: {summary}\n\nThe full "
             f"traceback is kept on the server: look at srv.errors in the notebook.\n"

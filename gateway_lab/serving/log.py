@@ -9,14 +9,15 @@ Three bounded lists (oldest dropped first, so a long-running server cannot
 grow the kernel's memory): ``requests`` (one line per request: method, path,
 status, time taken), ``errors`` (an exception or a gateway failure, with the
 traceback as text and the request that caused it), and ``messages`` (what
-the engine itself said). All appends take a lock: engines log from many
-threads.
+the engine itself said, with any terminal colour codes taken out). All
+appends take a lock: engines log from many threads.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import re
 import threading
 import time
 import traceback as tb
@@ -25,6 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["RequestTimer", "ErrorRecord", "LogStream", "RequestRecord", "ServerLog"]
+
+# Terminal colour codes (ECMA-48 "CSI" sequences, such as werkzeug's "\x1b[33m"):
+# meaningless in a notebook, so they never reach the log.
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class ServerLog:
         return record
 
     def message(self, text: str) -> None:
-        text = text.rstrip("\n")
+        text = _TERMINAL_CODES.sub("", text).rstrip("\n")
         if text:
             with self._lock:
                 self.messages.append(text)
@@ -162,16 +167,22 @@ def status_code(status: Any) -> int | None:
 class RequestTimer:
     """What a guard learned about one request: label, status, bytes, error, time."""
 
-    __slots__ = ("label", "started", "status", "sent", "error")
+    __slots__ = ("label", "started", "status", "start_called", "sent", "error", "recorded")
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.started = time.perf_counter()
         self.status: int | None = None
+        self.start_called = False  # the app called start_response (status may be unreadable)
+        self.recorded = False
         self.sent = 0
         self.error: str | None = None
 
     def record(self, log: ServerLog) -> None:
+        """Add this request to ``log`` (once: later calls do nothing)."""
+        if self.recorded:
+            return
+        self.recorded = True
         method, _, path = self.label.partition(" ")
         log.request(
             RequestRecord(

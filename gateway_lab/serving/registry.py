@@ -31,12 +31,14 @@ from typing import Any
 
 from gateway_lab.errors import GatewayLabError, PortInUseError
 from gateway_lab.interface.appkind import ensure_asgi_app, ensure_wsgi_app
+from gateway_lab.platform import require_os
 from gateway_lab.serving.asgi_guard import ASGIGuard
 from gateway_lab.serving.engines import runner_class
 from gateway_lab.serving.engines.base import EngineRunner
 from gateway_lab.serving.log import ErrorRecord, RequestRecord, ServerLog
 from gateway_lab.serving.loopback import LOOPBACK, bind_loopback, browser_url_for
 from gateway_lab.serving.wsgi_guard import WSGIGuard
+from gateway_lab.types import AnyApp, ASGIApp, WSGIApp
 
 __all__ = ["Server", "serve_asgi", "serve_cgi", "serve_wsgi", "servers", "stop_all"]
 
@@ -54,7 +56,7 @@ class Server:
         name: str,
         interface: str,
         engine: str,
-        app: Any,
+        app: AnyApp,
         runner: EngineRunner,
         port: int,
         log: ServerLog,
@@ -141,7 +143,7 @@ class Server:
         )
 
 
-class ServerTable(dict):  # type: ignore[type-arg]
+class ServerTable(dict[str, Server]):
     """``servers()``: a dict of name -> Server that draws itself as a table."""
 
     def _repr_html_(self) -> str:
@@ -170,11 +172,11 @@ def _holder_of(port: int) -> str | None:
         return next((s.name for s in _registry.values() if s.port == port), None)
 
 
-def _default_name(app: Any) -> str:
+def _default_name(app: object) -> str:
     return str(getattr(app, "__name__", None) or type(app).__name__)
 
 
-def _check_name(name: Any) -> str:
+def _check_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise GatewayLabError(
             f"name must be a non-empty string (it labels the server), not {name!r}."
@@ -187,8 +189,8 @@ def _start(
     engine: str,
     name: str,
     port: int,
-    app: Any,
-    make_served_app: Callable[[ServerLog], Any],
+    app: AnyApp,
+    make_served_app: Callable[[ServerLog], AnyApp],
 ) -> Server:
     runner_cls = runner_class("asgi" if interface == "asgi" else "wsgi", engine)
     with _lock:
@@ -218,7 +220,7 @@ def _start(
 
 
 def serve_wsgi(
-    app: Any, name: str | None = None, port: int = 0, engine: str = "werkzeug"
+    app: WSGIApp, name: str | None = None, port: int = 0, engine: str = "werkzeug"
 ) -> Server:
     """Serve a WSGI app from a daemon thread on 127.0.0.1.
 
@@ -229,14 +231,18 @@ def serve_wsgi(
     >>> srv.stop()
     True
     """
+    require_os("gl.serve_wsgi", "a listening socket and a thread")
     runner_class("wsgi", engine)
     ensure_wsgi_app(app)
     name = _check_name(name if name is not None else _default_name(app))
     return _start("wsgi", engine, name, port, app, lambda log: WSGIGuard(app, log))
 
 
-def serve_asgi(app: Any, name: str | None = None, port: int = 0, engine: str = "uvicorn") -> Server:
+def serve_asgi(
+    app: ASGIApp, name: str | None = None, port: int = 0, engine: str = "uvicorn"
+) -> Server:
     """Serve an ASGI app from a daemon thread on 127.0.0.1 (engines "uvicorn", "mini")."""
+    require_os("gl.serve_asgi", "a listening socket and a thread")
     runner_class("asgi", engine)
     ensure_asgi_app(app)
     name = _check_name(name if name is not None else _default_name(app))
@@ -253,12 +259,13 @@ def serve_cgi(
 
     ``options`` go to :class:`gateway_lab.cgi.CGIApp` (timeout, output cap).
     """
+    require_os("gl.serve_cgi", "a listening socket and a process per request")
     from gateway_lab.cgi import CGIApp  # imported on use: keeps `import gateway_lab` fast
 
     gateway_probe = CGIApp(directory, **options)  # validates the folder now
     name = _check_name(name if name is not None else os.path.basename(os.path.abspath(directory)))
 
-    def make(log: ServerLog) -> Any:
+    def make(log: ServerLog) -> WSGIApp:
         gateway_probe.log = log
         return WSGIGuard(gateway_probe, log)
 

@@ -56,10 +56,10 @@ from wsproto.events import (
 
 from gateway_lab.errors import GatewayLabError, WebSocketClosed, WebSocketRefused
 from gateway_lab.events.flow import BODY_CAP, Flow
+from gateway_lab.platform import require_os
 
 __all__ = ["WebSocketClient", "WebSocketClosed", "WebSocketRefused", "ws_connect"]
 
-RFC6455 = "https://www.rfc-editor.org/rfc/rfc6455"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 CLOSE_WAIT = 1.0  # seconds we wait for the server to answer our close frame
 SHOWN_TEXT = 40  # characters of a message quoted in a diagram label
@@ -315,4 +315,5 @@ def ws_connect(
     ``timeout`` bounds the handshake and each ``receive``; ``flow`` (a
     recorded app's flow) adds the client's frames to its diagram.
     """
+    require_os("gl.ws_connect", "a socket to a server")
     return WebSocketClient(url, timeout=timeout, flow=flow, subprotocols=subprotocols)

@@ -3,8 +3,9 @@
 Theory of operation: one column per lane (client, server, each middleware
 layer, app; or client, gateway, script for CGI), one row per event, an arrow
 from the sender's column to the receiver's, labelled with the event's kind
-and summary. The left column gives the time since the flow began and the gap
-since the previous event.
+and summary, drawn in the kind's colour (colours and meanings come from the
+event vocabulary, :mod:`gateway_lab.events.kinds`). The left column gives
+the time since the flow began and the gap since the previous event.
 
 Each row is a ``<details>`` element whose ``<summary>`` *is* the arrow row (a
 small CSS grid with the same fixed columns as the lane headers), so clicking
@@ -31,6 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.kinds import REQUEST, REQUEST_KINDS, RETURN, colour, meaning
 from gateway_lab.views.html import box, esc, format_payload
 
 __all__ = [
@@ -55,49 +57,6 @@ LANE_SQUEEZED = 88  # px per lane in a narrow output (a side panel open); then i
 FIT_WIDTH = 900  # lanes shrink so that a diagram fits this width (six lanes do)
 CHAR_WIDTH = 7.3  # px of one character at the views' 12 px monospace
 LABEL_CAP = 56
-
-KIND_COLOURS = {
-    "environ": "#2b6cb0",
-    "scope": "#2b6cb0",
-    "environment": "#2b6cb0",
-    "request": "#2b6cb0",
-    "start_response": "#2f855a",
-    "response": "#2f855a",
-    "send": "#2f855a",
-    "receive": "#c05621",
-    "stdin": "#c05621",
-    "body": "#4a5568",
-    "write": "#4a5568",
-    "stdout": "#4a5568",
-    "close": "#6b46c1",
-    "return": "#6b46c1",
-    "exit": "#6b46c1",
-    "spawn": "#6b46c1",
-    "exception": "#c53030",
-    "stderr": "#c53030",
-}
-
-# What each kind of event means, in one sentence ({source} / {target}: lanes).
-MEANINGS = {
-    "request": "{source} sends a request to {target}.",
-    "response": "{source} sends the response back to {target}.",
-    "environ": "{source} calls {target} with environ and start_response (PEP 3333).",
-    "start_response": "{source} calls start_response(status, headers): the response begins.",
-    "write": "{source} calls the legacy write(data) that start_response returned.",
-    "return": "{source} returned{what}.",
-    "body": "{target} takes the next chunk of the body from {source}'s iterable.",
-    "close": "{source} calls close() on the body {target} returned: the request is over.",
-    "exception": "{source} raised an exception; it travels on to {target}.",
-    "scope": "{source} calls {target} with scope, receive and send (the ASGI spec).",
-    "receive": "{target} awaited receive() and got this message from {source}.",
-    "send": "{source} awaited send(message): this message goes to {target}.",
-    "spawn": "{source} starts the script as a new process.",
-    "environment": "{source} hands the script its environment: the CGI meta-variables.",
-    "stdin": "{source} writes the request body to the script's standard input.",
-    "stdout": "{source} writes to its standard output; {target} reads it.",
-    "stderr": "{source} writes to its standard error (the server's log).",
-    "exit": "{source}'s process ended.",
-}
 
 _ROLES = ("app", "server", "client", "gateway", "script")
 LIFELINE = "background:linear-gradient(#c8c8c8,#c8c8c8) no-repeat center/1px 100%"
@@ -141,7 +100,7 @@ def arrow_label(event: Event) -> str:
     if detail is None:
         detail = event.payload.get("type") or ""
     detail = str(detail).strip()
-    if event.kind == "return":
+    if event.kind == RETURN:
         # "returned X" from a checker reads "return returned X": say it once
         first, _, rest = detail.partition(" ")
         if first == "returned":
@@ -158,9 +117,9 @@ def _who(lane: str) -> str:
 
 def describe_event(event: Event) -> str:
     """One sentence on what an event means: 'the app returned a list.'"""
-    template = MEANINGS.get(event.kind)
+    template = meaning(event.kind)
     if template is None:
-        return f"{_who(event.source)} -> {_who(event.target)}: {event.kind}."
+        template = "{source} -> {target}: " + event.kind.replace("{", "{{").replace("}", "}}") + "."
     returned = event.payload.get("type")
     what = ""
     if isinstance(returned, str) and returned not in ("", "NoneType"):
@@ -192,7 +151,7 @@ def _arrow_row(event: Event, lanes: list[str], width: int, previous_t: float | N
     index = {lane: i for i, lane in enumerate(lanes)}
     src, dst = index.get(event.source, 0), index.get(event.target, 0)
     low, high = min(src, dst), max(src, dst)
-    colour = KIND_COLOURS.get(event.kind, "#2d3748")
+    shade = colour(event.kind)
     gap = "" if previous_t is None else f"+{(event.t - previous_t) * 1000:.2f}"
     pointing_right = dst >= src
     head = "&#9654;" if pointing_right else "&#9664;"
@@ -217,8 +176,8 @@ def _arrow_row(event: Event, lanes: list[str], width: int, previous_t: float | N
     )
     arrow = (
         f'<span style="grid-column:{low + 2}/{high + 3};grid-row:1;align-self:end;'
-        f"margin:0 {right:.2f}% 6px {left:.2f}%;border-bottom:2px solid {colour};"
-        f'position:relative;display:flex;justify-content:center;color:{colour}">'
+        f"margin:0 {right:.2f}% 6px {left:.2f}%;border-bottom:2px solid {shade};"
+        f'position:relative;display:flex;justify-content:center;color:{shade}">'
         f'<span title="{esc(label)}" style="background:#fff;padding:0 3px;white-space:nowrap;'
         f"flex-shrink:0;overflow:hidden;text-overflow:ellipsis;"
         f'max-width:{100 / arrow_share:.1f}%">&#9656; {esc(shown)}</span>'
@@ -233,8 +192,8 @@ def _arrow_row(event: Event, lanes: list[str], width: int, previous_t: float | N
     payload = esc(format_payload(event.payload)) or "(no payload)"
     panel = (
         f'<div style="margin:2px 0 8px 8px;padding:4px 8px;border:1px solid #ddd;'
-        f'border-left:4px solid {colour};background:#f7f7f7;color:#222">'
-        f'<div><b style="color:{colour}">{esc(event.source)} &rarr; {esc(event.target)}: '
+        f'border-left:4px solid {shade};background:#f7f7f7;color:#222">'
+        f'<div><b style="color:{shade}">{esc(event.source)} &rarr; {esc(event.target)}: '
         f"{esc(label)}</b></div><div>{esc(describe_event(event))}</div>"
         f'<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-height:480px;'
         f'overflow:auto;margin:4px 0 0;padding:0;background:transparent">{payload}</pre>'
@@ -289,7 +248,7 @@ def _summarised(events: list[Event], head: int, tail: int) -> list[Event | _Gap]
 
 def connection_label(events: Sequence[Event]) -> str:
     for event in events:
-        if event.kind in ("environ", "scope", "request", "environment"):
+        if event.kind in (*REQUEST_KINDS, REQUEST):
             summary = event.payload.get("summary")
             if summary:
                 return str(summary)

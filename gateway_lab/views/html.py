@@ -89,7 +89,8 @@ def format_bytes_note(payload: dict[str, Any]) -> str:
     """'1,048,576 bytes (first 4,096 shown)' for a keep_body payload."""
     size = payload.get("size", 0)
     if payload.get("truncated"):
-        kept = len(payload.get("body", b"")) if "body" in payload else 0
+        data = payload.get("body", payload.get("bytes", b""))
+        kept = len(data) if isinstance(data, (bytes, bytearray)) else 0
         shown = f"first {kept:,} shown" if kept else "truncated"
         return f"{size:,} bytes ({shown})"
     return f"{size:,} bytes"
@@ -104,17 +105,17 @@ def format_payload(payload: dict[str, Any], cap: int = PAYLOAD_TEXT_CAP) -> str:
     lines: list[str] = []
     traceback_text = ""
     for key, value in payload.items():
-        if key == "summary":
+        if key in ("summary", "frames"):  # frames: the traceback's, for checks; shown below
             continue
-        if key in ("environ", "scope", "message", "variables") and isinstance(value, dict):
+        if key in ("environ", "scope", "variables") and isinstance(value, dict):
             lines.append(f"{key}:")
             lines.extend(f"  {k}: {format_value(v, 200)}" for k, v in value.items())
         elif key == "headers" and isinstance(value, list):
             lines.append("headers:")
             lines.extend(f"  {format_value(pair, 200)}" for pair in value)
-        elif key == "body" and "size" in payload:
-            lines.append(f"body: {format_value(value, 1000)}  [{format_bytes_note(payload)}]")
-        elif key in ("size", "truncated") and "body" in payload:
+        elif key in ("body", "bytes") and "size" in payload:
+            lines.append(f"{key}: {format_value(value, 1000)}  [{format_bytes_note(payload)}]")
+        elif key in ("size", "truncated") and ("body" in payload or "bytes" in payload):
             continue
         elif key == "traceback":
             traceback_text = keep_end(str(value))

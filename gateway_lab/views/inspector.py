@@ -17,12 +17,12 @@ from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
 from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.kinds import ENVIRONMENT, REQUEST_KINDS
 from gateway_lab.interface.environ import make_environ, make_http_scope
+from gateway_lab.specs import PEP3333, PEP3333_UNICODE, RFC3875_PATH_INFO
 from gateway_lab.views.html import box, esc, format_value, link, see_also
 from gateway_lab.views.keys import (
     ENVIRON_GROUPS,
-    PEP3333,
-    PEP3333_UNICODE,
     SCOPE_GROUPS,
     SCOPE_SECTIONS,
     KeyInfo,
@@ -32,8 +32,6 @@ from gateway_lab.views.keys import (
 
 __all__ = ["diff_html", "environ_html", "find_request", "path_story_html", "scope_html"]
 
-REQUEST_KINDS = ("environ", "scope", "environment")
-RFC3875_PATH_INFO = "https://www.rfc-editor.org/rfc/rfc3875#section-4.1.5"
 CELL = "padding:2px 6px;border-bottom:1px solid #e4e4e4;vertical-align:top;text-align:left"
 GROUP_ROW = "background:#f0f4fa;font-weight:bold;padding:4px 6px;text-align:left"
 MUTED = "color:#666"
@@ -58,7 +56,7 @@ def find_request(item: Any, connection: int | None = None) -> tuple[str, dict[st
         for key in ("scope", "environ", "variables", "environment"):
             if isinstance(payload.get(key), dict):
                 return ("scope" if key == "scope" else "environ"), payload[key]
-        if item.kind == "environment":  # the CGI gateway records the variables themselves
+        if item.kind == ENVIRONMENT:  # the CGI gateway records the variables themselves
             return "environ", {k: v for k, v in payload.items() if k != "summary"}
         raise ValueError(f"The {item.kind!r} event carries no environ or scope to show.")
     if hasattr(item, "keys") and hasattr(item, "items"):
@@ -226,7 +224,8 @@ def diff_html(a: Any, b: Any, labels: tuple[str, str] = ("request A", "request B
             return explain_scope_key(key, scope_type)
         return explain_environ_key(key)
 
-    changed, same = [], []
+    changed: list[str] = []
+    same: list[str] = []
     keys = list(dict.fromkeys([*first, *second]))
     if kind_a == kind_b == "environ":
         keys.sort()

@@ -11,6 +11,21 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# The most specific anchors the specs offer live in gateway_lab/specs.py.
+from gateway_lab.specs import (
+    ASGI_APPLICATIONS,
+    ASGI_CONNECTION_SCOPE,
+    ASGI_EXTENSIONS,
+    ASGI_HTTP_SCOPE,
+    ASGI_LIFESPAN_SCOPE,
+    ASGI_LIFESPAN_STATE,
+    ASGI_WEBSOCKET_SCOPE,
+    PEP3333_ENVIRON,
+    PEP3333_FILE_WRAPPER,
+    PEP3333_STREAMS,
+    rfc3875_section,
+)
+
 __all__ = [
     "ENVIRON_GROUPS",
     "SCOPE_GROUPS",
@@ -19,25 +34,6 @@ __all__ = [
     "explain_scope_key",
 ]
 
-RFC3875 = "https://www.rfc-editor.org/rfc/rfc3875"
-PEP3333 = "https://peps.python.org/pep-3333/"
-ASGI_WWW = "https://asgi.readthedocs.io/en/latest/specs/www.html"
-ASGI_MAIN = "https://asgi.readthedocs.io/en/latest/specs/main.html"
-ASGI_LIFESPAN = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
-
-# The most specific anchors the specs offer (section titles, as Sphinx and the
-# PEP renderer turn them into ids).
-PEP3333_ENVIRON = f"{PEP3333}#environ-variables"
-PEP3333_STREAMS = f"{PEP3333}#input-and-error-streams"
-PEP3333_FILE_WRAPPER = f"{PEP3333}#optional-platform-specific-file-handling"
-PEP3333_UNICODE = f"{PEP3333}#unicode-issues"
-ASGI_HTTP_SCOPE = f"{ASGI_WWW}#http-connection-scope"
-ASGI_WEBSOCKET_SCOPE = f"{ASGI_WWW}#websocket-connection-scope"
-ASGI_LIFESPAN_SCOPE = f"{ASGI_LIFESPAN}#scope"
-ASGI_LIFESPAN_STATE = f"{ASGI_LIFESPAN}#lifespan-state"
-ASGI_CONNECTION_SCOPE = f"{ASGI_MAIN}#connection-scope"
-ASGI_APPLICATIONS = f"{ASGI_MAIN}#applications"
-ASGI_EXTENSIONS = f"{ASGI_MAIN}#extensions"
 SCOPE_SECTIONS = {
     "http": ASGI_HTTP_SCOPE,
     "websocket": ASGI_WEBSOCKET_SCOPE,
@@ -62,7 +58,7 @@ class KeyInfo(NamedTuple):
 
 
 def _rfc(section: str) -> str:
-    return f"{RFC3875}#section-{section}"
+    return rfc3875_section(section)
 
 
 _CGI_KEYS: dict[str, tuple[str, str]] = {

@@ -23,9 +23,11 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway_lab.events.flow import Event, Flow, keep_body
+from gateway_lab.events.kinds import ENDING_KINDS, ENVIRON, REQUEST, RESPONSE, SCOPE
 from gateway_lab.events.record import ASGIRecorder, WSGIRecorder, record_asgi, record_wsgi
 from gateway_lab.interface.appkind import looks_async
 from gateway_lab.interface.response import Response
+from gateway_lab.platform import IN_BROWSER, run_here
 from gateway_lab.protocol.calls import acall_asgi, call_wsgi
 
 __all__ = ["LabResult", "parse_headers", "send_request"]
@@ -75,12 +77,14 @@ def _unwrap(app: Any) -> Any:
 
 def _find_request(flow: Flow) -> tuple[str | None, dict[str, Any]]:
     for event in flow.events:
-        if event.kind in ("environ", "scope") and isinstance(event.payload.get(event.kind), dict):
+        if event.kind in (ENVIRON, SCOPE) and isinstance(event.payload.get(event.kind), dict):
             return event.kind, event.payload[event.kind]
     return None, {}
 
 
 def _run_on_own_loop(coroutine: Any) -> Any:
+    if IN_BROWSER:  # no threads there: the page's event loop runs it
+        return run_here(coroutine)
     outcome: dict[str, Any] = {}
 
     def run() -> None:
@@ -123,7 +127,7 @@ def send_request(
     flow.add(
         "client",
         "server",
-        "request",
+        REQUEST,
         {
             "summary": f"{method} {request_target}",
             "method": method,
@@ -143,20 +147,20 @@ def send_request(
         else:
             app = _unwrap(target)
             if looks_async(app):
-                recorded, _ = record_asgi(app, flow)
+                asgi_app, _ = record_asgi(app, flow)
                 response = _run_on_own_loop(
-                    acall_asgi(recorded, method, request_target, headers, body, timeout=TIMEOUT)
+                    acall_asgi(asgi_app, method, request_target, headers, body, timeout=TIMEOUT)
                 )
             else:
-                recorded, _ = record_wsgi(app, flow)
-                response = call_wsgi(recorded, method, request_target, headers, body)
+                wsgi_app, _ = record_wsgi(app, flow)
+                response = call_wsgi(wsgi_app, method, request_target, headers, body)
     except Exception as exc:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     if response is not None:
         flow.add(
             "server",
             "client",
-            "response",
+            RESPONSE,
             {
                 "summary": response.status_line,
                 "status": response.status,
@@ -191,7 +195,7 @@ def _send_over_http(
     if recorded_flow is not None:
         deadline = time.monotonic() + 0.5
         while time.monotonic() < deadline and not any(
-            e.kind in ("close", "return", "exception") for e in recorded_flow.events[before:]
+            e.kind in ENDING_KINDS for e in recorded_flow.events[before:]
         ):
             time.sleep(0.005)
         _copy_new_events(recorded_flow, before, flow, connection)

@@ -24,6 +24,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from gateway_lab.events.flow import Event, Flow
+from gateway_lab.platform import IN_BROWSER
 from gateway_lab.views.flow import flow_html, page_html, select_events
 from gateway_lab.views.html import box, esc
 from gateway_lab.views.inspector import diff_html, path_story_html, request_html
@@ -43,7 +44,7 @@ class _HTMLFallback:
         raise NotImplementedError
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
         if data is None:
             return None
         data["text/html"] = self.to_html()
@@ -59,7 +60,7 @@ class HTMLView(_HTMLFallback, widgets.VBox):
         super().__init__(children=[self.picture])
 
     def to_html(self) -> str:
-        return self.picture.value
+        return str(self.picture.value)
 
     def __repr__(self) -> str:
         return f"<{self.description}>"
@@ -76,6 +77,10 @@ class Batcher:
         self._lock = threading.Lock()
 
     def poke(self) -> None:
+        if IN_BROWSER:  # no timer thread there: redraw at once
+            self.runs += 1
+            self.action()
+            return
         with self._lock:
             if self._timer is not None:
                 return
@@ -144,7 +149,7 @@ class FlowView(_HTMLFallback, widgets.VBox):
         self._refresh_options()
         self.connection.value = ALL if connection is None else connection
         self.connection.observe(lambda _: self.go(0), names="value")
-        self.follow.observe(lambda change: change["new"] and self.refresh(), names="value")
+        self.follow.observe(self._follow_changed, names="value")
         controls = widgets.HBox(
             [
                 self.connection,
@@ -197,6 +202,10 @@ class FlowView(_HTMLFallback, widgets.VBox):
         if start < self._last_start():
             self.follow.value = False
         self.refresh()
+
+    def _follow_changed(self, change: dict[str, Any]) -> None:
+        if change["new"]:  # following again: jump to the newest events
+            self.refresh()
 
     def refresh(self) -> None:
         self._refresh_options()
@@ -306,7 +315,8 @@ class RequestLab(_HTMLFallback, widgets.VBox):
         )
         if self.last is None:
             return form + box("<i>No request sent yet.</i>")
-        return form + self.response_view.value + self.request_view.value + self.flow_view.value
+        shown = (self.response_view.value, self.request_view.value, self.flow_view.value)
+        return form + "".join(str(part) for part in shown)
 
     def __repr__(self) -> str:
         return f"<RequestLab for {_describe_target(self.target)}>"

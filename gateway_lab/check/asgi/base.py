@@ -1,10 +1,13 @@
 """The server's side of one ASGI connection: what every scope shares.
 
 Theory of operation: each connection class *is* the server for one scope
-(:mod:`.asgi_http`, :mod:`.asgi_websocket`, :mod:`.asgi_lifespan`). It hands
+(:mod:`.http`, :mod:`.websocket`, :mod:`.lifespan`). It hands
 the app a ``receive`` that plays the client's part and a ``send`` that
-judges every message: its shape (:mod:`.asgi_messages`) and its place in the
-order the spec allows (a small state machine per scope). Like a forgiving
+judges every message: its shape (:mod:`.messages`) and its place in the
+order the spec allows, by stepping the scope's table in
+:mod:`gateway_lab.protocol.asgi` (the same tables the in-process call, the
+guard and the mini server follow, so a finding reads as their errors do;
+``self.order`` is the table's state). Like a forgiving
 server it records a mistake and carries on, so one run shows as much as it
 can; after a message it cannot make sense of, it stops judging the *order*
 of that connection's messages, to avoid a cascade of findings from one
@@ -36,6 +39,7 @@ from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
 from gateway_lab.errors import ClientDisconnected
 from gateway_lab.events.flow import Event, Flow, keep_body
+from gateway_lab.protocol import asgi as order
 
 __all__ = ["ASGI_VERSION", "Call", "ClientDisconnected", "Connection"]
 
@@ -86,7 +90,7 @@ class Call(Coroutine[Any, Any, Any]):
     def send(self, value: Any) -> Any:
         return self._run().send(value)
 
-    def throw(self, *args: Any) -> Any:  # type: ignore[override]
+    def throw(self, *args: Any) -> Any:
         return self._run().throw(*args)
 
     def close(self) -> None:
@@ -132,6 +136,7 @@ class Connection:
         self.wakeup = asyncio.Event()
         self.recorded = 0  # events recorded for this connection
         self.pending: dict[int, Call] = {}  # calls made but not (yet) awaited
+        self.order = order.INITIAL.get(self.scope_type, "")  # the state in the protocol table
 
     def event(self, source: str, kind: str, payload: dict[str, Any]) -> Event:
         target = "server" if source == "app" else "app"
@@ -142,15 +147,47 @@ class Connection:
 
     def find(
         self, rule: str, events: list[Event] | None = None, once: bool = True, **details: Any
-    ) -> None:
+    ) -> Finding | None:
         if rule in _CONSEQUENCES and self.judge_awaits():
-            return  # the un-awaited call is the cause; this is only its effect
+            return None  # the un-awaited call is the cause; this is only its effect
         if rule == "app.raised" and "receive" in self.judge_awaits():
-            return  # it used the coroutine as if it were the message
+            return None  # it used the coroutine as if it were the message
         if once and rule in self.noted:
-            return
+            return None
         self.noted.add(rule)
         self.findings.append(finding(rule, self.label, events, **details))
+        return self.findings[-1]
+
+    def violated(
+        self, broken: order.Violation, message_type: str = "", events: list[Event] | None = None
+    ) -> None:
+        """Record ``broken`` in the protocol table's own words (message, fix, spec)."""
+        item = self.find(broken.rule, events, value=repr(message_type))
+        if item is not None:
+            item.message = broken.message(message_type)
+            item.hint, item.spec = broken.fix, broken.spec
+
+    def follow(
+        self, message: Mapping[str, Any], event: Event, events: list[Event] | None = None
+    ) -> order.Violation | None:
+        """Step the protocol table with ``message``; a refused one is a finding (unless
+        the order is no longer being judged) and leaves ``self.order`` as it was."""
+        key = order.message_key(message)
+        broken = order.unoffered(key, self.extensions()) or order.violation(
+            self.scope_type, self.order, key
+        )
+        if broken is None:
+            self.order, _ = order.step(self.scope_type, self.order, key)
+            return None
+        if not self.confused:
+            self.violated(broken, key, events or [event])
+        if broken.rule in ("asgi.unknown-message", "asgi.extension-not-offered"):
+            self.confused = True  # what comes after a message we cannot place is noise
+        return broken
+
+    def extensions(self) -> Mapping[str, Any]:
+        """The extensions this connection's scope offers (none, unless a subclass says)."""
+        return {}
 
     def scope(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -237,16 +274,6 @@ class Connection:
 
     def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
         raise NotImplementedError
-
-    def unknown(self, kind: str, event: Event, expected: str) -> None:
-        self.find(
-            "asgi.unknown-message",
-            [event],
-            value=repr(kind),
-            scope=self.scope_type,
-            expected=expected,
-        )
-        self.confused = True
 
     def problems(self, found: list[tuple[str, dict[str, Any]]], event: Event) -> None:
         for rule, details in found:

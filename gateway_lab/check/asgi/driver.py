@@ -28,7 +28,7 @@ import threading
 from typing import Any
 
 from gateway_lab.check.asgi.base import ClientDisconnected, Connection
-from gateway_lab.check.asgi.http import HTTPConnection
+from gateway_lab.check.asgi.http import HTTPRequestConnection
 from gateway_lab.check.asgi.lifespan import LifespanConnection
 from gateway_lab.check.asgi.websocket import WebSocketConnection
 from gateway_lab.check.battery import Probe
@@ -38,6 +38,7 @@ from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
 from gateway_lab.events.flow import Flow
 from gateway_lab.interface.response import Response
+from gateway_lab.platform import IN_BROWSER, run_here
 
 __all__ = ["run_asgi_battery"]
 
@@ -78,12 +79,14 @@ class _Battery:
                 "scope": {k: short(v, 200) for k, v in scope.items()},
             },
         )
+        app: Any = self.app  # anything a learner passes; inspect below narrows nothing
         try:
-            if inspect.isclass(self.app):  # ASGI 2 style: app(scope) -> instance
-                result = self.app(scope)(conn.receive, conn.send)
+            if isinstance(app, type):  # ASGI 2 style: app(scope) -> instance
+                instance: Any = app(scope)
+                result = instance(conn.receive, conn.send)
             else:
-                result = self.app(scope, conn.receive, conn.send)
-        except Exception as exc:
+                result = app(scope, conn.receive, conn.send)
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
             self.failed(conn, exc)
             return
         if not inspect.isawaitable(result):
@@ -94,7 +97,7 @@ class _Battery:
         await self.await_app(conn, result)
 
     async def await_app(self, conn: Connection, awaitable: Any) -> None:
-        task = asyncio.ensure_future(awaitable)
+        task = asyncio.ensure_future(_contained(awaitable))
         done, _ = await asyncio.wait({task}, timeout=self.timeout)
         if not done:
             task.cancel()
@@ -104,6 +107,8 @@ class _Battery:
                 conn.find("app.timeout", timeout=self.timeout, detail=_hang_detail(conn))
             return
         exc = task.exception()
+        if isinstance(exc, _AppExit):
+            exc = exc.original  # SystemExit / KeyboardInterrupt: the app's, like any other
         if exc is None or isinstance(exc, ClientDisconnected):
             conn.event("app", "return", {"summary": "returned"})
             conn.finished("return")
@@ -139,7 +144,8 @@ class _Battery:
             state = life.state if life else {}
             number = 2
             conns: list[Connection] = [
-                HTTPConnection(self.flow, n, p, state) for n, p in enumerate(self.probes, number)
+                HTTPRequestConnection(self.flow, n, p, state)
+                for n, p in enumerate(self.probes, number)
             ]
             if self.websocket:
                 conns.append(WebSocketConnection(self.flow, number + len(conns), state))
@@ -150,7 +156,7 @@ class _Battery:
                 await self.call(conn)
                 self.lag.watch(None)
                 self.findings.extend(conn.findings)
-                if isinstance(conn, HTTPConnection):
+                if isinstance(conn, HTTPRequestConnection):
                     self.responses[conn.number - number] = conn.response()
                 self.progress.put(conn.label)
             if life is not None:
@@ -217,7 +223,7 @@ class _Battery:
             replied.cancel()
             if not life.noted:
                 how = "returned" if task in done else f"waited {self.timeout:g} s"
-                if task not in done or life.phase == "shutdown":
+                if task not in done or life.order == "stopping":
                     life.find(
                         "asgi.lifespan-no-reply",
                         event="'lifespan.shutdown'",
@@ -230,8 +236,28 @@ class _Battery:
         self.progress.put(life.label)
 
 
+class _AppExit(Exception):
+    """An app's ``SystemExit`` or ``KeyboardInterrupt``, carried as an ordinary exception.
+
+    Raised as themselves inside a task, asyncio would re-raise them out of the
+    loop, ending the whole battery (and printing "Task exception was never
+    retrieved"); an app that raises them has simply failed, as with any other.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+async def _contained(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise _AppExit(exc) from None
+
+
 def _hang_detail(conn: Connection) -> str:
-    if isinstance(conn, HTTPConnection):
+    if isinstance(conn, HTTPRequestConnection):
         if conn.start_event is None:
             return "It had not sent 'http.response.start' yet."
         return f"It had sent {conn.body_size} body bytes, and more_body was still True."
@@ -272,6 +298,9 @@ def run_asgi_battery(
     """Drive ``app`` through the battery; the findings (lag included) and the responses."""
     lag = LagMonitor(lag_threshold)
     battery = _Battery(app, probes, flow, timeout, lifespan, websocket, lag)
+    if IN_BROWSER:  # no threads there: the battery runs on the page's event loop
+        run_here(battery.run())
+        return list(battery.findings) + _blocking_findings(lag), list(battery.responses)
     worker = threading.Thread(
         target=_run_loop, args=(battery,), name="gateway-lab-check-asgi", daemon=True
     )

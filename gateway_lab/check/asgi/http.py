@@ -4,11 +4,18 @@ Theory of operation: ``receive`` hands over the request body one piece per
 ``http.request`` message (``more_body=True`` on all but the last), then
 waits: ``http.disconnect`` comes only once the response is complete, as
 from a client that is waiting for its answer. ``send`` follows the
-response: one ``http.response.start``, then ``http.response.body`` messages
-until one has ``more_body=False``, and nothing after. When the app returns,
-the response as a whole is judged: was there one, was it finished, did the
-app read all of the body it started reading, does the content-length match,
-is there a body where none may be (204, 304) or none is wanted (HEAD).
+response through the ``"http"`` table of :mod:`gateway_lab.protocol.asgi`
+(one ``http.response.start``, then ``http.response.body`` messages until
+one has ``more_body=False``, and nothing after) and judges each message's
+shape. When the app returns, the response as a whole is judged: was there
+one, was it finished (the table's :func:`~gateway_lab.protocol.asgi.ending`),
+did the app read all of the body it started reading, does the
+content-length match, is there a body where none may be (204, 304) or none
+is wanted (HEAD).
+
+(:class:`HTTPRequestConnection` is the checker's stand-in for a server and
+its client on one request; the real server protocol of the mini ASGI server
+is :class:`gateway_lab.mini.asgi.HTTPConnection`.)
 """
 
 from __future__ import annotations
@@ -22,14 +29,15 @@ from gateway_lab.check.battery import Probe
 from gateway_lab.events.flow import Event, Flow
 from gateway_lab.interface.environ import make_http_scope
 from gateway_lab.interface.response import Response
+from gateway_lab.protocol import asgi as order
 
-__all__ = ["HTTPConnection"]
+__all__ = ["HTTPRequestConnection"]
 
 NO_BODY_STATUSES = (204, 304)
 KEEP_BYTES = 1 << 20  # bodies are counted in full but kept up to 1 MiB
 
 
-class HTTPConnection(Connection):
+class HTTPRequestConnection(Connection):
     """One HTTP request: the body in pieces, then a disconnect after the answer."""
 
     scope_type = "http"
@@ -47,7 +55,11 @@ class HTTPConnection(Connection):
         self.body = bytearray()  # kept up to KEEP_BYTES
         self.body_size = 0
         self.body_events: list[Event] = []
-        self.complete = False
+
+    @property
+    def complete(self) -> bool:
+        """The last body message (more_body=False) has been sent."""
+        return self.order in order.FINAL["http"]
 
     def scope(self) -> dict[str, Any]:
         scope = make_http_scope(self.probe.method, self.probe.target, self.probe.all_headers())
@@ -70,44 +82,27 @@ class HTTPConnection(Connection):
         return {"type": "http.disconnect"}
 
     def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
-        if self.complete and kind.startswith("http.response.") and not self.confused:
-            self.find(
-                "asgi.send-after-complete",
-                [event],
-                value=repr(kind),
-                what="response",
-                hint="Send the body's last part with more_body=False, and nothing after.",
-            )
-            return
+        events = [self.start_event, event] if kind == "http.response.start" else None
+        broken = self.follow(message, event, [e for e in events or [] if e] or None)
+        if broken is not None and broken.rule != "asgi.body-before-start":
+            return  # start twice, after the end, unknown: nothing more to judge in it
+        if broken is not None:
+            self.confused = True  # a body with no start: judge its shape, not what follows
         if kind == "http.response.start":
-            if self.start_event is not None:
-                self.find("asgi.start-twice", [self.start_event, event])
-                return
             self.problems(start_problems(message), event)
             self.status, self.start_event = message.get("status"), event
             self.headers = headers_problems(message.get("headers", []))[1]
-        elif kind == "http.response.body":
-            if self.start_event is None and not self.confused:
-                self.find("asgi.body-before-start", [event])
-                self.confused = True
-            self.problems(body_problems(message, "'http.response.body'"), event)
-            body = message.get("body", b"")
-            if isinstance(body, bytes):
-                self.body_size += len(body)
-                if len(self.body) < KEEP_BYTES:
-                    self.body += body[: KEEP_BYTES - len(self.body)]
-                if body:
-                    self.body_events.append(event)
-            if not message.get("more_body", False) and self.start_event is not None:
-                self.complete = True
-                self.wakeup.set()
-        else:
-            self.unknown(
-                kind,
-                event,
-                "an HTTP app sends 'http.response.start', then one or "
-                "more 'http.response.body' (this server offers no extensions).",
-            )
+            return
+        self.problems(body_problems(message, "'http.response.body'"), event)
+        body = message.get("body", b"")
+        if isinstance(body, bytes) and broken is None:
+            self.body_size += len(body)
+            if len(self.body) < KEEP_BYTES:
+                self.body += body[: KEEP_BYTES - len(self.body)]
+            if body:
+                self.body_events.append(event)
+        if self.complete:
+            self.wakeup.set()
 
     def finished(self, outcome: str) -> None:
         self.leave()
@@ -119,16 +114,9 @@ class HTTPConnection(Connection):
             return
         if outcome != "return" or self.confused:
             return
-        if self.start_event is None:
-            self.find("asgi.no-response")
-            return
-        if not self.complete:
-            detail = (
-                "the last 'http.response.body' had more_body=True, so the client waits for more."
-                if self.body_events or self.noted
-                else "'http.response.start' was sent but no 'http.response.body' followed."
-            )
-            self.find("asgi.response-incomplete", [self.start_event], detail=detail)
+        unfinished = order.ending("http", self.order)
+        if unfinished is not None:
+            self.violated(unfinished, events=[e for e in (self.start_event,) if e] or None)
             return
         total = len(self.pieces)
         if 0 < self.delivered < total:

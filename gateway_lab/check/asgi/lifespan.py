@@ -2,9 +2,11 @@
 
 Theory of operation: ``receive`` gives ``lifespan.startup`` at once and
 ``lifespan.shutdown`` only when the driver asks for it, after the requests.
-Each must be answered with its own ``.complete`` or ``.failed`` message.
-An app that raises or returns before answering anything does not support
-lifespan, which is allowed (the driver notes it as information).
+Each must be answered with its own ``.complete`` or ``.failed`` message:
+the ``"lifespan"`` table of :mod:`gateway_lab.protocol.asgi` says which
+reply fits (``self.order``: idle, starting, serving, stopping, stopped or
+failed). An app that raises or returns before answering anything does not
+support lifespan, which is allowed (the driver notes it as information).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from gateway_lab.check.asgi.base import ASGI_VERSION, Connection
 from gateway_lab.check.explain import short
 from gateway_lab.events.flow import Event, Flow
+from gateway_lab.protocol import asgi as order
 
 __all__ = ["LifespanConnection"]
 
@@ -28,23 +31,25 @@ class LifespanConnection(Connection):
     def __init__(self, flow: Flow, number: int) -> None:
         super().__init__(flow, number, "lifespan startup")
         self.state: dict[str, Any] = {}
-        self.phase = "idle"  # idle -> startup -> started -> shutdown -> stopped
-        self.startup_failed = False
         self.shutdown_requested = False
         self.replied = asyncio.Event()
 
     def scope(self) -> dict[str, Any]:
         return {"type": "lifespan", "asgi": dict(ASGI_VERSION), "state": self.state}
 
+    @property
+    def startup_failed(self) -> bool:
+        return self.order == "failed"
+
     async def next_message(self) -> dict[str, Any]:
-        if self.phase == "idle":
-            self.phase = "startup"
+        if self.order == "idle":
+            self.order, _ = order.step("lifespan", self.order, "lifespan.startup")
             return {"type": "lifespan.startup"}
         while not self.shutdown_requested:
             self.wakeup.clear()
             await self.wakeup.wait()
-        if self.phase != "stopped":
-            self.phase = "shutdown"
+        if self.order not in order.FINAL["lifespan"]:
+            self.order, _ = order.step("lifespan", self.order, "lifespan.shutdown")
             self.label = "lifespan shutdown"
             return {"type": "lifespan.shutdown"}
         await asyncio.Event().wait()  # nothing follows the shutdown
@@ -57,27 +62,11 @@ class LifespanConnection(Connection):
         self.wakeup.set()
 
     def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
-        step = "shutdown" if self.phase in ("shutdown", "stopped") else "startup"
-        if kind in (f"lifespan.{step}.complete", f"lifespan.{step}.failed"):
-            if kind == "lifespan.startup.failed":
-                self.startup_failed = True
-                self.find(
-                    "asgi.lifespan-startup-failed", [event], value=short(message.get("message", ""))
-                )
-            self.phase = "started" if step == "startup" else "stopped"
-            self.replied.set()
+        if self.follow(message, event) is not None:
+            self.confused = True  # the driver stops waiting for a reply that will not come
             return
-        expected = (
-            f"the only replies to 'lifespan.{step}' are 'lifespan.{step}.complete' "
-            f"and 'lifespan.{step}.failed'."
-        )
-        self.find(
-            "asgi.lifespan-bad-reply",
-            [event],
-            event=repr(f"lifespan.{step}"),
-            value=repr(kind),
-            expected=expected,
-            reply=f"lifespan.{step}.complete",
-            failed=f"lifespan.{step}.failed",
-        )
-        self.confused = True
+        if kind == "lifespan.startup.failed":
+            self.find(
+                "asgi.lifespan-startup-failed", [event], value=short(message.get("message", ""))
+            )
+        self.replied.set()

@@ -1,17 +1,35 @@
 """The ASGI rules (HTTP, WebSocket, lifespan, and the event loop).
 
 Theory of operation: data only, one :class:`~.rule.Rule` per mistake: any
-scope (message shape, scope types), HTTP (order, status, headers, bodies,
-more_body on both sides), WebSocket (accept before send, frame shape),
-lifespan (the replies), and blocking the event loop. ``{name}`` fields are
-filled in by the drivers.
+scope (message shape, scope types), HTTP (status, headers, bodies, more_body
+on both sides), WebSocket (frame shape), lifespan, and blocking the event
+loop. ``{name}`` fields are filled in by the drivers. The mistakes of
+*order* (a body before the start, a send after the close, a wrong lifespan
+reply...) are not written here: their wording lives beside the transition
+tables in :mod:`gateway_lab.protocol.asgi`, which every server side of the
+package follows, and :data:`ORDER_RULES` lists them in the catalogue from
+there (a finding takes the exact sentence of the table it broke).
 """
 
 from __future__ import annotations
 
 from gateway_lab.check.rule import ASGI, RFC9110, Rule
+from gateway_lab.protocol.asgi import VIOLATIONS
 
-__all__ = ["ASGI_RULES"]
+__all__ = ["ASGI_RULES", "ORDER_RULES"]
+
+
+def _template(text: str) -> str:
+    """A table sentence as a rule template: its braces literal, except ``{value}``."""
+    return text.replace("{", "{{").replace("}", "}}").replace("{{value}}", "{value}")
+
+
+_FIRST: dict[str, Rule] = {}
+for _v in VIOLATIONS:  # the first table's wording stands for a shared id (HTTP's)
+    _FIRST.setdefault(
+        _v.rule, Rule(_v.rule, "error", _template(_v.what), _template(_v.fix), _v.spec)
+    )
+ORDER_RULES = list(_FIRST.values())
 
 ASGI_RULES = [
     # -- ASGI: any scope -------------------------------------------------------------
@@ -49,13 +67,6 @@ ASGI_RULES = [
         ASGI + "main.html#events",
     ),
     Rule(
-        "asgi.unknown-message",
-        "error",
-        "The app sent a message of type {value} in a {scope} scope; {expected}",
-        "Check the spelling of 'type' and the order of the messages.",
-        ASGI + "www.html",
-    ),
-    Rule(
         "asgi.scope-type-ignored",
         "warning",
         "Given a {scope} scope, the app sent {value} as if it were an HTTP request. An "
@@ -73,29 +84,7 @@ ASGI_RULES = [
         "",
         ASGI + "main.html#applications",
     ),
-    Rule(
-        "asgi.send-after-complete",
-        "error",
-        "The app sent {value} after the {what} was complete. Nothing can follow the last message.",
-        "{hint}",
-        ASGI + "www.html",
-    ),
     # -- ASGI: HTTP ------------------------------------------------------------------
-    Rule(
-        "asgi.body-before-start",
-        "error",
-        "The app sent 'http.response.body' before 'http.response.start', so there is no "
-        "status line to put in front of the body.",
-        "Send {{'type': 'http.response.start', 'status': 200, 'headers': [...]}} first.",
-        ASGI + "www.html#response-start-send-event",
-    ),
-    Rule(
-        "asgi.start-twice",
-        "error",
-        "The app sent 'http.response.start' twice. A response has one status line.",
-        "Send the start message once, then the body.",
-        ASGI + "www.html#response-start-send-event",
-    ),
     Rule(
         "asgi.status-not-int",
         "error",
@@ -148,21 +137,6 @@ ASGI_RULES = [
         ASGI + "www.html#response-body-send-event",
     ),
     Rule(
-        "asgi.no-response",
-        "error",
-        "The app returned without sending 'http.response.start', so the client gets no "
-        "answer (servers send a 500).",
-        "Send 'http.response.start' then 'http.response.body' before returning.",
-        ASGI + "www.html#response-start-send-event",
-    ),
-    Rule(
-        "asgi.response-incomplete",
-        "error",
-        "The app returned while the response was still open: {detail}",
-        "Finish with a body message whose 'more_body' is False (the default).",
-        ASGI + "www.html#response-body-send-event",
-    ),
-    Rule(
         "asgi.body-partly-read",
         "warning",
         "The request body arrived in {total} 'http.request' messages, but the app read "
@@ -203,38 +177,8 @@ ASGI_RULES = [
         RFC9110 + "#section-9.3.2",
     ),
     # -- ASGI: WebSocket -------------------------------------------------------------
-    Rule(
-        "asgi.ws-send-before-accept",
-        "error",
-        "The app sent {value} before 'websocket.accept'. Until the app accepts, the "
-        "handshake is not finished and there is no WebSocket to send on.",
-        "Send {{'type': 'websocket.accept'}} first (or 'websocket.close' to refuse).",
-        ASGI + "www.html#accept-send-event",
-    ),
-    Rule(
-        "asgi.ws-accept-twice",
-        "error",
-        "The app sent 'websocket.accept' twice.",
-        "Accept once.",
-        ASGI + "www.html#accept-send-event",
-    ),
     Rule("asgi.ws-message-form", "error", "{detail}", "{hint}", ASGI + "www.html#send-send-event"),
-    Rule(
-        "asgi.ws-no-handshake",
-        "error",
-        "The app received 'websocket.connect' and returned without accepting or "
-        "closing, so the client's handshake is left unanswered (servers send 403).",
-        "Send {{'type': 'websocket.accept'}}, or {{'type': 'websocket.close'}} to refuse.",
-        ASGI + "www.html#accept-send-event",
-    ),
     # -- ASGI: lifespan --------------------------------------------------------------
-    Rule(
-        "asgi.lifespan-bad-reply",
-        "error",
-        "In answer to {event}, the app sent {value}; {expected}",
-        "Reply with {{'type': '{reply}'}} (or '{failed}' with a 'message').",
-        ASGI + "lifespan.html",
-    ),
     Rule(
         "asgi.lifespan-no-reply",
         "error",
@@ -250,6 +194,7 @@ ASGI_RULES = [
         "Fix what startup needs, or reply 'lifespan.startup.complete'.",
         ASGI + "lifespan.html#startup-failed-send-event",
     ),
+    *[rule for rule in ORDER_RULES if rule.id != "asgi.lifespan-no-reply"],
     # -- ASGI: the event loop --------------------------------------------------------
     Rule(
         "asgi.blocking-call",

@@ -5,9 +5,12 @@ the app accepts it says "hello" once and then leaves
 (``websocket.disconnect``). An app that never reads is left after a short
 ``linger``; from then on its sends raise :class:`ClientDisconnected`, an
 ``OSError`` as the spec asks, which ends an endless push loop the way a
-real server would. ``websocket.close`` before ``websocket.accept`` is a
-valid refusal. Sending before accepting, accepting twice, malformed frames
-and sends after the close are mistakes.
+real server would. The order is the ``"websocket"`` table of
+:mod:`gateway_lab.protocol.asgi` (``self.order``): ``websocket.close``
+before ``websocket.accept`` is a valid refusal; sending before accepting,
+accepting twice and sends after the close are mistakes, and so is the
+denial response extension, which this checker does not offer. Malformed
+messages are judged by :mod:`.messages`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gateway_lab.check.asgi.base import ASGI_VERSION, Connection
 from gateway_lab.check.asgi.messages import ws_accept_problems, ws_close_problems, ws_send_problems
 from gateway_lab.events.flow import Event, Flow
 from gateway_lab.interface.environ import make_http_scope
+from gateway_lab.protocol import asgi as order
 
 __all__ = ["WebSocketConnection"]
 
@@ -34,9 +38,13 @@ class WebSocketConnection(Connection):
         self.state = state
         self.linger = linger
         self.step = 0
-        self.accepted = False
-        self.closed = False
         self.saw_connect = False
+        self.accepted = False  # the client's view: the handshake was answered with 101
+
+    @property
+    def closed(self) -> bool:
+        """The app closed the WebSocket (or refused it)."""
+        return self.order in order.FINAL["websocket"]
 
     def scope(self) -> dict[str, Any]:
         scope = make_http_scope(
@@ -78,40 +86,24 @@ class WebSocketConnection(Connection):
         return {"type": "websocket.disconnect", "code": 1000, "reason": ""}
 
     def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
-        if kind in ("websocket.accept", "websocket.send", "websocket.close") and self.closed:
-            self.find(
-                "asgi.send-after-complete",
-                [event],
-                value=repr(kind),
-                what="WebSocket (it was closed)",
-                hint="Return from the app after sending 'websocket.close'.",
-            )
-            return
+        broken = self.follow(message, event)
+        if broken is not None and broken.rule != "asgi.ws-send-before-accept":
+            return  # after the close, accepted twice, unknown: nothing more to judge in it
         if kind == "websocket.accept":
-            if self.accepted:
-                self.find("asgi.ws-accept-twice", [event])
             self.problems(ws_accept_problems(message, []), event)
             self.accepted = True
             self.wakeup.set()
             asyncio.get_running_loop().call_later(self.linger, self.leave)
         elif kind == "websocket.send":
-            if not self.accepted:
-                self.find("asgi.ws-send-before-accept", [event], value="'websocket.send'")
             self.problems(ws_send_problems(message), event)
         elif kind == "websocket.close":
             self.problems(ws_close_problems(message), event)
-            self.closed = True
             self.wakeup.set()
-        else:
-            self.unknown(
-                kind,
-                event,
-                "a WebSocket app sends 'websocket.accept' (or "
-                "'websocket.close' to refuse), then 'websocket.send' and "
-                "'websocket.close' (this server offers no extensions).",
-            )
 
     def finished(self, outcome: str) -> None:
         self.leave()
-        if outcome == "return" and self.saw_connect and not self.sent_any and not self.confused:
-            self.find("asgi.ws-no-handshake")
+        unanswered = order.ending("websocket", self.order)
+        if outcome != "return" or not self.saw_connect or self.sent_any or self.confused:
+            return
+        if unanswered is not None:
+            self.violated(unanswered)

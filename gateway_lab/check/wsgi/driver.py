@@ -1,7 +1,9 @@
 """Play the server for a WSGI app, one request at a time, and note every mistake.
 
-Theory of operation: the driver *is* the server here. It builds the environ,
-hands over its own ``start_response``, ``write`` and ``wsgi.input``, iterates
+Theory of operation: the driver *is* the server here, and it is the same
+server side as every other in the package
+(:class:`~gateway_lab.protocol.wsgi.WSGIExchange`): it builds the environ,
+hands over ``start_response``, ``write`` and a watched ``wsgi.input``, iterates
 the body and calls ``close()``, so it sees every detail a real server sees
 and more: which read asked past CONTENT_LENGTH, which chunk was a str, how
 many bytes followed a Content-Length header. Each step is recorded as an
@@ -30,11 +32,12 @@ from gateway_lab.check.battery import Probe
 from gateway_lab.check.explain import describe_exception, short
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
-from gateway_lab.check.wsgi.headers import header_problems, parse_status, status_problems
 from gateway_lab.check.wsgi.input import WatchedErrors, WatchedInput
 from gateway_lab.events.flow import Event, Flow, keep_body
 from gateway_lab.interface.environ import make_environ
 from gateway_lab.interface.response import Response
+from gateway_lab.platform import IN_BROWSER
+from gateway_lab.protocol.wsgi import HEADER_KEYS, WSGIExchange
 
 __all__ = ["run_wsgi_probe"]
 
@@ -43,10 +46,16 @@ KEEP_BYTES = 1 << 20  # bodies are counted in full but kept up to 1 MiB
 MAX_EVENTS = 500  # events recorded per request
 
 
-class _Exchange:
-    """One request: the server's side of the conversation and what it noticed."""
+class _Exchange(WSGIExchange):
+    """One request: the server's side of the conversation and what it noticed.
+
+    The protocol is :class:`~gateway_lab.protocol.wsgi.WSGIExchange`'s, the one
+    every server side follows; the hooks here record each step as an event
+    and turn each problem into a finding instead of an exception.
+    """
 
     def __init__(self, app: Any, probe: Probe, flow: Flow, connection: int) -> None:
+        super().__init__()
         self.app = app
         self.probe = probe
         self.flow = flow
@@ -54,17 +63,15 @@ class _Exchange:
         self.label = probe.label
         self.findings: list[Finding] = []
         self.noted: set[str] = set()
-        self.status: Any = None
-        self.headers: list[tuple[str, str]] = []
         self.status_event: Event | None = None
+        self.current: Event | None = None  # the event of the app's latest step
+        self.result: Any = None
         self.sent = bytearray()  # the body, kept up to KEEP_BYTES
         self.sent_size = 0  # the body's full size
         self.abandoned = False  # the check gave up waiting: stop iterating
         self.recorded = 0  # events recorded for this request
         self.body_events: list[Event] = []
-        self.headers_out = False  # the first body byte "went out"
-        self.early_chunk: tuple[Event, bytes] | None = None  # body before start_response
-        self.finished = False
+        self.early_chunk: tuple[Event, str] | None = None  # body before start_response
         self.raised = False
         self.done = threading.Event()
 
@@ -73,8 +80,11 @@ class _Exchange:
         target = "server" if source == "app" else "app"
         self.recorded += 1
         if self.recorded > MAX_EVENTS:  # an endless body: keep judging, stop recording
-            return Event(self.flow.now(), source, target, kind, {}, self.connection)
-        return self.flow.add(source, target, kind, payload, self.connection)
+            event = Event(self.flow.now(), source, target, kind, {}, self.connection)
+        else:
+            event = self.flow.add(source, target, kind, payload, self.connection)
+        self.current = event
+        return event
 
     def find(
         self, rule: str, events: list[Event] | None = None, once: bool = True, **details: Any
@@ -84,7 +94,50 @@ class _Exchange:
         self.noted.add(rule)
         self.findings.append(finding(rule, self.label, events, **details))
 
-    # -- the server's callables ---------------------------------------------------------
+    # -- the hooks of the one server side ------------------------------------------------
+    def problem(self, key: str, **details: Any) -> None:
+        """A forgiving server: note the mistake and carry on, to show as many as possible."""
+        current = [self.current] if self.current is not None else None
+        if key == "no-start-response":
+            return  # judged with the response as a whole (judge)
+        if key == "body-before-start-response":
+            if self.early_chunk is None and self.current is not None:
+                self.early_chunk = (self.current, details["value"])
+            return
+        if key == "start-response-twice":
+            current = [e for e in (self.status_event, self.current) if e is not None]
+        if key == "body-is-bytes" and isinstance(self.result, (bytes, bytearray)):
+            self.send_body(bytes(self.result))
+        self.find(f"wsgi.{key}", current, once=key not in HEADER_KEYS, **details)
+
+    def returned(self, result: Any) -> None:
+        self.result = result
+        self.event(
+            "app", "return", {"type": type(result).__name__, "summary": f"returned {short(result)}"}
+        )
+
+    def send_body(self, data: bytes) -> None:
+        self.sent_size += len(data)
+        if len(self.sent) < KEEP_BYTES:
+            self.sent += data[: KEEP_BYTES - len(self.sent)]
+        if self.current is not None:
+            self.body_events.append(self.current)
+
+    def stopped(self) -> bool:
+        return self.abandoned
+
+    def closing(self) -> None:
+        self.event("server", "close", {})
+
+    def close_failed(self, exc: Exception) -> None:
+        self.raised = True
+        self.find(
+            "wsgi.close-raised",
+            [self.current] if self.current else None,
+            exc=describe_exception(exc),
+        )
+
+    # -- the server's callables, recorded ------------------------------------------------
     def note_read(self, call: str, asked: int | None, left: int, got: int) -> None:
         event = self.event(
             "app",
@@ -128,33 +181,16 @@ class _Exchange:
             },
         )
         if extra or "status" not in given or "headers" not in given:
-            self.find(
-                "wsgi.start-response-args",
-                [event],
+            self.problem(
+                "start-response-args",
                 detail=f"{len(args)} positional argument(s)"
                 + (f" and keywords {sorted(kwargs)}" if kwargs else ""),
             )
-        status, headers = given.get("status"), given.get("headers", [])
-        exc_info = given.get("exc_info")
-        if exc_info is not None:
-            if not (
-                isinstance(exc_info, tuple)
-                and len(exc_info) == 3
-                and isinstance(exc_info[1], BaseException)
-            ):
-                self.find("wsgi.exc-info-form", [event], value=short(exc_info))
-            elif self.headers_out:
-                # PEP 3333: too late to change the status; the server re-raises.
-                raise exc_info[1].with_traceback(exc_info[2])
-        elif self.status is not None:
-            self.find("wsgi.start-response-twice", [self.status_event, event], status=short(status))
-        for rule, details in status_problems(status):
-            self.find(rule, [event], **details)
-        problems, pairs = header_problems(headers)
-        for rule, details in problems:
-            self.find(rule, [event], once=False, **details)
-        self.status, self.headers, self.status_event = status, pairs, event
-        return self.write
+        write = super().start_response(
+            given.get("status"), given.get("headers", []), given.get("exc_info")
+        )
+        self.status_event = event
+        return write
 
     def write(self, data: Any) -> None:
         event = self.event(
@@ -165,28 +201,22 @@ class _Exchange:
             else {"value": short(data), "summary": "write(?)"},
         )
         self.find("wsgi.write-used", [event])
-        if not isinstance(data, bytes):
-            self.find("wsgi.write-not-bytes", [event], type=type(data).__name__, value=short(data))
-            return
-        if self.finished:
-            self.find("wsgi.write-after-close", [event])
-            return
-        if self.status is None:
-            self.find("wsgi.write-before-start-response", [event])
-        self.take(data, event)
+        super().write(data)
 
-    def take(self, data: bytes, event: Event) -> None:
-        if data:
-            self.headers_out = True
-            self.sent_size += len(data)
-            if len(self.sent) < KEEP_BYTES:
-                self.sent += data[: KEEP_BYTES - len(self.sent)]
-            self.body_events.append(event)
+    def chunk(self, chunk: Any) -> None:
+        if isinstance(chunk, bytes):
+            self.event("app", "body", keep_body(chunk))
+        else:
+            self.event("app", "body", {"value": short(chunk), "summary": "body ?"})
+        super().chunk(chunk)
 
     # -- running the app ----------------------------------------------------------------
     def run(self) -> None:
         try:
-            self._run()
+            environ = self._environ()
+            shown = {k: v for k, v in environ.items() if isinstance(v, (str, tuple, bool))}
+            self.event("server", "environ", {"environ": shown, "summary": self.label})
+            self.respond(self.app, environ)
         except BaseException as exc:  # noqa: BLE001 - a learner's exception, explained
             self.raised = True
             event = self.event(
@@ -206,85 +236,10 @@ class _Exchange:
         environ["wsgi.multithread"] = True
         return environ
 
-    def _run(self) -> None:
-        environ = self._environ()
-        shown = {k: v for k, v in environ.items() if isinstance(v, (str, tuple, bool))}
-        self.event("server", "environ", {"environ": shown, "summary": self.label})
-        result = self.app(environ, self.start_response)
-        returned = self.event(
-            "app", "return", {"type": type(result).__name__, "summary": f"returned {short(result)}"}
-        )
-        if not self._body_type_ok(result, returned):
-            return
-        try:
-            for chunk in result:
-                if self.abandoned:
-                    break
-                self._chunk(chunk)
-        finally:
-            self._close(result)
-
-    def _body_type_ok(self, result: Any, returned: Event) -> bool:
-        if result is None:
-            self.find("wsgi.body-is-none", [returned])
-        elif isinstance(result, str):
-            self.find("wsgi.body-is-str", [returned], value=short(result, 30))
-        elif isinstance(result, (bytes, bytearray)):
-            self.find("wsgi.body-is-bytes", [returned], value=short(bytes(result), 30))
-            self.take(bytes(result), returned)
-        elif not hasattr(result, "__iter__") and not hasattr(result, "__getitem__"):
-            self.find(
-                "wsgi.body-not-iterable",
-                [returned],
-                value=short(result),
-                type=type(result).__name__,
-            )
-        else:
-            return True
-        self._close(result)
-        return False
-
-    def _chunk(self, chunk: Any) -> None:
-        if not isinstance(chunk, bytes):
-            event = self.event("app", "body", {"value": short(chunk), "summary": "body ?"})
-            if isinstance(chunk, str):
-                fix = "use text.encode('utf-8') or a b'...' literal."
-            elif isinstance(chunk, (bytearray, memoryview)):
-                fix = "convert it with bytes(...)."
-            elif isinstance(chunk, (int, float)) and not isinstance(chunk, bool):
-                fix = f"turn the number into text, then bytes: str({chunk!r}).encode()."
-            else:
-                fix = "encode text with .encode('utf-8'); yield only bytes."
-            self.find(
-                "wsgi.body-not-bytes",
-                [event],
-                type=type(chunk).__name__,
-                value=short(chunk, 30),
-                fix=fix,
-            )
-            return
-        event = self.event("app", "body", keep_body(chunk))
-        if chunk and self.status is None and self.early_chunk is None:
-            self.early_chunk = (event, chunk)
-        self.take(chunk, event)
-
-    def _close(self, result: Any) -> None:
-        self.finished = True  # from here on, nothing may be added to the body
-        close = getattr(result, "close", None)
-        if close is None:
-            return
-        event = self.event("server", "close", {})
-        try:
-            close()
-        except Exception as exc:
-            self.raised = True
-            self.find("wsgi.close-raised", [event], exc=describe_exception(exc))
-
     def response(self) -> Response | None:
-        code = parse_status(self.status)
-        if self.raised or code is None:
+        if self.raised or self.code is None:
             return None
-        return Response(code, list(self.headers), bytes(self.sent))
+        return Response(self.code, list(self.headers), bytes(self.sent))
 
     # -- judging the response as a whole -------------------------------------------------
     def judge(self) -> None:
@@ -295,9 +250,9 @@ class _Exchange:
                 self.find("wsgi.no-start-response")
             return
         if self.early_chunk is not None:
-            event, chunk = self.early_chunk
-            self.find("wsgi.body-before-start-response", [event], value=short(chunk, 30))
-        code = parse_status(self.status)
+            event, value = self.early_chunk
+            self.find("wsgi.body-before-start-response", [event], value=value)
+        code = self.code
         sent = self.sent_size
         head = self.probe.method == "HEAD"
         events = [e for e in (self.status_event,) if e] + self.body_events[:3]
@@ -338,6 +293,10 @@ def run_wsgi_probe(
 ) -> tuple[list[Finding], Response | None]:
     """Send ``probe`` to ``app``; the findings, and the response if there was one."""
     exchange = _Exchange(app, probe, flow, connection)
+    if IN_BROWSER:  # no threads there: the app runs on this thread, with no timeout
+        exchange.run()
+        exchange.judge()
+        return exchange.findings, exchange.response()
     worker = threading.Thread(
         target=exchange.run, name=f"gateway-lab-check-{connection}", daemon=True
     )

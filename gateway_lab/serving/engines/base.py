@@ -13,9 +13,13 @@ hands it an app (already wrapped in a guard) and a listening loopback socket
     the kernel.
 ``stop(timeout)``
     asks the engine to stop, waits at most ``timeout`` seconds for the thread,
-    and releases the socket either way. An app stuck in an endless loop can
-    keep its own (daemon) thread busy, but it cannot keep ``stop`` waiting or
-    keep the port bound. Returns True if the thread ended in time.
+    and releases the socket either way. Stopping is graceful within that
+    bound: a request already being answered is answered (werkzeug's handler
+    threads run on; wsgiref's loop ends after its one request; the mini
+    WSGI server closes idle connections at once and gives busy ones most of
+    the bound, then cuts them). An app stuck in an endless loop can keep its own
+    (daemon) thread busy, but it cannot keep ``stop`` waiting or keep the
+    port bound. Returns True if the thread ended in time.
 
 Subclasses fill in four small hooks: ``prepare`` (build), ``serve`` (the
 blocking loop; call ``mark_ready`` once accepting), ``request_stop`` (thread

@@ -17,8 +17,27 @@ loopback socket. Three small overrides make it fit a notebook:
   ``grace`` lasts, then cancels what is left (an app that never returns),
   and runs the lifespan shutdown with the same bound.
 
-uvicorn's log messages are routed by thread to the owning server's log, so
-nothing is printed into cells.
+uvicorn's log messages, and asyncio's for the server's own loop, are routed
+by thread to the owning server's log, so nothing is printed into cells.
+
+Limits (uvicorn 0.54's ``Config``), so a hostile or broken client cannot make
+the kernel buffer without bound:
+
+* ``h11_max_incomplete_event_size``: a request head may be 16 KiB (as for
+  the mini servers), beyond that h11 refuses it;
+* ``ws_max_size`` and ``ws_max_queue``: a WebSocket message may be 4 MiB,
+  and 16 unread messages wait at most (64 MiB at worst, then uvicorn stops
+  reading the socket);
+* ``ws_ping_interval`` / ``ws_ping_timeout``: a WebSocket whose client stops
+  answering pings is closed within 40 s.
+
+One limit no setting gives: uvicorn's wsproto protocol answers every ping
+with a pong written straight to the socket, even when the client never
+reads, so a client that sends pings and never reads grows the kernel's
+memory byte for byte. :class:`_BoundedWSProtocol` adds the missing
+backpressure: while the transport's write buffer is over its high-water
+mark (asyncio's ``pause_writing``), it stops reading, so the client's own
+TCP window fills and it must wait.
 """
 
 from __future__ import annotations
@@ -29,6 +48,7 @@ import threading
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
 from gateway_lab.serving.engines.base import EngineRunner
 from gateway_lab.serving.log import ServerLog
@@ -36,6 +56,10 @@ from gateway_lab.serving.log import ServerLog
 __all__ = ["UvicornRunner"]
 
 GRACE_SECONDS = 0.5
+MAX_HEAD_BYTES = 16 * 1024
+WS_MAX_MESSAGE = 4 * 1024 * 1024
+WS_MAX_QUEUE = 16
+WS_PING_SECONDS = 20.0
 
 
 class _ThreadRouter(logging.Handler):
@@ -58,11 +82,40 @@ class _ThreadRouter(logging.Handler):
                 log.message(f"{record.levelname.lower()}: {text}")
 
 
+class _KeepOurLoopsQuiet(logging.Filter):
+    """On asyncio's logger: our servers' loops go to their server log, not into the cell."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (record.thread or 0) not in _router.logs:
+            return True  # someone else's loop (the kernel's): not ours to hide
+        _router.emit(record)
+        return False
+
+
 _router = _ThreadRouter()
 _uvicorn_logger = logging.getLogger("uvicorn")
 _uvicorn_logger.addHandler(_router)
 _uvicorn_logger.setLevel(logging.INFO)
 _uvicorn_logger.propagate = False
+logging.getLogger("asyncio").addFilter(_KeepOurLoopsQuiet())  # "socket.send() raised ..."
+
+
+class _BoundedWSProtocol(WSProtocol):
+    """uvicorn's wsproto protocol, reading only while its client reads (see the docstring)."""
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if not self.read_paused and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self.writable.is_set() and not self.transport.is_closing():
+            self.transport.pause_reading()  # uvicorn's receive() may have resumed it
 
 
 class _NotebookServer(uvicorn.Server):
@@ -130,11 +183,16 @@ class UvicornRunner(EngineRunner):
             self.app,
             loop="asyncio",
             http="h11",
-            ws="wsproto",
+            ws=_BoundedWSProtocol,
             lifespan="auto",
             log_config=None,
             access_log=False,
             proxy_headers=False,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            ws_max_size=WS_MAX_MESSAGE,
+            ws_max_queue=WS_MAX_QUEUE,
+            ws_ping_interval=WS_PING_SECONDS,
+            ws_ping_timeout=WS_PING_SECONDS,
         )
         self.server = _NotebookServer(config, self._ready)
 

@@ -11,12 +11,13 @@ server's own log instead. The serve loop comes from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from gateway_lab.serving.engines.base import EngineRunner
 from gateway_lab.serving.engines.socketserver import PromptStopMixin
+from gateway_lab.serving.log import ServerLog
 from gateway_lab.serving.loopback import LOOPBACK
 
 __all__ = ["WerkzeugRunner"]
@@ -24,11 +25,13 @@ __all__ = ["WerkzeugRunner"]
 
 class _QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
-        self.server.gl_log.message(f"{type}: {message % args if args else message}")
+        # werkzeug colours status codes for a terminal; ServerLog.message drops the codes.
+        server = cast("_Server", self.server)
+        server.gl_log.message(f"{type}: {message % args if args else message}")
 
 
 class _Server(PromptStopMixin, ThreadedWSGIServer):
-    gl_log: Any
+    gl_log: ServerLog
 
     def log(self, type: str, message: str, *args: Any) -> None:
         self.gl_log.message(f"{type}: {message % args if args else message}")

@@ -13,7 +13,7 @@ releases the port anyway.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from gateway_lab.serving.engines.base import EngineRunner
@@ -26,10 +26,10 @@ __all__ = ["WSGIRefRunner"]
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
-        self.server.gl_log.message(f"{self.address_string()} {format % args}")
+        cast("_Server", self.server).gl_log.message(f"{self.address_string()} {format % args}")
 
     def get_stderr(self) -> Any:
-        return LogStream(self.server.gl_log)
+        return LogStream(cast("_Server", self.server).gl_log)
 
 
 class _Server(PromptStopMixin, WSGIServer):

@@ -1,0 +1,88 @@
+"""The outcome of checking an exercise, and the sentences it is made of.
+
+Theory of operation: an :class:`ExerciseResult` holds ``passed`` and the
+lines the learner reads, each a mark (✓, ✗, or ! for a warning) and one
+sentence; ``unfinished`` replaces them all with one sentence saying what to
+do next when the answer is not ready to be judged. It prints as plain text
+(``check()`` prints it) and draws itself as HTML in a notebook, once.
+:func:`not_callable_sentence` is the sentence for an answer that cannot be
+called at all, the most common unfinished answer.
+
+>>> print(ExerciseResult("hello", False, [("✓", "status 200"), ("✗", "body is empty")]))
+✗ hello: not yet (1 of 2 checks to fix)
+  ✓ status 200
+  ✗ body is empty
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from gateway_lab.check.explain import short
+from gateway_lab.check.report import Report
+
+__all__ = ["ExerciseResult", "not_callable_sentence"]
+
+
+def not_callable_sentence(answer: object, wanted: str) -> str:
+    """What to say when a check gets something that cannot be called."""
+    if isinstance(answer, str):
+        name = answer.strip()
+        shown = f"without quotes: {name}" if name.isidentifier() else "its name, without quotes"
+        return (
+            f"This check needs {wanted} itself, but you passed the text {short(answer)}; "
+            f"pass the function itself, {shown}"
+        )
+    what = type(answer).__name__
+    article = "an" if what[:1].lower() in "aeiou" else "a"
+    return (
+        f"This check needs {wanted} itself, but got {article} {what} ({short(answer)}). "
+        "Pass the function's name without parentheses."
+    )
+
+
+@dataclass
+class ExerciseResult:
+    """The outcome of one check: ``passed``, and the lines shown to the learner."""
+
+    name: str
+    passed: bool
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (mark, sentence)
+    unfinished: str = ""
+    report: Report | None = None
+    printed: bool = False  # check() already printed it: a notebook need not show it again
+
+    @property
+    def headline(self) -> str:
+        if self.unfinished:
+            return f"… {self.name}: not finished yet"
+        if self.passed:
+            return f"✓ {self.name}: passed, well done!"
+        failed = sum(mark == "✗" for mark, _ in self.lines)
+        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix)"
+
+    def __str__(self) -> str:
+        if self.unfinished:
+            return f"{self.headline}\n  {self.unfinished}"
+        body = [f"  {mark} {text}" for mark, text in self.lines]
+        return "\n".join([self.headline, *body])
+
+    def __repr__(self) -> str:
+        return f"<ExerciseResult {self.name}: {'passed' if self.passed else 'not yet'}>"
+
+    def _ipython_display_(self) -> None:
+        if self.printed:
+            return
+        from IPython.display import HTML, display
+
+        display(HTML(self._repr_html_()))
+
+    def _repr_html_(self) -> str:
+        colour = "#1b7f3b" if self.passed else ("#555" if self.unfinished else "#b00020")
+        items = "".join(f"<li>{mark} {html.escape(t)}</li>" for mark, t in self.lines)
+        extra = f"<div>{html.escape(self.unfinished)}</div>" if self.unfinished else ""
+        return (
+            f"<div><b style='color:{colour}'>{html.escape(self.headline)}</b>{extra}"
+            f"<ul style='list-style:none;padding-left:1em'>{items}</ul></div>"
+        )

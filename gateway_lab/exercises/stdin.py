@@ -1,0 +1,114 @@
+"""Does a CGI script read exactly CONTENT_LENGTH bytes of its body? Send more, and see.
+
+Theory of operation: RFC 3875 section 4.2 lets a server keep a script's
+stdin open, or send more bytes, after the ``CONTENT_LENGTH`` bytes of the
+body, so a script must read exactly that many. :func:`body_reading_line`
+runs the script with :data:`EXTRA_STDIN` written after the body: a script
+that reads "until the end" takes those bytes in and shows them. A second
+run sends :data:`UTF8_BODY`, a raw UTF-8 name with more bytes than
+characters: a text-mode ``sys.stdin.read(CONTENT_LENGTH)`` counts
+characters, takes one extra byte, and answers with an ``E`` stuck on.
+Either is a warning (``!``), not a failure: most servers, this course's
+included, close stdin after the body, so such a script works here, but it
+would hang or misread elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+from gateway_lab import specs
+from gateway_lab.cgi.parse import CGIOutputError, parse_cgi_output
+from gateway_lab.cgi.process import run_process
+from gateway_lab.cgi.run import child_environment, forwardable_headers
+from gateway_lab.exercises.case import Case
+from gateway_lab.interface.environ import cgi_variables
+
+__all__ = ["EXTRA_STDIN", "UTF8_BODY", "UTF8_NAME", "BodyCase", "body_reading_line"]
+
+EXTRA_STDIN = b"Eve"  # sent after the body, beyond CONTENT_LENGTH
+UTF8_NAME = "Zoë"
+UTF8_BODY = f"name={UTF8_NAME}".encode()  # raw UTF-8: one byte more than characters
+MAX_OUTPUT = 1_000_000
+
+
+class BodyCase(Protocol):
+    """The POST case whose body the check sends (a ``CGICase``)."""
+
+    @property
+    def case(self) -> Case: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+
+def body_reading_line(script: str, body_case: BodyCase, timeout: float) -> tuple[str, str] | None:
+    """The feedback line on how ``script`` reads its body, or None if it cannot be judged.
+
+    Twice: with the body case's own body, then with :data:`UTF8_BODY`, whose
+    name is sent as raw UTF-8 (more bytes than characters). A text-mode
+    ``sys.stdin.read(n)`` reads n *characters*, so on that body it takes
+    the first extra byte too: the name comes back with an ``E`` stuck on.
+    """
+    case = body_case.case
+    label = body_case.label
+    text = _answer_with_extra(script, case, body_case.body, timeout)
+    if text is None:
+        return None
+    if EXTRA_STDIN.decode() in text:
+        return (
+            "!",
+            f"{label}: the script read more than CONTENT_LENGTH bytes from stdin (it "
+            f"took the {len(EXTRA_STDIN)} extra bytes we sent after the body). It "
+            f"works here, because this gateway closes stdin after the body, but RFC "
+            f"3875 lets a server keep stdin open or send more: read exactly "
+            f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
+            f"never sys.stdin.read(). See {specs.RFC3875_REQUEST_BODY}",
+        )
+    wanted = case.contains if isinstance(case.contains, str) else case.contains[0]
+    if wanted not in text:
+        return None
+    text = _answer_with_extra(script, case, UTF8_BODY, timeout) or ""
+    if UTF8_NAME + EXTRA_STDIN.decode()[:1] in text:
+        return (
+            "!",
+            f"POST / with body {UTF8_BODY.decode()!r} sent as raw UTF-8 "
+            f"({len(UTF8_BODY)} bytes, {len(UTF8_BODY.decode())} characters): the "
+            f"script read {len(UTF8_BODY)} characters, not {len(UTF8_BODY)} bytes, "
+            f"so it took a byte from after the body and answered "
+            f"{UTF8_NAME + EXTRA_STDIN.decode()[:1]!r}. sys.stdin.read(n) counts "
+            f"characters, CONTENT_LENGTH counts bytes. It works here, because this "
+            f"gateway closes stdin after the body, but not with a server that sends "
+            f"more. What to change: read bytes, "
+            f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
+            f"then .decode('utf-8'). See {specs.RFC3875_REQUEST_BODY}",
+        )
+    return ("✓", f"{label}: reads exactly CONTENT_LENGTH bytes of the body")
+
+
+def _answer_with_extra(script: str, case: Case, body: bytes, timeout: float) -> str | None:
+    """The script's page for a POST of ``body`` followed by EXTRA_STDIN on stdin."""
+    variables = cgi_variables(
+        "POST",
+        "",
+        forwardable_headers(list(case.headers)),
+        len(body),
+        script_name="/" + os.path.basename(script),
+    )
+    variables["PATH_INFO"] = ""
+    outcome = run_process(
+        [script],
+        child_environment(variables),
+        os.path.dirname(script),
+        body + EXTRA_STDIN,
+        timeout=timeout,
+        max_output=MAX_OUTPUT,
+    )
+    try:
+        return parse_cgi_output(outcome.stdout).body.decode("utf-8", "replace")
+    except CGIOutputError:
+        return None
