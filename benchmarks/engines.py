@@ -437,7 +437,8 @@ def describe(pair: Pair, policy: str, minis: list[Round], others: list[Round]) -
     if busy and _median(busy) > 0.25 * (os.cpu_count() or 1):
         lines.append(
             f"  NOISY: the rest of the machine kept {_median(busy):.1f} of {os.cpu_count()} cores"
-            " busy meanwhile; run again when it is quiet, or add --rounds"
+            " busy meanwhile: requests/s swing with it (a threaded server gets more of the"
+            " machine than a one-thread one); the CPU ratio is steadier. Run again when quiet"
         )
     return "\n".join(lines)
 

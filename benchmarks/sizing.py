@@ -27,7 +27,7 @@ peak memory per learner (the highest of the N), the wall time of the N
 learners together and whether every run passed; then the course's total
 (CPU seconds added up, memory at the heaviest lesson) and a sizing sketch
 (:func:`sizing_table`) for 20, 50 and 100 learners. Not measured here: the
-learner's JupyterLab server (about 150 MB, see tests/test_hub.py's figures)
+learner's JupyterLab server (about 156 MB in tests/test_hub.py's figures)
 and the hub itself, which ``--server-mb`` adds to the memory estimate.
 Wall-time figures are only informative on a machine shared with other work.
 """
@@ -56,7 +56,7 @@ __all__ = ["LessonFigures", "run_lesson", "sizing_table"]
 CLASS_SIZES = (20, 50, 100)
 SAME_LAB_SHARE = 0.5  # of the class, starting the same lesson's cells ...
 SAME_LAB_WINDOW_S = 60.0  # ... within one minute (a class following its instructor)
-SERVER_MB = 150.0  # a learner's JupyterLab server (measured by tests/test_hub.py)
+SERVER_MB = 160.0  # a learner's JupyterLab server: about 156 MB in tests/test_hub.py
 SPARE_KERNELS = 1  # a finished notebook whose kernel the learner left running
 HUB_CORES, HUB_GB = 1.0, 1.0  # the hub, its proxy and the operating system
 

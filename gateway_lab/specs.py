@@ -57,6 +57,12 @@ ASGI_CONNECTION_SCOPE = ASGI_MAIN + "#connection-scope"
 ASGI_EVENTS = ASGI_MAIN + "#events"
 # main: "Extensions": scope["extensions"].
 ASGI_EXTENSIONS = ASGI_MAIN + "#extensions"
+# main: "Protocol Specifications": "Applications should actively reject any protocol that
+# they do not understand with an Exception (of any type)."
+ASGI_PROTOCOL_SPECIFICATIONS = ASGI_MAIN + "#protocol-specifications"
+# main: "Error Handling": servers "must terminate the application instance and its
+# associated connection" when an error bubbles up out of it.
+ASGI_ERROR_HANDLING = ASGI_MAIN + "#error-handling"
 # "HTTP & WebSocket ASGI Message Format", the www document.
 ASGI_WWW = ASGI_SPECS + "www.html"
 # www: "HTTP": the HTTP protocol as ASGI messages.
@@ -149,6 +155,11 @@ RFC6455 = "https://www.rfc-editor.org/rfc/rfc6455"
 RFC6455_SERVER_HANDSHAKE = RFC6455 + "#section-4.2.2"
 # 7.4.1 "Defined Status Codes": close codes such as 1000 and 1006.
 RFC6455_CLOSE_CODES = RFC6455 + "#section-7.4.1"
+
+# --- RFC 7617: The 'Basic' HTTP Authentication Scheme -------------------------
+RFC7617 = "https://www.rfc-editor.org/rfc/rfc7617"
+# 2 "The 'Basic' Authentication Scheme": the challenge, its required realm.
+RFC7617_BASIC = RFC7617 + "#section-2"
 
 # --- RFC 6265: HTTP State Management Mechanism (cookies) -----------------------
 RFC6265 = "https://www.rfc-editor.org/rfc/rfc6265"

@@ -208,6 +208,44 @@ def test_a_script_cannot_end_its_supervisor_with_a_plain_kill(
     assert _live_with(marker) == []
 
 
+def test_a_script_that_stops_its_supervisor_is_still_ended_at_its_timeout(
+    script: Callable[[str, str], Path], marker: str
+) -> None:
+    path = script(
+        "freeze.sh",
+        "#!/bin/bash\n"
+        + _escapes(marker)
+        + _wait_until_started(marker, 5)
+        + "kill -STOP $PPID\n"
+        + HEADERS
+        + f"exec -a {marker}-script sleep 60\n",
+    )
+    started = time.monotonic()
+    result = gl.run_cgi(path, timeout=2)
+    assert result.status == 504, result
+    assert time.monotonic() - started < 2 + 3.0
+    assert _live_with(marker) == []
+
+
+def test_a_script_that_kills_its_supervisor_still_ends_with_its_session(
+    script: Callable[[str, str], Path], marker: str
+) -> None:
+    """After SIGKILL to the supervisor, the kernel ends what is left of its session (a process
+    that had left the session would survive: no unprivileged mechanism prevents that)."""
+    path = script(
+        "parricide9.sh",
+        "#!/bin/bash\n"
+        + f"bash -c 'exec -a {marker}-child sleep 60' &\n"
+        + "kill -KILL $PPID\n"
+        + HEADERS
+        + f"exec -a {marker}-script sleep 60\n",
+    )
+    for _ in range(5):  # the supervisor dies before or after it has reported the script's pid
+        result = gl.run_cgi(path, timeout=2)
+        assert result.status in (500, 504), result
+        assert _gone_within(marker, 3.0) == []
+
+
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # the lost Popen's pipes, closed by GC
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_an_interrupt_right_after_popen_leaves_nothing_running(

@@ -163,7 +163,7 @@ def test_a_finding_merged_across_requests_names_them_all() -> None:
 
     result = gl.exercise("wsgi-hello-name").check(divides_by_zero, quiet=True)
     (row,) = _finding_rows(result)
-    assert row.startswith("app.raised on GET /?name=Ada (also on GET /?name=Grace%20Hopper, GET /)")
+    assert row.startswith("app.raised on GET /?name=Ada, GET /?name=Grace%20Hopper, GET /:")
     for text in _failing_rows(result):
         assert "no complete response" in text and "see app.raised below" in text, text
 
@@ -235,11 +235,11 @@ async def echo_str_body(scope: Any, receive: Any, send: Any) -> None:
     ("name", "answer", "expected"),
     [
         ("wsgi-hello-name", hello_str_body, ["wsgi.body-not-bytes", ".encode('utf-8')"]),
-        ("wsgi-hello-name", hello_ignores_query, ["body should contain 'Hello, Ada'"]),
+        ("wsgi-hello-name", hello_ignores_query, ["body should contain 'Hello, Ada!'"]),
         (
             "wsgi-hello-name",
             hello_raw_query,
-            ["should contain 'Hello, Grace Hopper'", "Hello, Grace%20Hopper"],
+            ["should contain 'Hello, Grace Hopper!'", "Hello, Grace%20Hopper", "parse_qs"],
         ),
         ("asgi-echo-body", echo_first_message, ["asgi.body-partly-read", "got b'first part, '"]),
         ("asgi-echo-body", echo_str_body, ["asgi.body-not-bytes"]),
@@ -261,12 +261,28 @@ def test_protocol_warning_does_not_fail_the_exercise() -> None:
         from urllib.parse import parse_qs
 
         name = parse_qs(environ["QUERY_STRING"]).get("name", ["World"])[0]
-        start_response("200", [("Content-Type", "text/plain")])  # no reason: a warning
-        return [f"Hello, {name}".encode()]
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(f"Hello, {name}!".encode())  # the legacy write(): a warning
+        return []
 
     result = gl.exercise("wsgi-hello-name").check(hello, quiet=True)
     assert result.passed
-    assert any(mark == "!" and "wsgi.status-no-reason" in text for mark, text in result.lines)
+    assert any(mark == "!" and "wsgi.write-used" in text for mark, text in result.lines)
+
+
+def test_a_status_without_reason_fails_the_exercise() -> None:
+    """PEP 3333: a status is a code and a reason phrase; '200' alone is an error."""
+
+    def hello(environ: Any, start_response: Any) -> Any:
+        from urllib.parse import parse_qs
+
+        name = parse_qs(environ["QUERY_STRING"]).get("name", ["World"])[0]
+        start_response("200", [("Content-Type", "text/plain")])
+        return [f"Hello, {name}!".encode()]
+
+    result = gl.exercise("wsgi-hello-name").check(hello, quiet=True)
+    assert not result.passed
+    assert any(mark == "✗" and "wsgi.status-no-reason" in text for mark, text in result.lines)
 
 
 # -- authoring ---------------------------------------------------------------------------
@@ -296,7 +312,7 @@ def test_an_exercise_in_a_few_lines(capsys: Any) -> None:
 def test_result_renders_in_a_notebook() -> None:
     result = gl.exercise("wsgi-hello-name").check(hello_ignores_query, quiet=True)
     page = result._repr_html_()
-    assert "not yet" in page and "&#x27;Hello, Ada&#x27;" in page
+    assert "not yet" in page and "&#x27;Hello, Ada!&#x27;" in page
     assert repr(result) == "<ExerciseResult Hello, name (WSGI): not yet>"
 
 

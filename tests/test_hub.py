@@ -178,27 +178,31 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Classroom]:
     scratch = tmp_path_factory.mktemp("hub")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    with (
-        pytest.MonkeyPatch.context() as env,
-        jupyterhub(scratch, LEARNERS) as hub,
-    ):
-        (scratch / "browser-home").mkdir()
-        env.setenv("HOME", str(scratch / "browser-home"))  # Chromium writes under HOME
-        with chromium() as browser:
-            learners = []
-            try:
-                for name in LEARNERS:
-                    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-                    page = context.new_page()
-                    learner = Learner(
-                        name, secrets.token_hex(8), context, page, FrameResponses(page)
-                    )
-                    learners.append(learner)
-                figures = _teach(hub, learners)
-                yield Classroom(hub, learners, figures)
-            finally:
-                for learner in learners:
-                    learner.context.close()
+    try:
+        with (
+            pytest.MonkeyPatch.context() as env,
+            jupyterhub(scratch, LEARNERS) as hub,
+        ):
+            (scratch / "browser-home").mkdir()
+            env.setenv("HOME", str(scratch / "browser-home"))  # Chromium writes under HOME
+            with chromium() as browser:
+                learners = []
+                try:
+                    for name in LEARNERS:
+                        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+                        page = context.new_page()
+                        learner = Learner(
+                            name, secrets.token_hex(8), context, page, FrameResponses(page)
+                        )
+                        learners.append(learner)
+                    figures = _teach(hub, learners)
+                    yield Classroom(hub, learners, figures)
+                finally:
+                    for learner in learners:
+                        learner.context.close()
+    finally:  # the hub's log, for a human reading a failure
+        if (scratch / "jupyterhub.log").exists():
+            shutil.copy(scratch / "jupyterhub.log", ARTIFACTS / "jupyterhub.log")
 
 
 def _teach(hub: Hub, learners: list[Learner]) -> dict[str, float]:
@@ -225,8 +229,10 @@ def _teach(hub: Hub, learners: list[Learner]) -> dict[str, float]:
     for learner in learners:
         learner.page.evaluate(RUN_JS, ["notebook:run-cell", -1])
     for learner in learners:
-        learner.lesson_state = wait_until_run(learner.page, RUN_TIMEOUT)
+        learner.lesson_state = state = wait_until_run(learner.page, RUN_TIMEOUT)
         learner.page.screenshot(path=str(ARTIFACTS / f"{learner.name}-lesson.png"))
+        if cell_errors(state):  # nothing after this can work: say so, not something later
+            raise AssertionError(f"{learner.name}: lesson 00 raised:\n{error_tracebacks(state)}")
     ran = time.monotonic()
     for learner in learners:  # 3. a new cell: the learner's own app, in an IFrame
         cell = OWN_APP_CELL.format(owner=learner.name, secret=learner.secret)

@@ -56,7 +56,8 @@ def test_reference_solution_passes_as_a_path() -> None:
     assert result.passed, str(result)
     assert not result.unfinished
     assert not marks(result, "!")
-    assert len(result.lines) > 10
+    # one line per request (its checks folded), then the script's own header and stdin
+    assert len(result.lines) == 9, str(result)
 
 
 def test_reference_solution_passes_as_source_text_and_as_pathlike() -> None:
@@ -344,3 +345,48 @@ def test_a_header_reaches_a_script_verbatim() -> None:
     result = gl.run_cgi(NOTEBOOKS / "cgi-bin" / "env.py", headers={"User-Agent": payload})
     assert result.environ["HTTP_USER_AGENT"] == payload
     assert f"HTTP_USER_AGENT={payload}" in result.text.splitlines()
+
+
+# --- reading stdin: the feedback says what happened, without contradicting itself ---
+def test_the_read_past_the_body_warning_does_not_say_it_worked() -> None:
+    """The warning follows a run where the script answered with our extra bytes."""
+    result = CGI_FORM.evaluate(
+        solution_with("sys.stdin.buffer.read(length)", "sys.stdin.buffer.read()")
+    )
+    (warning,) = marks(result, "!")
+    assert "It works here" not in warning
+    assert "this check sent after the body" in warning and "hides the mistake" in warning
+
+
+def test_read_length_minus_one_with_no_content_length_is_flagged() -> None:
+    """read(length - 1) on a GET is read(-1): it reads stdin with no length to go by."""
+    source = solution_with(
+        'method = os.environ.get("REQUEST_METHOD", "GET")\nif method == "POST":',
+        'method = os.environ.get("REQUEST_METHOD", "GET")\n'
+        'length = int(os.environ.get("CONTENT_LENGTH") or 0)\n'
+        'stray = parse_qs(sys.stdin.buffer.read(length - 1).decode("utf-8", "replace"))\n'
+        "if stray:\n"
+        "    fields = stray\n"
+        'elif method == "POST":',
+    ).replace(
+        'else:\n    fields = parse_qs(os.environ.get("QUERY_STRING", ""))',
+        'elif not stray:\n    fields = parse_qs(os.environ.get("QUERY_STRING", ""))',
+    )
+    result = CGI_FORM.evaluate(source)
+    flagged = [t for t in marks(result, "!") if "no CONTENT_LENGTH" in t]
+    assert flagged, str(result)
+    assert "read(-1)" in flagged[0] and "rfc3875#section-4.2" in flagged[0]
+
+
+def test_the_reference_solution_does_not_read_stdin_on_a_get() -> None:
+    result = CGI_FORM.evaluate(str(SOLUTION))
+    (line,) = [(m, t) for m, t in result.lines if "no CONTENT_LENGTH" in t]
+    assert line[0] == "✓", str(result)
+
+
+def test_a_passing_report_is_brief_and_names_every_check() -> None:
+    result = CGI_FORM.evaluate(str(SOLUTION))
+    text = str(result)
+    assert result.passed and len(text.splitlines()) <= 12, text
+    for check in ("a <form>", "Hello, Grace Hopper!", "&lt;script&gt;", "Content-Type", "stdin"):
+        assert check in text, check

@@ -69,6 +69,7 @@ def make_respond(
     reraise: bool = True,
     head_every_write: bool = False,
     refuse_twice: bool = True,
+    head_on_empty_chunk: bool = False,
 ) -> Any:
     """A respond with one chosen mistake (the defaults make a correct one)."""
 
@@ -81,8 +82,9 @@ def make_respond(
                 state["sent"] = True
 
         def write(data: bytes) -> None:
-            if data:
+            if data or head_on_empty_chunk:
                 send_head_once()
+            if data:
                 send_body(data)
 
         def start_response(status: Any, headers: Any, exc_info: Any = None) -> Any:
@@ -144,6 +146,15 @@ def test_sending_the_head_before_iterating_is_named() -> None:
         "exc_info after the body started",
     }
     assert any("first non-empty chunk" in text for _, text in result.lines)
+
+
+def test_sending_the_head_for_an_empty_chunk_is_named_as_such() -> None:
+    """The cause is the head sent for b'', not the exc_info step that then had to raise."""
+    result = RESPOND.evaluate(make_respond(head_on_empty_chunk=True))
+    assert failed_titles(result) == {"exc_info after an empty chunk"}, str(result)
+    (line,) = [t for m, t in result.lines if m == "✗"]
+    assert "your server sent the head for an empty chunk" in line
+    assert "must replace" not in line and "respond raised" not in line
 
 
 def test_forgetting_close_is_named_on_every_path() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import re
 import runpy
@@ -206,6 +207,54 @@ def auth_forgets_remote_user(app: Any, users: dict[str, str]) -> Any:
     return middleware
 
 
+def auth_looks_up_with_brackets(app: Any, users: dict[str, str]) -> Any:
+    """compare_digest(users[user], password): an unknown user is a KeyError, a 500."""
+
+    def middleware(environ: Any, start_response: Any) -> Any:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return _refuse(start_response)
+        if scheme != "Basic" or not hmac.compare_digest(users[user].encode(), password.encode()):
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+def auth_bare_basic_challenge(app: Any, users: dict[str, str]) -> Any:
+    """Right in everything but the challenge: WWW-Authenticate: Basic, with no realm."""
+
+    def middleware(environ: Any, start_response: Any) -> Any:
+        user = _user(environ, users)
+        if not user:
+            return _refuse(start_response, [("WWW-Authenticate", "Basic")])
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+def auth_compares_str(app: Any, users: dict[str, str]) -> Any:
+    """hmac.compare_digest on str: TypeError for a password with a non-ASCII letter."""
+
+    def middleware(environ: Any, start_response: Any) -> Any:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return _refuse(start_response)
+        expected = users.get(user)
+        if scheme != "Basic" or expected is None or not hmac.compare_digest(expected, password):
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
@@ -213,8 +262,15 @@ def auth_forgets_remote_user(app: Any, users: dict[str, str]) -> Any:
         (auth_lets_everyone_in, [("no credentials", "inner app was called")]),
         (auth_leaks_body, [("no credentials", "shows the inner app's page")]),
         (auth_leaks_body, [("a wrong password", "inner app was called")]),
-        (auth_without_www_authenticate, [("no credentials", "header WWW-Authenticate")]),
+        (
+            auth_without_www_authenticate,
+            [("no credentials", "WWW-Authenticate is not of the right form")],
+        ),
         (auth_starts_its_own_response, [("wsgi.start-response-twice",)]),
+        (auth_looks_up_with_brackets, [("a user who is not in users", "users.get(user)")]),
+        (auth_looks_up_with_brackets, [("app.raised", "KeyError: 'mallory'")]),
+        (auth_bare_basic_challenge, [("no credentials", "'realm' is REQUIRED", "rfc7617")]),
+        (auth_compares_str, [("non-ASCII letter", "Compare bytes")]),
         (auth_forces_200, [("GET /missing", "status should be 404, got 200")]),
         (auth_crashes_on_garbage, [("garbled credentials", "no complete response")]),
         (auth_crashes_on_garbage, [("app.raised",)]),
@@ -227,6 +283,29 @@ def test_auth_wrong_answer_gets_the_right_feedback(answer: Any, expected: list[t
     assert not result.passed and not result.unfinished
     for words in expected:
         assert _has(result.lines, *words), (words, str(result))
+
+
+def test_a_middleware_that_starts_the_response_and_passes_it_on_gets_middleware_advice() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(auth_starts_its_own_response)
+    lines = [t for t in _failed(result.lines) if t.startswith("wsgi.start-response-twice")]
+    assert lines, str(result)
+    for line in lines:
+        assert "passed the same start_response on to the app" in line
+        assert "pass sys.exc_info() as the third argument" not in line
+
+
+def test_a_bare_basic_challenge_is_the_only_complaint() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(auth_bare_basic_challenge)
+    failed = _failed(result.lines)
+    assert len(failed) == 1 and "realm" in failed[0], str(result)
+
+
+def test_a_passing_middleware_report_is_brief() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(_solution("wsgi_auth_middleware.py", "basic_auth"))
+    text = str(result)
+    assert result.passed and len(text.splitlines()) <= 12, text
+    for words in ("realm=", "a user who is not in users", "non-ASCII", "Hello, ada", "404"):
+        assert words in text, words
 
 
 def test_auth_lines_do_not_blame_what_is_right() -> None:

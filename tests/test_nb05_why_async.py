@@ -145,3 +145,29 @@ def test_the_notebook_scaffold_is_unfinished_and_its_check_uses_this_module():
     assert "my_prediction = ..." in sources["exercise"]
     assert "check_littles_law(my_prediction" in sources["exercise-check"]
     assert "clients=CLIENTS" in sources["exercise-check"]
+
+
+# -- issue 12: a corpus of predictions as learners write them ---------------------------------
+PREDICTIONS = [
+    # (prediction, passes, words the feedback must hold)
+    (RATE * WAIT, True, "L = λ × W"),
+    (round(RATE * WAIT * 1.1), True, "you predicted 55 threads"),  # a rounded estimate
+    (RATE * WAIT + 5, True, "on average while the stream was steady"),  # + the idle threads
+    (50.0, True, "100 requests per second × 0.5 s"),
+    (RATE, False, "[rate-only]"),
+    (WAIT, False, "[wait-only]"),
+    (RATE / WAIT, False, "[divided]"),
+    (RATE * DURATION, False, "[every-request]"),
+    (CLIENTS, False, "[burst-size]"),
+    (500, False, "[too-high]"),
+    (2, False, "[too-low]"),
+]
+
+
+@pytest.mark.parametrize(("prediction", "passes", "words"), PREDICTIONS)
+def test_prediction_corpus_gets_its_verdict_and_words(prediction, passes, words):
+    result = evaluate_littles_law(prediction, measured_run(), WAIT, clients=CLIENTS)
+    assert result.passed is passes, str(result)
+    assert words in str(result), str(result)
+    if passes:
+        assert len(str(result).splitlines()) <= 12

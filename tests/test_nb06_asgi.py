@@ -331,9 +331,9 @@ async def counter_shutdown_not_awaited(scope: Any, receive: Any, send: Any) -> N
         (counter_int_body, ["asgi.body-not-bytes", "str(1).encode()"]),
         (counter_shutdown_not_awaited, ["asgi.send-not-awaited", "await send(...)"]),
         (counter_int_in_state, ["body should be b'2', got b'1'", "shallow copy"]),
-        (counter_global, ["after a restart", "got b'4'", "not in a global variable"]),
+        (counter_global, ["scope['state']: the lifespan startup left it empty", "global"]),
         (counter_no_startup_reply, ["asgi.lifespan-no-reply", "lifespan.startup.complete"]),
-        (counter_without_lifespan, ["app.raised", "KeyError", "lifespan.startup.complete"]),
+        (counter_without_lifespan, ["never received 'lifespan.startup'", "startup.complete"]),
         (counter_no_shutdown_reply, ["asgi.lifespan-no-reply", "lifespan.shutdown.complete"]),
     ],
 )
@@ -344,6 +344,32 @@ def test_counter_wrong_answer_gets_the_right_feedback(answer: Any, expected: lis
     failed = _failed(result)
     for words in expected:
         assert words in failed, failed
+
+
+def test_a_missing_startup_complete_is_named_not_its_key_error() -> None:
+    """Issue 12: forgetting lifespan.startup.complete added a confusing KeyError: 'count'."""
+    for answer in (counter_without_lifespan, counter_no_startup_reply):
+        failed = _failed(course_06.ASGI_LIFESPAN_COUNTER.evaluate(answer))
+        assert "KeyError" not in failed and "lifespan.startup.complete" in failed, failed
+
+
+def test_a_global_counter_reset_at_startup_fails_for_not_using_the_state() -> None:
+    """Issue 12: a module-level counter reset at startup passed without scope['state']."""
+    counter = {"n": 0}
+
+    async def reset_global(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                counter["n"] = 0
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        counter["n"] += 1
+        await _answer(send, counter["n"])
+
+    result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(reset_global)
+    assert not result.passed
+    assert "left it empty" in _failed(result) and "scope['state']" in _failed(result)
 
 
 def test_int_body_is_not_blamed_on_the_shallow_copy() -> None:

@@ -287,3 +287,97 @@ def test_gunicorn_has_what_the_notebook_uses() -> None:
     config.set("control_socket_disable", True)
     assert config.control_socket_disable is True
     assert HTTPStatus(404).phrase == "Not Found"  # what the exercise text tells learners
+
+
+# -- issue 12: the bridge's verdicts, and a corpus of bridges ---------------------------------
+def _learner_bridge(
+    receive_after: str = "disconnect", decode: bool = True, whole: bool = True
+) -> Any:
+    """A bridge like the reference, with one thing done the way a learner might."""
+    import asyncio as _asyncio
+
+    def asgi_to_wsgi(asgi_app: Any) -> Any:
+        def wsgi_app(environ: Any, start_response: Any) -> Any:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            incoming = [{"type": "http.request", "body": body, "more_body": False}]
+
+            async def receive() -> Any:
+                if incoming:
+                    return incoming.pop(0) if receive_after != "again" else incoming[0]
+                if receive_after == "raise":
+                    raise IndexError("pop from empty list")
+                if receive_after == "hang":
+                    await _asyncio.Event().wait()
+                return {"type": "http.disconnect"}
+
+            sent: list[Any] = []
+
+            async def send(message: Any) -> None:
+                sent.append(message)
+
+            scope = {
+                "type": "http",
+                "method": environ["REQUEST_METHOD"],
+                "path": environ.get("PATH_INFO", "/"),
+                "query_string": environ.get("QUERY_STRING", "").encode(),
+                "headers": [],
+                "http_version": "1.1",
+                "scheme": "http",
+                "root_path": "",
+            }
+            _asyncio.run(asgi_app(scope, receive, send))
+            start = next(m for m in sent if m["type"] == "http.response.start")
+            from http import HTTPStatus
+
+            status = HTTPStatus(start["status"])
+            pairs = start.get("headers", [])
+            headers = [(n.decode(), v.decode()) for n, v in pairs] if decode else pairs
+            start_response(f"{status.value} {status.phrase}", headers)
+            bodies = [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
+            return bodies if whole else bodies[:1]
+
+        return wsgi_app
+
+    return asgi_to_wsgi
+
+
+class ClassBridge:
+    """A valid variant: the bridge is a class whose instances are WSGI apps."""
+
+    def __init__(self, asgi_app: Any) -> None:
+        self.inner = _learner_bridge()(asgi_app)
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.inner(environ, start_response)
+
+
+BRIDGES = [
+    # (bridge, passes, words the feedback must hold, words it must not)
+    (_learner_bridge(), True, "receive() gave {'type': 'http.disconnect'}", ""),
+    (ClassBridge, True, "[streamed]", ""),
+    (
+        _learner_bridge(receive_after="again"),
+        False,
+        "got 'http.request'",
+        "asgi.readthedocs.io/en/latest/specs/main",
+    ),
+    (_learner_bridge(receive_after="raise"), False, "receive() raised IndexError", ""),
+    (_learner_bridge(receive_after="hang"), False, "had not returned after 0.5 s", ""),
+    (_learner_bridge(decode=False), False, ".decode('latin-1')", ""),
+    (_learner_bridge(whole=False), False, "[streamed]", ""),
+    (lambda app: None, False, "returned None", ""),
+    (lambda app: app, False, "pep-3333", "asgi.readthedocs"),
+]
+
+
+@pytest.mark.parametrize(("bridge", "passes", "words", "never"), BRIDGES)
+def test_bridge_corpus_gets_its_verdict_and_words(bridge, passes, words, never):
+    result = gl.exercise("asgi-to-wsgi-bridge").evaluate(bridge)
+    text = str(result)
+    assert result.passed is passes, text
+    assert words in text, text
+    if never:
+        assert never not in text, text
+    if passes:
+        assert len(text.splitlines()) <= 12, text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,7 +124,8 @@ def make_variant(
             items = "".join(f"<li>{m}</li>" for m in messages)
             body = f"<h1>Guestbook</h1><ul>{items}</ul>".encode()
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        head_only = scope["method"] == "HEAD" and status == 200
+        await send({"type": "http.response.body", "body": b"" if head_only else body})
 
     return app
 
@@ -242,3 +244,85 @@ def test_the_notebook_shape():
 def test_the_side_by_side_script_sends_head():
     """The comparison covers HEAD, so an app that refuses HEAD cannot look identical."""
     assert '("HEAD", "")' in cell_source("side-run")
+
+
+# -- issue 12: the guestbook's verdicts ------------------------------------------------------
+SOLUTIONS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+
+
+def _guestbook_with_head_body() -> Any:
+    namespace: dict[str, Any] = {
+        "guestbook_page": lambda messages: b"<h1>Guestbook</h1><ul></ul>",
+        "read_message": lambda data: data.decode().partition("=")[2],
+    }
+    source = (SOLUTIONS_DIR / "asgi_guestbook.py").read_text(encoding="utf-8")
+    exec(source.replace('body = b""  # HEAD', "pass  # HEAD"), namespace)
+    return namespace["guestbook_asgi"]
+
+
+def test_guestbook_body_on_head_fails() -> None:
+    """Reproduces issue 12: a body sent on HEAD passed although the line says 'without'."""
+    result = gl.exercise("asgi-guestbook").evaluate(_guestbook_with_head_body())
+    assert not result.passed
+    assert any(
+        m == "✗" and "HEAD" in t and "a HEAD response has no body" in t for m, t in result.lines
+    )
+
+
+def test_guestbook_fallback_never_execs_over_the_learners_names() -> None:
+    notebook = json.loads((SOLUTIONS_DIR.parent / "09-labs.ipynb").read_text(encoding="utf-8"))
+    cells = {c.get("id"): "".join(c["source"]) for c in notebook["cells"]}
+    fallback = cells["fallback"]
+    assert "exec(file.read(), reference)" in fallback and "exec(file.read())" not in fallback
+    assert "guestbook_asgi =" not in fallback
+    assert "capstone_asgi" in cells["side-serve"] and "capstone_messages" in cells["side-run"]
+
+
+def _starlette_guestbook(namespace: dict) -> Any:
+    """A valid variant built with Starlette's request and response objects."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+
+    messages: list[str] = []
+    page, read = namespace["guestbook_page"], namespace["read_message"]
+
+    async def book(request: Request) -> Response:
+        if request.method == "POST":
+            text = read(await request.body())
+            if not text:
+                return PlainTextResponse("Write a message first.\n", status_code=400)
+            messages.append(text)
+        html = page(messages)
+        if request.method == "HEAD":
+            return Response(headers={"content-type": "text/html; charset=utf-8"})
+        return HTMLResponse(html)
+
+    async def other(request: Request) -> Response:
+        return PlainTextResponse(
+            "Only GET, HEAD and POST here.\n", 405, {"allow": "GET, HEAD, POST"}
+        )
+
+    routes = [Route("/", book, methods=["GET", "HEAD", "POST"])]
+    app = Starlette(routes=routes)
+    app.add_route("/", other, methods=["DELETE", "PUT", "PATCH"])
+    return app
+
+
+class _ClassGuestbook:
+    """A valid variant: a class instance keeping its messages on itself."""
+
+    def __init__(self, namespace: dict) -> None:
+        self.inner = make_variant(namespace)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.inner(scope, receive, send)
+
+
+def test_guestbook_valid_variants_pass(namespace):
+    valid = [namespace["guestbook_asgi"], make_variant(namespace), _ClassGuestbook(namespace)]
+    for app in [*valid, _starlette_guestbook(namespace)]:
+        result = ASGI_GUESTBOOK.evaluate(app)
+        assert result.passed, str(result)
+        assert len(str(result).splitlines()) <= 12, str(result)

@@ -47,26 +47,34 @@ seconds of packaging rather than minutes of downloads and runs.
 from __future__ import annotations
 
 import argparse
-import email.message
-import email.parser
-import hashlib
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 import venv
-import zipfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lite_notebooks  # noqa: E402
+from lite_wheels import (  # noqa: E402
+    BuildError,
+    canonical,
+    default_cache,
+    digest,
+    download_wheels,
+    kernel_shim,
+    package_wheel,
+    pins,
+    pure_wheel_from_sdist,
+    rewrite_lock,
+    run,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LITE = ROOT / "lite"
@@ -74,43 +82,9 @@ SITE = ROOT / "_site"
 KERNEL_SETTINGS = "@jupyterlite/pyodide-kernel-extension:kernel"
 PYODIDE_URL = "./static/pyodide/pyodide.mjs"
 SOURCE_BUILT = "markupsafe"  # the one kernel wheel built from its sdist
-PACKAGE_FILES = ("pyproject.toml", "README.md")
 URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 
 __all__ = ["build", "main", "outside_urls", "verify_site"]
-
-
-class BuildError(RuntimeError):
-    """The site could not be built, or was built wrong; the message says which step."""
-
-
-def default_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gateway-lab-lite"
-
-
-def _run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, text=True, capture_output=True, **kwargs)
-    if done.returncode != 0:
-        raise BuildError(f"{' '.join(command[:4])} ... failed:\n{done.stdout}\n{done.stderr}")
-    return done
-
-
-def _digest(*parts: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()[:16]
-
-
-def pins(path: Path) -> list[str]:
-    """The requirement lines of a pins file (comments and blank lines left out)."""
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line]
-
-
-def _name(pin: str) -> str:
-    return re.sub(r"[-_.]+", "-", pin.split("==", 1)[0]).lower()
 
 
 # -- 1. the build's tools --------------------------------------------------------------
@@ -119,14 +93,14 @@ def _name(pin: str) -> str:
 def tools_venv(cache: Path) -> Path:
     """A virtual environment with lite/requirements.txt installed (made once per pin set)."""
     requirements = LITE / "requirements.txt"
-    home = cache / f"tools-{_digest(requirements.read_bytes())}"
+    home = cache / f"tools-{digest(requirements.read_bytes())}"
     python = home / "bin" / "python"
     if (home / "ready").exists() and python.exists():
         return home
     for stale in cache.glob("tools-*"):
         shutil.rmtree(stale, ignore_errors=True)
     venv.create(home, with_pip=True)
-    _run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)])
+    run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)])
     (home / "ready").write_text("ok\n")
     return home
 
@@ -150,7 +124,7 @@ def pyodide_core(cache: Path) -> Path:
             "npm is missing: install Node.js and npm (Debian: apt-get install -y nodejs npm)"
         )
     tarball.parent.mkdir(parents=True, exist_ok=True)
-    _run([npm, "pack", f"pyodide@{version}", "--pack-destination", str(tarball.parent)])
+    run([npm, "pack", f"pyodide@{version}", "--pack-destination", str(tarball.parent)])
     if not tarball.exists():
         raise BuildError(f"npm pack did not write {tarball.name}")
     return tarball
@@ -171,176 +145,6 @@ def unpack_core(tarball: Path, target: Path) -> None:
 
 
 # -- 3. and 4. wheels from PyPI, ours from this checkout -------------------------------
-
-
-def download_wheels(
-    python: Path, requirements: list[str], folder: Path, python_version: str
-) -> list[Path]:
-    """Pure-Python wheels for Pyodide's Python, exactly the pinned versions, no dependencies."""
-    key = _digest("\n".join([python_version, *requirements]).encode())
-    stamp = folder / f"stamp-{key}"
-    if not stamp.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        _run([str(python), "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-              "--python-version", python_version, "-d", str(folder), *requirements])  # fmt: skip
-        stamp.write_text("\n".join(requirements) + "\n")
-    wheels = []
-    for pin in requirements:
-        name, version = _name(pin), pin.split("==", 1)[1]
-        found = [
-            wheel
-            for wheel in folder.glob("*.whl")
-            if _name(wheel.name.split("-")[0]) == name and wheel.name.split("-")[1] == version
-        ]
-        if len(found) != 1:
-            raise BuildError(f"expected one wheel for {pin} in the cache, found {found}")
-        wheels.append(found[0])
-    return wheels
-
-
-def pure_wheel_from_sdist(python: Path, pin: str, cache: Path) -> Path:
-    """A py3-none-any wheel of a package whose C extension is optional (markupsafe)."""
-    name, version = _name(pin), pin.split("==", 1)[1]
-    folder = cache / "sdist-wheels"
-    found = list(folder.glob(f"{name}-{version}-py3-none-any.whl"))
-    if found:
-        return found[0]
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        _run([str(python), "-m", "pip", "download", "-q", "--no-deps", "--no-binary=:all:",
-              "-d", str(work), pin])  # fmt: skip
-        (sdist,) = work.glob("*.tar.gz")
-        with tarfile.open(sdist) as archive:
-            archive.extractall(work, filter="data")
-        (tree,) = (path for path in work.iterdir() if path.is_dir())
-        # setup.py only adds the optional C speedups; without it setuptools builds a pure wheel
-        (tree / "setup.py").write_text("from setuptools import setup\n\nsetup()\n")
-        folder.mkdir(parents=True, exist_ok=True)
-        _run([str(python), "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(folder), str(tree)])
-    found = list(folder.glob(f"{name}-{version}-py3-none-any.whl"))
-    if len(found) != 1:
-        raise BuildError(f"building {pin} from its sdist gave {list(folder.iterdir())}")
-    return found[0]
-
-
-def package_wheel(python: Path, target: Path) -> Path:
-    """The gateway_lab wheel, built from a copy of the checkout (the tree is not written to)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch) / "src"
-        shutil.copytree(
-            ROOT / "gateway_lab",
-            copy / "gateway_lab",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
-        for name in PACKAGE_FILES:
-            shutil.copy2(ROOT / name, copy / name)
-        _run([str(python), "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(target), str(copy)])
-    (wheel,) = target.glob("gateway_lab-*.whl")
-    return wheel
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _metadata(wheel: Path) -> email.message.Message:
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = (n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-        return email.parser.Parser().parsestr(archive.read(name).decode("utf-8"))
-
-
-def _top_level(wheel: Path) -> list[str]:
-    with zipfile.ZipFile(wheel) as archive:
-        names = {n.split("/")[0] for n in archive.namelist() if not n.split("/")[0].endswith((".dist-info", ".data"))}
-    return sorted(n.removesuffix(".py") for n in names if n.endswith(".py") or "." not in n)
-
-
-def lock_entry(wheel: Path, environment: dict[str, str]) -> dict[str, Any]:
-    """A pyodide-lock.json entry for a pure-Python wheel: its dependencies from its metadata.
-
-    Dependencies are those whose markers hold in the browser (``environment``), extras left out.
-    """
-    from packaging.requirements import Requirement
-
-    meta = _metadata(wheel)
-    depends = []
-    for line in meta.get_all("Requires-Dist") or []:
-        requirement = Requirement(line)
-        if requirement.marker is None or requirement.marker.evaluate({**environment, "extra": ""}):
-            depends.append(_name(requirement.name))
-    return {
-        "name": meta["Name"],
-        "version": meta["Version"],
-        "file_name": wheel.name,
-        "install_dir": "site",
-        "sha256": sha256(wheel),
-        "package_type": "package",
-        "imports": _top_level(wheel),
-        "depends": sorted(set(depends)),
-        "unvendored_tests": False,
-    }
-
-
-def browser_environment(lock: dict[str, Any]) -> dict[str, str]:
-    """PEP 508 marker values for Pyodide's Python (from the lock's ``info``)."""
-    full = lock["info"]["python"]
-    return {
-        "sys_platform": "emscripten",
-        "platform_system": "Emscripten",
-        "os_name": "posix",
-        "platform_machine": "wasm32",
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-        "python_version": ".".join(full.split(".")[:2]),
-        "python_full_version": full,
-    }
-
-
-def rewrite_lock(lock_path: Path, wheels: list[Path], ours: list[Path]) -> list[str]:
-    """Point the lock at the shipped wheels, add ``ours``, drop every package not shipped.
-
-    ``wheels`` replace the lock's own entries (same versions); ``ours`` get new
-    entries (:func:`lock_entry`), so that ``%pip install gateway_lab`` loads
-    everything from the lock in one go. Returns the names kept. Fails if a
-    kept package depends on one not shipped.
-    """
-    lock = json.loads(lock_path.read_text())
-    by_name = {_name(name): name for name in lock["packages"]}
-    kept: dict[str, Any] = {}
-    for wheel in wheels:
-        key = by_name.get(_name(wheel.name.split("-")[0]))
-        if key is None:
-            raise BuildError(f"{wheel.name}: Pyodide's lock has no such package")
-        entry = dict(lock["packages"][key])
-        version = wheel.name.split("-")[1]
-        if entry["version"] != version:
-            raise BuildError(f"{wheel.name}: the lock pins {key} {entry['version']}")
-        entry.update(file_name=wheel.name, sha256=sha256(wheel))
-        kept[key] = entry
-    environment = browser_environment(lock)
-    for wheel in ours:
-        entry = lock_entry(wheel, environment)
-        key = _name(entry["name"])
-        if key in kept:
-            raise BuildError(f"{wheel.name}: the lock already ships {key}")
-        kept[key] = entry
-        by_name[key] = key
-    for key, entry in kept.items():
-        missing = [dep for dep in entry["depends"] if by_name.get(_name(dep)) not in kept]
-        if missing:
-            raise BuildError(f"the lock's {key} needs {missing}, which the site does not ship")
-    lock["packages"] = dict(sorted(kept.items()))
-    lock_path.write_text(json.dumps(lock, indent=1) + "\n")
-    return sorted(kept)
-
-
-def kernel_shim(tools: Path, name: str) -> Path:
-    """A wheel the Pyodide kernel bundles (its widgetsnbextension stand-in, which ipywidgets needs)."""
-    shims = tools / "share" / "jupyter" / "labextensions" / "@jupyterlite"
-    found = sorted(shims.glob(f"pyodide-kernel-extension/static/pypi/{name}-4.*-py3-none-any.whl"))
-    if not found:
-        raise BuildError(f"the Pyodide kernel bundles no {name} 4 wheel")
-    return found[-1]
 
 
 # -- 6. build and verify ---------------------------------------------------------------
@@ -386,16 +190,22 @@ def verify_site(site: Path) -> dict[str, Any]:
         for hit in outside_urls(json.loads(path.read_text()))
     ]
     if problems:
-        raise BuildError("the built configuration names URLs outside the site:\n" + "\n".join(problems))
+        raise BuildError(
+            "the built configuration names URLs outside the site:\n" + "\n".join(problems)
+        )
     data = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
     kernel = data.get("litePluginSettings", {}).get(KERNEL_SETTINGS, {})
     if kernel.get("pyodideUrl") != PYODIDE_URL:
-        raise BuildError(f"the site's pyodideUrl is {kernel.get('pyodideUrl')!r}, not {PYODIDE_URL}")
+        raise BuildError(
+            f"the site's pyodideUrl is {kernel.get('pyodideUrl')!r}, not {PYODIDE_URL}"
+        )
     if kernel.get("disablePyPIFallback") is not True:
         raise BuildError("disablePyPIFallback is not set: piplite could go to the internet")
     pyodide = site / "static" / "pyodide"
     lock = json.loads((pyodide / "pyodide-lock.json").read_text())
-    absent = [e["file_name"] for e in lock["packages"].values() if not (pyodide / e["file_name"]).exists()]
+    absent = [
+        e["file_name"] for e in lock["packages"].values() if not (pyodide / e["file_name"]).exists()
+    ]
     if absent:
         raise BuildError(f"the lock names files the site does not have: {absent}")
     if "gateway-lab" not in lock["packages"]:
@@ -430,12 +240,12 @@ def build(
         lock = json.loads((pyodide / "pyodide-lock.json").read_text())
         python_version = ".".join(lock["info"]["python"].split(".")[:2])
         kernel_pins = pins(LITE / "kernel-wheels.txt")
-        binary = [pin for pin in kernel_pins if _name(pin) != SOURCE_BUILT]
+        binary = [pin for pin in kernel_pins if canonical(pin) != SOURCE_BUILT]
         kernel_wheels = download_wheels(python, binary, cache / "wheels", python_version)
         kernel_wheels += [
             pure_wheel_from_sdist(python, pin, cache)
             for pin in kernel_pins
-            if _name(pin) == SOURCE_BUILT
+            if canonical(pin) == SOURCE_BUILT
         ]
         ours = download_wheels(
             python, pins(LITE / "site-wheels.txt"), cache / "wheels", python_version
@@ -450,7 +260,7 @@ def build(
         lessons = lite_notebooks.build_contents(
             notebooks, contents, cache / "recorded", ROOT / "gateway_lab", record_runs=record
         )
-        _run(
+        run(
             [str(tools / "bin" / "jupyter"), "lite", "build", "--no-sourcemaps",
              "--lite-dir", str(lite_dir), "--contents", str(contents),
              "--settings-overrides", str(lite_dir / "overrides.json"),

@@ -16,10 +16,12 @@ by two Markdown cells:
    attachments.
 
 Two more edits make the live cells runnable in Pyodide, both announced in
-the notebook: a first cell ``%pip install gateway_lab`` (from the site's
-own package index), and imports of modules the browser edition does not
-ship (:data:`NOT_IN_BROWSER`, for example matplotlib) turned into comments;
-the plots they draw are in recorded cells.
+the notebook: a first cell ``%pip install gateway_lab`` (from the site
+itself), and imports of modules the browser edition does not ship
+(:data:`NOT_IN_BROWSER`, for example matplotlib) turned into comments; the
+plots they draw are in recorded cells. Before the first live cell that
+checks an ASGI app, a note says that the check runs on the page's event
+loop there (and that ``await gl.check_asgi(app)`` works everywhere).
 
 Recorded runs are cached by the notebook's content and the package's
 source (``cache/<stem>-<hash>.ipynb``), so an unchanged lesson is not run
@@ -28,13 +30,14 @@ again on the next build.
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import json
 import re
 import shutil
+import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,7 @@ TAG = "lite-recorded"
 NOT_IN_BROWSER = ("matplotlib", "psutil", "gunicorn", "resource")
 GENERATED = ("cgi-bin-lab", ".ipynb_checkpoints", "__pycache__")
 CELL_TIMEOUT = 300
+RECORDING_WORKERS = 2
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 BINDER_HINT = "Binder or your own laptop (see the README)"
 
@@ -67,20 +71,46 @@ INTRO = (
     "package from this site (nothing is downloaded from the internet)."
 )
 INSTALL = "%pip install -q gateway_lab"
+IFRAME_NOTE = (
+    "*(Here the notebook showed the running app's page in a frame. Run the lesson live to see it.)*"
+)
+ASGI_NOTE = (
+    "**In the browser edition**, `gl.check_asgi(...)` (and the ASGI exercises) run the "
+    "app on this page's own event loop while the cell waits: a browser tab gives Python no "
+    "threads. `await gl.check_asgi(app)` gives the same report and works everywhere. The "
+    "check cannot catch a blocking call here, and an app that never gives the loop back "
+    "freezes this tab's kernel (Kernel > Restart Kernel)."
+)
+ASGI_CHECK = re.compile(r"\bcheck_asgi\(|gl\.exercise\(\s*[\"']asgi-")
 
 REASONS = (
-    (re.compile(r"\brun_cgi\b|\bsubprocess\b|cgi_|\.cgi\b"), "runs a program in a new process"),
-    (re.compile(r"\bserve_|\.get\(|\.post\(|\bhttpx\b|\bsocket\b|server"), "starts or calls a server"),
-    (re.compile(r"ws_connect|websocket", re.IGNORECASE), "opens a WebSocket connection"),
-    (re.compile(r"drive_load|load_lab|\bthreading\b|Thread|executor"), "starts threads"),
-    (re.compile(r"matplotlib|plt\."), "draws with matplotlib, which the browser edition lacks"),
+    (
+        re.compile(r"\brun_cgi\b|\bsubprocess\b|cgi_|\.cgi\b"),
+        "runs a program in a new process, which a browser tab cannot start",
+    ),
+    (
+        re.compile(r"ws_connect|websocket", re.IGNORECASE),
+        "opens a WebSocket to a server, which needs sockets a browser tab does not have",
+    ),
+    (
+        re.compile(r"\bserve_|\.get\(|\.post\(|\bhttpx\b|\bsocket\b|server"),
+        "starts or calls a server, which needs sockets a browser tab does not have",
+    ),
+    (
+        re.compile(r"drive_load|load_lab|\bthreading\b|Thread|executor"),
+        "starts threads, which Python in a browser tab does not have",
+    ),
+    (
+        re.compile(r"matplotlib|plt\."),
+        "draws with matplotlib, which this browser edition does not ship",
+    ),
 )
+FALLBACK_REASON = "needs a server, a thread or a process, which a browser tab does not have"
 
 
 def reason(source: str) -> str:
-    """Why a tagged cell cannot run in the browser, in a few words."""
-    found = [why for pattern, why in REASONS if pattern.search(source)]
-    return " and ".join(dict.fromkeys(found[:2])) or "needs a server, a thread or a process"
+    """Why a tagged cell cannot run in the browser: the first reason that fits its code."""
+    return next((why for pattern, why in REASONS if pattern.search(source)), FALLBACK_REASON)
 
 
 def _markdown(text: str, **extra: Any) -> dict[str, Any]:
@@ -137,6 +167,8 @@ def render_outputs(outputs: list[dict[str, Any]], stem: str) -> tuple[str, dict[
                 parts.append(f"![recorded output]({'attachment:' + name})")
             elif "image/svg+xml" in data:
                 parts.append(_html_block(_joined(data["image/svg+xml"])))
+            elif "text/html" in data and "<iframe" in _joined(data["text/html"]).lower():
+                parts.append(IFRAME_NOTE)  # it showed a server that is long gone
             elif "text/html" in data:
                 parts.append(_html_block(_joined(data["text/html"])))
             elif "text/markdown" in data:
@@ -165,8 +197,10 @@ def lite_notebook(
     cells: list[dict[str, Any]] = []
     executed = recorded["cells"] if recorded else [None] * len(source["cells"])
     if len(executed) != len(source["cells"]):
-        raise ValueError(f"{stem}: the recorded run has {len(executed)} cells, not {len(source['cells'])}")
-    installed = False
+        raise ValueError(
+            f"{stem}: the recorded run has {len(executed)} cells, not {len(source['cells'])}"
+        )
+    installed = asgi_noted = False
     for number, (cell, ran) in enumerate(zip(source["cells"], executed, strict=True)):
         if cell["cell_type"] == "code" and not installed:
             cells += [_markdown(INTRO), _code(INSTALL)]
@@ -175,6 +209,9 @@ def lite_notebook(
         if cell["cell_type"] != "code":
             cells.append(copy.deepcopy(cell))
         elif TAG not in tags:
+            if not asgi_noted and ASGI_CHECK.search(_source(cell)):
+                cells.append(_markdown(ASGI_NOTE))
+                asgi_noted = True
             live = _code(_comment_out_imports(_source(cell)))
             live["metadata"] = copy.deepcopy(cell.get("metadata", {}))
             cells.append(live)
@@ -182,14 +219,13 @@ def lite_notebook(
             code = _source(cell)
             cells.append(
                 _markdown(
-                    f"**Recorded: not run in the browser.** This cell {reason(code)}, which a "
-                    f"browser tab cannot do. Run it live on {BINDER_HINT}.\n\n"
-                    + _fence(code, "python"),
+                    f"**Recorded: not run in the browser.** This cell {reason(code)}. "
+                    f"Run it live on {BINDER_HINT}.\n\n" + _fence(code, "python"),
                     metadata={"tags": [TAG]},
                 )
             )
             if ran is None:
-                body, attachments = "*(this site was built without recording)*", {}
+                body, attachments = "*(this site was built without recording)*", dict[str, Any]()
             else:
                 body, attachments = render_outputs(ran.get("outputs", []), f"{stem}-{number}")
                 body = body or "*(the cell printed nothing)*"
@@ -253,11 +289,13 @@ def record(notebook: Path, cache: Path, package: Path) -> dict[str, Any]:
             allow_errors=True,  # judged below: only the recorded cells' errors matter here
             resources={"metadata": {"path": str(work)}},
         )
-        client.execute()
+        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own start-up chatter
         result = json.loads(nbformat.writes(node))
     failed = recorded_errors(result)
     if failed:
-        raise RecordingError(f"{notebook.name}: recorded cells raised on CPython:\n" + "\n".join(failed))
+        raise RecordingError(
+            f"{notebook.name}: recorded cells raised on CPython:\n" + "\n".join(failed)
+        )
     cache.mkdir(parents=True, exist_ok=True)
     for stale in cache.glob(f"{notebook.stem}-*.ipynb"):
         stale.unlink()
@@ -266,18 +304,43 @@ def record(notebook: Path, cache: Path, package: Path) -> dict[str, Any]:
 
 
 def build_contents(
-    notebooks: Path, target: Path, cache: Path, package: Path, record_runs: bool = True
+    notebooks: Path,
+    target: Path,
+    cache: Path,
+    package: Path,
+    record_runs: bool = True,
+    workers: int = RECORDING_WORKERS,
 ) -> list[str]:
-    """Write the Lite lessons (and the files they read) into ``target``; their names."""
+    """Write the Lite lessons (and the files they read) into ``target``; their names.
+
+    The lessons with tagged cells are recorded ``workers`` at a time (each in a
+    kernel and a folder of its own: they mostly wait on loopback and sleeps);
+    every failure is collected before the build is stopped.
+    """
     shutil.copytree(
         notebooks, target, ignore=shutil.ignore_patterns(*GENERATED, "*.ipynb"), dirs_exist_ok=True
     )
-    names = []
-    for path in sorted(notebooks.glob("*.ipynb")):
-        source = json.loads(path.read_text())
-        tagged = any(TAG in c.get("metadata", {}).get("tags", []) for c in source["cells"])
-        recorded = record(path, cache, package) if tagged and record_runs else None
-        lite = lite_notebook(source, recorded, path.stem)
-        (target / path.name).write_text(json.dumps(lite, indent=1, ensure_ascii=False) + "\n")
-        names.append(path.stem)
-    return names
+    paths = sorted(notebooks.glob("*.ipynb"))
+    sources = {path: json.loads(path.read_text(encoding="utf-8")) for path in paths}
+    to_record = [
+        path
+        for path, source in sources.items()
+        if record_runs
+        and any(TAG in c.get("metadata", {}).get("tags", []) for c in source["cells"])
+    ]
+    recorded: dict[Path, dict[str, Any]] = {}
+    failures: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        runs = {path: pool.submit(record, path, cache, package) for path in to_record}
+        for path, run in runs.items():
+            try:
+                recorded[path] = run.result()
+            except RecordingError as exc:
+                failures.append(str(exc))
+    if failures:
+        raise RecordingError("\n".join(failures))
+    for path, source in sources.items():
+        lite = lite_notebook(source, recorded.get(path), path.stem)
+        text = json.dumps(lite, indent=1, ensure_ascii=False) + "\n"
+        (target / path.name).write_text(text, encoding="utf-8")
+    return [path.stem for path in paths]

@@ -165,6 +165,7 @@ def run_process(
     launch = Launch(start, kernel_end, supervisor_end)
     control = supervisor.Control(kernel_end)
     spawned = started
+    first = ""
     try:
         try:
             process = launch.run()
@@ -172,11 +173,11 @@ def run_process(
             outcome.spawn_error = _as_os_error(exc)
             outcome.spawn_ms = (time.perf_counter() - started) * 1000
             return outcome
-        first = control.read_line(timeout=5.0) or ""  # the script's pid, or why not
+        first = control.read_line(timeout=30.0) or ""  # the script's pid, or why not
         spawned = time.perf_counter()
         outcome.spawn_ms = (spawned - started) * 1000
         if not first.isdigit():
-            outcome.spawn_error = _spawn_error(first)
+            outcome.spawn_error = _spawn_error(first)  # or: the supervisor was killed at once
             return outcome
         outcome.pid = int(first)
         if on_spawn is not None:
@@ -192,24 +193,31 @@ def run_process(
         )
     finally:
         if launch.release():  # else Popen is still running: the launch tidies up after it
-            _end_request(launch.process, control)
+            _end_request(launch.process, control, exec_failed=first.startswith("error"))
             kernel_end.close()
         if outcome.pid is not None:
             outcome.returncode = control.exit_code()
-            if outcome.returncode is None:  # the supervisor was killed before it could say:
-                kill_group(outcome.pid)  # end at least the script's group, as elsewhere
+            if outcome.returncode is None:
                 outcome.returncode = -signal.SIGKILL
             outcome.run_ms = (time.perf_counter() - spawned) * 1000
     return outcome
 
 
-def _end_request(process: subprocess.Popen[bytes] | None, control: supervisor.Control) -> None:
+def _end_request(
+    process: subprocess.Popen[bytes] | None, control: supervisor.Control, exec_failed: bool
+) -> None:
     """Tell the supervisor the request is over, and wait until it has ended everything."""
     if process is None:
         return
     control.request_stop()
-    _close_pipes(process)
-    if control.wait_ended(supervisor.END_WITHIN + 1):
+    process.send_signal(signal.SIGCONT)  # a script may have stopped its supervisor (SIGSTOP)
+    ended = control.wait_ended(supervisor.END_WITHIN + 1)
+    if control.exit_code() is None and not exec_failed:
+        # the supervisor was killed (by the script?) before its last word: end what is left
+        # of its session, while its pid (the session's number) is still ours, unreaped
+        supervisor.end_session(process.pid)
+    _close_pipes(process)  # only now: a closed pipe could end the script before its SIGKILL
+    if ended:
         process.wait()  # it has closed its files: it is exiting, this is immediate
 
 
@@ -218,7 +226,11 @@ def _spawn_error(line: str) -> OSError:
     code = line.removeprefix("error ").strip()
     if code.isdigit() and int(code):
         return OSError(int(code), os.strerror(int(code)))
-    return OSError(errno.EAGAIN, "the gateway's supervisor did not start the script")
+    return OSError(
+        errno.EAGAIN,
+        "the gateway's supervisor process ended before it could report the start (a script "
+        "that kills its parent process, the supervisor, ends its own request)",
+    )
 
 
 def _as_os_error(exc: OSError | subprocess.SubprocessError) -> OSError:

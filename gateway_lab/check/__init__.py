@@ -7,7 +7,7 @@ what the app did, what to change and where the spec says so. Exercises
 (:mod:`.exercises`) are built on the same checks plus the exercise's own
 expectations.
 
-Modules: ``report`` (Finding, Report), ``rule`` / ``rules`` / ``wsgi_rules``
+Modules: ``report`` (Finding, Report), ``ruletypes`` / ``rules`` / ``wsgi_rules``
 / ``asgi_rules`` (the catalogue), ``battery`` (the default requests),
 ``wsgi_driver`` / ``wsgi_headers`` / ``wsgi_input`` (the WSGI side),
 ``asgi_driver`` / ``asgi_base`` / ``asgi_http`` / ``asgi_websocket`` /

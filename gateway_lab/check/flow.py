@@ -21,10 +21,19 @@ from a live check. Nothing is run again: judging a flow is reading it.
 
 What a recording cannot show, and so is not judged here (:data:`NOT_JUDGED`):
 
-* ``wsgi.input-past-content-length``, ``wsgi.input-read-unbounded``: the
-  reads go to the server's own ``wsgi.input``; only the checker hands the
-  app a watched input that notes each ``read(n)``.
-* ``wsgi.errors-not-str``: likewise, ``wsgi.errors`` is the server's stream.
+* ``wsgi.input-past-content-length``: the reads go to the server's own
+  ``wsgi.input``; only the checker hands the app a watched input that notes
+  each ``read(n)``.
+* ``wsgi.errors-not-str``, ``wsgi.stream-closed``: likewise, the streams are
+  the server's.
+* ``wsgi.exc-info-trapped``, ``wsgi.write-in-iterable``,
+  ``wsgi.len-inaccurate``: judged by the one WSGI server side while it
+  plays the server (what happened to the exception it re-raised, whether
+  the body was being iterated, what len() said); a recording keeps none of
+  it. (An ``exc_info`` of ``(None, None, None)`` *is* recorded, so
+  ``wsgi.exc-info-outside-handler`` is judged.)
+* ``wsgi.environ-key-missing``: needs the environ the app was given beside
+  the KeyError it raised; only the checker builds both.
 * ``app.timeout``: a recording has no deadline; an app still running is
   simply not finished yet (its exchange is judged for what it did so far).
 * ``asgi.send-not-awaited``, ``asgi.receive-not-awaited``: a call that was
@@ -49,7 +58,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from gateway_lab.check.asgi.flow import connection_label, judge_asgi_connection
+from gateway_lab.check.asgi.flow import connection_label, judge_asgi_connections
 from gateway_lab.check.report import Finding, Report
 from gateway_lab.check.rules import RULES
 from gateway_lab.check.wsgi.flow import judge_wsgi_request
@@ -58,11 +67,15 @@ from gateway_lab.events.kinds import ENVIRON, SCOPE
 
 __all__ = ["JUDGED", "NOT_JUDGED", "check_flow", "exchanges"]
 
-NOT_JUDGED = frozenset(
+_NOT_JUDGED = frozenset(
     {
         "wsgi.input-past-content-length",
-        "wsgi.input-read-unbounded",
         "wsgi.errors-not-str",
+        "wsgi.stream-closed",
+        "wsgi.exc-info-trapped",
+        "wsgi.write-in-iterable",
+        "wsgi.len-inaccurate",
+        "wsgi.environ-key-missing",
         "app.timeout",
         "asgi.send-not-awaited",
         "asgi.receive-not-awaited",
@@ -74,6 +87,7 @@ NOT_JUDGED = frozenset(
         "app.wrong-kind",
     }
 )
+NOT_JUDGED = _NOT_JUDGED & frozenset(RULES)  # (those the catalogue has today)
 # Every other rule of the catalogue can be judged from a recording.
 JUDGED = frozenset(RULES) - NOT_JUDGED
 
@@ -98,14 +112,26 @@ def exchanges(flow: Flow) -> list[tuple[Event, list[Event]]]:
     return found
 
 
-def _judge(start: Event, events: Sequence[Event], complete: bool) -> list[Finding]:
-    if start.kind == ENVIRON:
-        label = str(start.payload.get("summary", "")) or "a request"
-        return judge_wsgi_request(events, _with_layer(label, start), complete)
-    findings = judge_asgi_connection(events, complete)
-    if start.target != "app":
-        for item in findings:
-            item.request = _with_layer(item.request, start)
+def _judge_wsgi(start: Event, events: Sequence[Event], complete: bool) -> list[Finding]:
+    label = str(start.payload.get("summary", "")) or "a request"
+    return judge_wsgi_request(events, _with_layer(label, start), complete)
+
+
+def _judge_asgi(flow: Flow, found: list[tuple[Event, list[Event]]]) -> list[Finding]:
+    """The ASGI exchanges, layer by layer, each layer judged as one battery."""
+    layers: dict[str, list[tuple[Event, list[Event]]]] = {}
+    for start, events in found:
+        if start.kind == SCOPE:
+            layers.setdefault(start.target, []).append((start, events))
+    findings: list[Finding] = []
+    for lane, exchanges_ in layers.items():
+        judged = judge_asgi_connections(
+            [(events, flow.complete(start.connection)) for start, events in exchanges_]
+        )
+        if lane != "app":
+            for item in judged:
+                item.request = _with_layer(item.request, exchanges_[0][0])
+        findings.extend(judged)
     return findings
 
 
@@ -129,14 +155,15 @@ def check_flow(flow: Flow) -> Report:
     found = exchanges(flow)
     report = Report(f"check_flow({flow.title or 'flow'})", [])
     report.flow = flow
+    findings: list[Finding] = []
     for start, events in found:
-        findings = _judge(start, events, flow.complete(start.connection))
-        labels = {f.request for f in findings} or {_label_of(start)}
-        for label in sorted(labels):
-            if label not in report.requests:
-                report.requests.append(label)
-        for item in findings:
-            report.add(item)
+        report.requests.append(_label_of(start))
+        if start.kind == ENVIRON:
+            findings.extend(_judge_wsgi(start, events, flow.complete(start.connection)))
+    findings.extend(_judge_asgi(flow, found))
+    report.requests = list(dict.fromkeys(report.requests))
+    for item in findings:
+        report.add(item)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -10,7 +10,11 @@ and the :class:`~gateway_lab.events.flow.Event` records that prove it.
 The same mistake usually shows on every request of the battery; the report
 keeps it once and lists the other requests under ``also``. The report reads
 as text in a script (``str(report)``) and as HTML in a notebook
-(``_repr_html_``), errors first.
+(``_repr_html_``): a one-line summary first (the verdict and how many
+rules of each severity were broken), then one block per *rule*, errors first, headed by one
+line naming the rule and every request that showed it (:meth:`Report.grouped`),
+so two findings of one rule (the same header mistake in two headers, a read
+past the body on GET and on POST) read as one item, not two.
 
 >>> from gateway_lab.check.report import Finding, Report
 >>> report = Report("check_wsgi(app)")
@@ -25,7 +29,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.flow import CHECK_PER_CONNECTION, Event, Flow
 
 __all__ = ["SEVERITIES", "Finding", "Report"]
 
@@ -90,7 +94,7 @@ class Report:
         self.title = title
         self.requests: list[str] = list(requests or [])
         self.findings: list[Finding] = []
-        self.flow = Flow(title)
+        self.flow = Flow(title, per_connection=CHECK_PER_CONNECTION)
         self.seconds = 0.0
         # the response to each HTTP request of ``requests`` (None: no complete response)
         self.responses: list[Any] = []
@@ -146,11 +150,20 @@ class Report:
             return _MARK["error"]
         return _MARK["warning"] if self.warnings else "✓"
 
+    def grouped(self) -> list[list[Finding]]:
+        """The findings, one list per rule, in severity order (errors first)."""
+        groups: dict[str, list[Finding]] = {}
+        for finding in self.ordered():
+            groups.setdefault(finding.rule, []).append(finding)
+        return list(groups.values())
+
     def headline(self) -> str:
+        """The one-line summary: the verdict and how many rules of each severity were found."""
+        groups = self.grouped()
         counts = [
             f"{n} {_COUNTED[name]}{'s' if n != 1 else ''}"
             for name in SEVERITIES
-            if (n := sum(f.severity == name for f in self.findings))
+            if (n := sum(g[0].severity == name for g in groups))
         ]
         verdict = "looks right" if not self.findings else ", ".join(counts)
         if self.ok and self.findings:
@@ -161,9 +174,9 @@ class Report:
         lines = [self.headline()]
         if self.requests:
             lines.append(f"  requests tried: {'; '.join(self.requests)}")
-        for finding in self.ordered():
+        for group in self.grouped():
             lines.append("")
-            lines.append(str(finding))
+            lines.append(_group_text(group))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -178,7 +191,7 @@ class Report:
             if self.requests
             else ""
         )
-        body = "".join(f._repr_html_() for f in self.ordered())
+        body = "".join(_group_html(group) for group in self.grouped())
         return (
             f"<div><div style='font-weight:bold;color:{colour}'>"
             f"{html.escape(self.headline())}</div>{tried}{body}</div>"
@@ -203,3 +216,54 @@ class Report:
                 for f in self.ordered()
             ],
         }
+
+
+def _requests(group: list[Finding]) -> list[str]:
+    """Every request that showed one of ``group``'s findings, in order, once each."""
+    return list(dict.fromkeys(r for f in group for r in (f.request, *f.also) if r))
+
+
+def _group_text(group: list[Finding]) -> str:
+    """One rule's block: a head line naming every request, then each distinct case."""
+    if len(group) == 1:
+        return str(group[0])
+    first = group[0]
+    requests = _requests(group)
+    where = f" on {', '.join(requests)}" if requests else ""
+    lines = [f"{_MARK[first.severity]} {first.severity}: {first.rule}{where}"]
+    for finding in group:
+        at = [r for r in (finding.request, *finding.also) if r]
+        say = "" if not at or at == requests else f"on {', '.join(at)}: "
+        lines.append(f"    {say}{finding.message}")
+    for hint in dict.fromkeys(f.hint for f in group if f.hint):
+        lines.append(f"    What to change: {hint}")
+    for spec in dict.fromkeys(f.spec for f in group if f.spec):
+        lines.append(f"    See: {spec}")
+    return "\n".join(lines)
+
+
+def _group_html(group: list[Finding]) -> str:
+    if len(group) == 1:
+        return group[0]._repr_html_()
+    first = group[0]
+    colour = _COLOUR[first.severity]
+    requests = ", ".join(f"<code>{html.escape(r)}</code>" for r in _requests(group))
+    cases = "".join(
+        f"<div>on {html.escape(', '.join(r for r in (f.request, *f.also) if r))}: "
+        f"{html.escape(f.message)}</div>"
+        for f in group
+    )
+    hints = "".join(
+        f"<div><b>What to change:</b> {html.escape(h)}</div>"
+        for h in dict.fromkeys(f.hint for f in group if f.hint)
+    )
+    specs = "".join(
+        f'<div>See: <a href="{html.escape(s)}" target="_blank">{html.escape(s)}</a></div>'
+        for s in dict.fromkeys(f.spec for f in group if f.spec)
+    )
+    return (
+        f'<div style="border-left:4px solid {colour};padding:4px 10px;margin:6px 0">'
+        f'<div><b style="color:{colour}">{first.severity}</b> '
+        f"<code>{html.escape(first.rule)}</code> on {requests}</div>"
+        f"{cases}{hints}{specs}</div>"
+    )

@@ -10,22 +10,28 @@ spec section that says so. Drivers only call :func:`finding` with a rule id
 and the details; the wording lives here, in one place, so it can be read and
 improved as a whole.
 
-Severity: ``error`` for what the spec forbids or what breaks under a real
-server; ``warning`` for what is only discouraged or what servers quietly
-repair; ``info`` for what is worth knowing but fine.
+Severity: ``error`` for what the spec forbids (a MUST or MUST NOT) or what
+breaks under a real server; ``warning`` for what it only discourages (a
+SHOULD or SHOULD NOT); ``info`` for what is worth knowing but fine. Each
+rule quotes the spec sentence it enforces (``Rule.sentence``) and, when its
+severity is not the one that sentence's keyword gives, says why
+(``Rule.severity_why``). :data:`UNCHECKED` lists the requirements on apps
+that no check from outside the app can see. ``tools/rules_doc.py`` turns
+all of it into ``docs/rules.md``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gateway_lab.check.asgi import rules as asgi_rules
 from gateway_lab.check.asgi.rules import ASGI_RULES
 from gateway_lab.check.report import Finding
-from gateway_lab.check.rule import PEP, Rule
-from gateway_lab.check.wsgi.rules import WSGI_RULES
+from gateway_lab.check.ruletypes import PEP, Rule, Unchecked
+from gateway_lab.check.wsgi.rules import WSGI_RULES, WSGI_UNCHECKED
 from gateway_lab.events.flow import Event
 
-__all__ = ["RULES", "Rule", "finding"]
+__all__ = ["RULES", "UNCHECKED", "Rule", "Unchecked", "finding"]
 
 
 APP_RULES = [
@@ -36,8 +42,16 @@ APP_RULES = [
         "The object checked is {what}, which cannot be called, so it cannot be an app.",
         "Pass the app function itself: check_{kind}(app), not check_{kind}(app()).",
         PEP + "#the-application-framework-side",
+        "The application object is simply a callable object that accepts two arguments.",
     ),
-    Rule("app.wrong-kind", "error", "{detail}", "{hint}", PEP + "#the-application-framework-side"),
+    Rule(
+        "app.wrong-kind",
+        "error",
+        "{detail}",
+        "{hint}",
+        PEP + "#specification-details",
+        "The application object must accept two positional arguments.",
+    ),
     Rule(
         "app.raised",
         "error",
@@ -45,6 +59,10 @@ APP_RULES = [
         "Fix the exception at the line named above; a server would "
         "answer '500 Internal Server Error' to this request.",
         PEP + "#error-handling",
+        "In general, applications should try to trap their own, internal errors, and "
+        "display a helpful message in the browser.",
+        "An exception that leaves the app means no response of the app's own: the client "
+        "gets the server's 500 or a cut connection.",
     ),
     Rule(
         "app.timeout",
@@ -52,6 +70,8 @@ APP_RULES = [
         "The app did not finish within {timeout:g} s, so a client would wait forever. {detail}",
         "Look for a loop that never ends, or a wait for something that never comes.",
         PEP + "#the-application-framework-side",
+        "",
+        "No spec sentence sets a deadline, but a response that never ends is no response.",
     ),
     Rule(
         "check.failed",
@@ -65,8 +85,14 @@ APP_RULES = [
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in (*APP_RULES, *WSGI_RULES, *ASGI_RULES)}
 
+# The requirements on apps no check from outside can see, WSGI's and ASGI's.
+UNCHECKED: dict[str, list[Unchecked]] = {
+    "wsgi": list(WSGI_UNCHECKED),
+    "asgi": list(getattr(asgi_rules, "ASGI_UNCHECKED", [])),
+}
 
-class _Blank(dict):  # type: ignore[type-arg]
+
+class _Blank(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

@@ -14,7 +14,13 @@ the expectations of its :class:`~.exercises.Case` records:
 * ``not found``: a 404 with a header of its own: the status line needs its
   reason phrase (``"404 Not Found"``), headers become ``str`` pairs;
 * ``streamed``: a body sent in three ``http.response.body`` messages (the
-  first two with ``more_body=True``) must arrive whole.
+  first two with ``more_body=True``) must arrive whole;
+* ``disconnect``: once the response is sent, the app calls ``receive()``
+  again, as a long-polling or streaming app does to notice the client
+  leaving: the bridge must answer ``{'type': 'http.disconnect'}`` ("Sent to
+  the application if receive is called after a response has been sent"),
+  not the body again, an exception, or nothing at all. What the app got is
+  kept in :data:`AFTER_RESPONSE` and judged in a line of its own.
 
 Feedback lines are those of an ordinary exercise, each prefixed with the
 app it is about. One validator hint is made specific to bridges: a header
@@ -32,6 +38,7 @@ never an exception.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +46,7 @@ from gateway_lab import specs
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import Exercise, register
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
+from gateway_lab.exercises.runner import brief
 from gateway_lab.interface.appkind import looks_async
 from gateway_lab.types import ASGIApp, Receive, Scope, Send
 
@@ -122,6 +130,51 @@ async def streamed_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"three", "more_body": False})
 
 
+AFTER_RESPONSE: list[str] = []  # what receive() gave disconnect_app after its response
+AFTER_RESPONSE_WAIT = 0.5  # seconds disconnect_app waits on that receive()
+
+
+async def disconnect_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers, then calls receive() once more: it must give 'http.disconnect'."""
+    if scope["type"] != "http":
+        return
+    await _read_body(receive)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"done"})
+    try:
+        message = await asyncio.wait_for(receive(), AFTER_RESPONSE_WAIT)
+    except asyncio.TimeoutError:
+        AFTER_RESPONSE.append(
+            f"nothing: receive() had not returned after {AFTER_RESPONSE_WAIT:g} s"
+        )
+    except Exception as exc:  # noqa: BLE001 - the bridge's receive failed: that is the finding
+        AFTER_RESPONSE.append(f"an exception: receive() raised {type(exc).__name__}: {exc}")
+    else:
+        AFTER_RESPONSE.append(
+            repr(message.get("type")) if isinstance(message, dict) else repr(message)
+        )
+
+
+def _disconnect_line() -> tuple[str, str]:
+    """The ✓ / ✗ line about what receive() gave disconnect_app after its response."""
+    got = AFTER_RESPONSE[-1] if AFTER_RESPONSE else "no call at all (the app did not run)"
+    if got == "'http.disconnect'":
+        return "✓", "[disconnect] after the response, receive() gave {'type': 'http.disconnect'}"
+    return (
+        "✗",
+        f"[disconnect] after the response, the app called receive() again and got {got}. "
+        "Once the body has been given, the bridge's receive() must return "
+        "{'type': 'http.disconnect'} (a streaming or long-polling app waits for it to "
+        f"stop). See {specs.ASGI_HTTP_DISCONNECT}",
+    )
+
+
 # -- the exercise ----------------------------------------------------------------------
 
 
@@ -183,6 +236,11 @@ TARGET_APPS: tuple[BridgeTarget, ...] = (
             )
         ],
     ),
+    BridgeTarget(
+        "disconnect",
+        disconnect_app,
+        [Case("GET /", equals=b"done", says="then receive() once more")],
+    ),
 )
 
 
@@ -219,14 +277,17 @@ class BridgeExercise(Exercise):
             if problem:
                 return self._wrong_shape(problem)  # the same for every target: say it once
             inner = Exercise(self.name, "wsgi", target.cases, timeout=self.timeout)
+            AFTER_RESPONSE.clear()
             result = inner.evaluate(wrapped)
             if result.unfinished:
                 return ExerciseResult(self.title, False, unfinished=_STILL_TODO)
             lines += [
                 (mark, f"[{target.label}] {_for_a_bridge(text)}") for mark, text in result.lines
             ]
+            if target.app is disconnect_app:
+                lines.append(_disconnect_line())
         passed = bool(lines) and all(mark != "✗" for mark, _ in lines)
-        return ExerciseResult(self.title, passed, lines)
+        return ExerciseResult(self.title, passed, brief(lines))
 
     def _wrong_shape(self, problem: str) -> ExerciseResult:
         return ExerciseResult(self.title, False, [("✗", problem)])
@@ -281,7 +342,7 @@ def _shape_problem(wrapped: Any, asgi_app: ASGIApp) -> str:
         return (
             "asgi_to_wsgi(app) returned an async function, but a WSGI server needs a plain "
             "`def wsgi_app(environ, start_response):` that runs the ASGI app (with "
-            f"asyncio.run) and returns the body. See {specs.ASGI_HTTP}"
+            f"asyncio.run) and returns the body. See {specs.PEP3333_APP_SIDE}"
         )
     if not callable(wrapped):
         return (

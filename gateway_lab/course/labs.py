@@ -34,6 +34,7 @@ from gateway_lab.check.report import Report
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import Exercise, register
 from gateway_lab.exercises.result import ExerciseResult
+from gateway_lab.exercises.runner import brief
 from gateway_lab.interface.response import Response
 
 __all__ = ["ASGI_GUESTBOOK", "GuestbookCase", "GuestbookExercise", "GuestbookResult", "excerpt"]
@@ -86,6 +87,13 @@ class GuestbookCase(Case):
                     f"body should contain {missing!r}; around there the page has "
                     f"{excerpt(page, missing)}"
                 )
+            elif not ok and self.equals == b"" and self.probe().method == "HEAD":
+                sentence = (
+                    f"a HEAD response has no body, but the app sent {len(response.body)} "
+                    "bytes of it: when scope['method'] == 'HEAD', send the same status and "
+                    "headers as GET and an empty body (a server would drop those bytes; "
+                    "building the page was wasted work)"
+                )
             judged.append((ok, sentence))
         return judged
 
@@ -116,7 +124,7 @@ class GuestbookExercise(Exercise):
         return GuestbookResult(
             result.name,
             passed if not result.unfinished else False,
-            lines,
+            brief(lines),
             unfinished=result.unfinished,
             report=result.report,
         )
@@ -164,6 +172,7 @@ ASGI_GUESTBOOK = register(
             ),
             GuestbookCase(
                 "HEAD /",
+                equals=b"",  # the head of the page, not its body (RFC 9110, 9.3.2)
                 headers_expected={"Content-Type": "text/html"},
                 says="HEAD is answered like GET, without the body",
             ),

@@ -8,9 +8,13 @@ several requests. This module is only the data.
 
 * ``wsgi-auth-middleware``: ``basic_auth(app, users)`` returns a middleware
   that lets a request through only with a right HTTP Basic user and password
-  (RFC 7617), answers everyone else ``401`` with ``WWW-Authenticate: Basic``
+  (RFC 7617), answers everyone else ``401`` with
+  ``WWW-Authenticate: Basic realm="..."`` (RFC 7617 requires the realm)
   without calling the app, and tells the app who came in (``REMOTE_USER``,
-  as in RFC 3875).
+  as in RFC 3875). Everyone else includes a user who is not in ``users``
+  (``users[user]`` would raise KeyError: a 500, not a 401) and a password
+  with a non-ASCII letter (``hmac.compare_digest`` on ``str`` raises
+  TypeError for those: compare bytes).
 * ``wsgi-cookie-counter``: ``count_visits(app)`` returns a middleware that
   reads a ``visits`` cookie, puts the new count in
   ``environ["counter.visits"]`` and adds ``Set-Cookie: visits=N; Path=/`` to
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import base64
 
+from gateway_lab import specs
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import register
 from gateway_lab.exercises.middleware import MiddlewareExercise, Step, inner_app
@@ -60,18 +65,35 @@ STRANGER = (
 )
 
 
+# RFC 7617 section 2, quoted: the realm is what the browser shows in its login box.
+REALM = (
+    "WWW-Authenticate",
+    r'basic\s+(?:[^,]*,\s*)*realm\s*=\s*(?:"[^"]*"|[-!#$%&\'*+.^_`|~0-9a-z]+)(?:\s*,.*)?',
+    "RFC 7617 says: \"The authentication parameter 'realm' is REQUIRED ([RFC7235], "
+    "Section 2.2).\" What to change: send ('WWW-Authenticate', 'Basic realm=\"secret "
+    f"plans\"'), a quoted realm of your choice. See {specs.RFC7617_BASIC}",
+)
+UNKNOWN_USER = (
+    "the middleware raised instead of answering 401 (see app.raised below): a user who is "
+    "not in users makes users[user] raise KeyError, which a server turns into a 500. Look "
+    "the password up with users.get(user) and answer 401 when it is None."
+)
+NON_ASCII = (
+    "the middleware raised instead of answering 401 (see app.raised below): "
+    "hmac.compare_digest refuses str with non-ASCII characters (TypeError), and a "
+    "password may hold any character. Compare bytes: "
+    "hmac.compare_digest(given.encode(), expected.encode())."
+)
+
+
 def _auth_steps() -> list[Step]:
     ada = (("Authorization", basic_credentials("ada", "lovelace")),)
     return [
         Step(
-            Case(
-                "GET /",
-                status=401,
-                headers_expected={"WWW-Authenticate": "Basic"},
-                says="no credentials",
-            ),
+            Case("GET /", status=401, says="no credentials"),
             inner_called=False,
             hides=SECRET,
+            header_form=REALM,
         ),
         Step(
             Case(
@@ -92,6 +114,28 @@ def _auth_steps() -> list[Step]:
             ),
             inner_called=False,
             hides=SECRET,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Authorization", basic_credentials("mallory", "lovelace")),),
+                status=401,
+                says="a user who is not in users",
+            ),
+            inner_called=False,
+            hides=SECRET,
+            if_raised=UNKNOWN_USER,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Authorization", basic_credentials("ada", "lövelace")),),
+                status=401,
+                says="a wrong password with a non-ASCII letter",
+            ),
+            inner_called=False,
+            hides=SECRET,
+            if_raised=NON_ASCII,
         ),
         Step(
             Case(

@@ -21,7 +21,10 @@ returns is reported, never waited for.
   ``word.upper()``, is named. Two slips of the fix get their own line:
   ``asyncio.to_thread(slow_lookup(word))`` (a call where the function
   belongs: a ``TypeError`` "... is not callable") and a missing ``await``
-  (a coroutine object where the text should be).
+  (a coroutine from ``to_thread``, or a ``Future`` from ``run_in_executor``,
+  where the text should be). A pass says what the exercise is about: the
+  loop never stalled for more than :data:`BLOCKING_MS` while the slow
+  function ran.
 * ``asgi-sse-until-disconnect``: a server-sent-events ticker that runs until
   the client hangs up, and then stops. The client reads three events and
   leaves, which tells an app that listens for ``http.disconnect`` from one
@@ -41,6 +44,7 @@ import functools
 from typing import Any
 
 from gateway_lab.check.report import Report
+from gateway_lab.check.validate import check_asgi
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import Exercise, register
 
@@ -69,6 +73,9 @@ __all__ = [
 ]
 
 
+BLOCKING_MS = 50.0  # a stall longer than this, inside the app's code, is blocking
+
+
 class OffloadExercise(Exercise):
     """Run a slow synchronous function off the event loop: cases, plus proof that it ran.
 
@@ -95,7 +102,7 @@ class OffloadExercise(Exercise):
         namespace = getattr(app, "__globals__", None)
         original = namespace.get(self.function) if isinstance(namespace, dict) else None
         if not callable(original):
-            return super()._run(app)
+            return self._checked(app)
         calls: list[object] = []
 
         @functools.wraps(original)
@@ -105,11 +112,22 @@ class OffloadExercise(Exercise):
 
         namespace[self.function] = counted  # type: ignore[index]
         try:
-            return super()._run(app)
+            return self._checked(app)
         finally:
             if namespace.get(self.function) is counted:  # type: ignore[union-attr]
                 namespace[self.function] = original  # type: ignore[index]
             self._calls = len(calls)
+
+    def _checked(self, app: AnyApp) -> Report:
+        probes = [case.probe() for case in self.cases]
+        return check_asgi(
+            app,
+            probes,
+            timeout=self.timeout,
+            lifespan=False,
+            websocket=False,
+            blocking_ms=BLOCKING_MS,
+        )
 
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
         raised = [f.message for f in report.findings if f.rule == "app.raised"]
@@ -127,13 +145,21 @@ class OffloadExercise(Exercise):
                     f"arguments: asyncio.to_thread({name}, word)",
                 )
             )
-        forgot_await = any("'coroutine' object" in m for m in raised)
+        future = any("Future' object" in m for m in raised)
+        forgot_await = future or any("'coroutine' object" in m for m in raised)
         if forgot_await:
+            made = (
+                "loop.run_in_executor(...) returns a Future"
+                if future
+                else "asyncio.to_thread(...) returns a coroutine"
+            )
             lines.append(
                 (
                     "✗",
-                    "the app used a coroutine object where the answer's text should be: did "
-                    f"you forget await? answer = await asyncio.to_thread({name}, word)",
+                    f"missing await: {made}, a promise of the result, not the result; the app "
+                    "then used it where the answer's text should be (hence the error below). "
+                    f"Write answer = await asyncio.to_thread({name}, word) (or "
+                    f"answer = await loop.run_in_executor(None, {name}, word))",
                 )
             )
         answered = any(response is not None for response in report.responses)
@@ -144,6 +170,16 @@ class OffloadExercise(Exercise):
                     f"the app never called {name}: the answer must come from {name}(word), "
                     f"run in a thread (await asyncio.to_thread({name}, word)), not from code "
                     "that stands in for it",
+                )
+            )
+        blocked = "asgi.blocking-call" in report.rules()
+        if self._calls != 0 and answered and not blocked and not raised:
+            ran = f"{name} ran {self._calls} time(s), and " if self._calls else ""
+            lines.append(
+                (
+                    "✓",
+                    f"the event loop stayed free: {ran}the loop never stalled for more than "
+                    f"{BLOCKING_MS:g} ms while the app answered",
                 )
             )
         return lines

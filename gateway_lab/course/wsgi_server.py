@@ -216,6 +216,27 @@ def _empty_chunk_first_app(closes: CloseCounter) -> WSGIApp:
     return app
 
 
+def _judge_after_empty_chunk(run: Run) -> list[Expectation]:
+    """The head must wait past the empty chunk; if it did not, that is the cause to name."""
+    first = run.heads[0][1] if run.heads else None
+    if first == "200 OK":  # the head went out before the app changed its mind
+        return [
+            (
+                False,
+                (
+                    "your server sent the head for an empty chunk: status '200 OK' went out "
+                    "when the app yielded b'', so when the app then called "
+                    "start_response(..., exc_info) the head was already sent and its error "
+                    "had to be re-raised. An empty chunk sends nothing, not even the head: "
+                    "send the head just before the first non-empty chunk (if data: ...). "
+                    f"See {specs.PEP3333_START_RESPONSE}"
+                ),
+            ),
+            closed(run, "even though the app failed"),
+        ]
+    return _judge_replace(run, "Only an empty chunk came before the error")
+
+
 def _too_late_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         def steps() -> Iterator[bytes]:
@@ -305,11 +326,7 @@ CASES = [
         _replace_before_body_app,
         lambda run: _judge_replace(run, "The app replaced its 200 before returning"),
     ),
-    ServerCase(
-        "exc_info after an empty chunk",
-        _empty_chunk_first_app,
-        lambda run: _judge_replace(run, "Only an empty chunk came before the error"),
-    ),
+    ServerCase("exc_info after an empty chunk", _empty_chunk_first_app, _judge_after_empty_chunk),
     ServerCase("exc_info after the body started", _too_late_app, _judge_too_late),
     ServerCase("start_response twice", _twice_app, _judge_twice),
     ServerCase("the client hangs up", _hang_up_app, _judge_hang_up, client_hangs_up=True),

@@ -33,8 +33,9 @@ arrow.
   that is a str, bytes, None or not iterable, ``value`` (and ``size``,
   ``iterable``); for an ASGI call that was not awaitable, ``awaitable``
   False and ``value``.
-* **close**: empty, or ``cut`` True when the server closed the body before
-  its end.
+* **close**: WSGI: empty, or ``cut`` True when the server closed the body
+  before its end; WebSocket (a close frame, from the WebSocket client):
+  ``code``.
 * **exception**: ``type``, ``message``, ``traceback`` (text, without the
   recorder's frames), ``frames`` (``(file, line, function, source)`` each),
   ``during`` ("close" when the body's close() raised) and ``from_server``
@@ -212,9 +213,9 @@ _ALL = [
         CLOSE,
         ("server", "app"),
         ("cut", "code", "summary"),
-        "{source} calls close() on the body {target} returned: the request is over.",
+        "{source} closes the exchange with {target}: close() on the body a WSGI app "
+        "returned, or a WebSocket close frame (its code).",
         _END,
-        "wsgi",
     ),
     Kind(
         EXCEPTION,
@@ -251,7 +252,7 @@ _ALL = [
     Kind(
         UNAWAITED,
         ("app", "server"),
-        ("summary",),
+        ("call", "summary"),  # call: "send" or "receive"
         "{source} called send() or receive() without await, so nothing happened.",
         _TROUBLE,
         "asgi",

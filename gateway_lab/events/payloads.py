@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 _PLAIN = (str, bytes, int, float, bool, type(None))
-_DEPTH = 6  # nested containers copied this deep; deeper ones become stand-ins
+_DEPTH = 40  # nested containers copied this deep (past the 32 levels ASGI allows)
 _ITEMS = 1000  # items of one container copied; a longer one is cut (its repr says so)
 _REPR = 200  # characters of a stand-in's repr kept
 

@@ -50,18 +50,28 @@ RFC 3875: https://www.rfc-editor.org/rfc/rfc3875
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass, replace
 
 from gateway_lab import specs
-from gateway_lab.cgi.run import CGIResult, run_cgi
+from gateway_lab.cgi.parse import CGIOutputError, parse_cgi_output
+from gateway_lab.cgi.process import run_process
+from gateway_lab.cgi.run import CGIResult, child_environment, run_cgi
 from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.compact import compact_lines
 from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.scripts import prepare_script
-from gateway_lab.exercises.stdin import body_reading_line
+from gateway_lab.exercises.stdin import MAX_OUTPUT, body_reading_line
+from gateway_lab.interface.environ import cgi_variables
 
-__all__ = ["CGICase", "CGIExercise"]
+__all__ = ["STRAY_NAME", "CGICase", "CGIExercise", "stdin_without_length_line"]
+
+# Put on stdin of a GET that has no CONTENT_LENGTH: a script that greets this
+# name read stdin with no length to go by.
+STRAY_NAME = "Eve"
+_STRAY_STDIN = f"name={STRAY_NAME}".encode()
 
 
 @dataclass(frozen=True)
@@ -275,8 +285,49 @@ class CGIExercise:
                 body_line = body_reading_line(script, self.body_case, self.timeout)
                 if body_line is not None:
                     lines.append(body_line)
+                stray = stdin_without_length_line(script, self.timeout)
+                if stray is not None:
+                    lines.append(stray)
         passed = all(mark != "✗" for mark, _ in lines)
-        return ExerciseResult(self.title, passed, lines)
+        return ExerciseResult(self.title, passed, compact_lines(lines) if passed else lines)
+
+
+def stdin_without_length_line(script: str, timeout: float) -> tuple[str, str] | None:
+    """The warning for a script that reads stdin on a request with no CONTENT_LENGTH.
+
+    The script gets ``GET /`` (no body, so no ``CONTENT_LENGTH``) with a form
+    on stdin all the same. Greeting that name means it read stdin with no
+    length to go by (a ``!``); a ✓ when it did not; None when its answer
+    cannot be read.
+    """
+    variables = cgi_variables("GET", "", [], None, script_name="/" + os.path.basename(script))
+    variables.pop("CONTENT_LENGTH", None)
+    variables["PATH_INFO"] = ""
+    outcome = run_process(
+        [script],
+        child_environment(variables),
+        os.path.dirname(script),
+        _STRAY_STDIN,
+        timeout=timeout,
+        max_output=MAX_OUTPUT,
+    )
+    try:
+        page = parse_cgi_output(outcome.stdout).body.decode("utf-8", "replace")
+    except CGIOutputError:
+        return None
+    if STRAY_NAME not in page:
+        return ("✓", "GET / with no body: leaves stdin alone when there is no CONTENT_LENGTH")
+    return (
+        "!",
+        f"GET / with no body: this request has no CONTENT_LENGTH, yet the script read "
+        f"stdin (it greeted {STRAY_NAME!r}, a name this check put on stdin). With "
+        f"CONTENT_LENGTH absent, int(... or 0) is 0, so read(length - 1) is read(-1), "
+        f"and read(-1) or read() reads until stdin ends; a server that keeps stdin open "
+        f"never ends it, and the request hangs. What to change: read stdin only when "
+        f"CONTENT_LENGTH is set (a POST), and exactly "
+        f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)) bytes. "
+        f"See {specs.RFC3875_REQUEST_BODY}",
+    )
 
 
 def _case_lines(item: CGICase, result: CGIResult, advised: set[str]) -> list[tuple[str, str]]:

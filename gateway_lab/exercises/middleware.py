@@ -23,21 +23,27 @@ exercise can ask:
   told exactly that, instead of hearing that a Content-Type is missing;
 * ``body_hint``: (text, advice): when the body shows that text, the failed
   body check says what to change (``Hello, stranger`` means the inner app
-  never saw ``REMOTE_USER``).
+  never saw ``REMOTE_USER``);
+* ``if_raised``: what to change when the middleware raised on this request
+  instead of answering (``users[user]`` on a user who is not there);
+* ``header_form``: (header, regular expression, what to change): the header
+  must match, in full (``WWW-Authenticate`` must carry a ``realm``).
+
+A ``wsgi.start-response-twice`` finding on a request that reached the inner
+app gets advice for *middleware* (the server's ``start_response`` was called
+by the middleware and then again by the app it was passed on to), not the
+validator's advice for apps.
 
 The validator's findings are shown once per distinct message, so a second,
-different crash (``too many values to unpack`` after ``not enough values``)
-is not hidden behind the first.
-
-The feedback has the same shape as every other exercise (an
-:class:`ExerciseResult`): one ✓ / ✗ line per expectation, and an unfinished
-answer (``...``, ``None``, a body that still raises ``NotImplementedError``)
-gets a sentence, never a traceback.
+different crash is not hidden behind the first. The feedback is an
+:class:`ExerciseResult` (one ✓ / ✗ line per expectation; a pass folded to
+a line per request); an unfinished answer gets a sentence, never a traceback.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,6 +51,7 @@ from typing import Any
 from gateway_lab.check.report import Report
 from gateway_lab.check.validate import check_wsgi
 from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.compact import compact_lines
 from gateway_lab.exercises.cookies import cookie_lines, jar_update
 from gateway_lab.exercises.framework import Exercise
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
@@ -66,6 +73,8 @@ class Step:
     send_cookies: bool = False
     keeps_headers: str = ""
     body_hint: tuple[str, str] | None = None
+    if_raised: str = ""
+    header_form: tuple[str, str, str] | None = None
 
 
 # --------------------------------------------------------------------------- inner apps
@@ -119,6 +128,19 @@ def _names(headers: list[tuple[str, str]]) -> str:
 # --------------------------------------------------------------------------- the exercise
 
 
+# The validator's hint for start-response-twice is for apps; a middleware that
+# called the server's start_response and passed it on needs this instead.
+PASSED_ON_TWICE = (
+    "your middleware called start_response and then passed the same start_response on "
+    "to the app, which called it again. A middleware either answers by itself "
+    "(start_response, then its own body, without calling the app) or lets the app answer; "
+    "to change the app's status or headers, give the app a start_response of your own that "
+    "adjusts them and then calls the server's: "
+    "def patched(status, headers, exc_info=None): "
+    "return start_response(status, [*headers, ...], exc_info)."
+)
+
+
 def _unfinished_by(report: Report) -> bool:
     return any(
         f.rule == "app.raised" and "NotImplementedError" in f.message for f in report.findings
@@ -158,7 +180,8 @@ class MiddlewareExercise(Exercise):
     def _result(self, *, unfinished: str = "", lines: Any = None) -> ExerciseResult:
         lines = list(lines or [])
         passed = not unfinished and all(mark != "✗" for mark, _ in lines)
-        return ExerciseResult(self.title, passed, lines, unfinished=unfinished)
+        shown = compact_lines(lines) if passed else lines  # a pass, briefly
+        return ExerciseResult(self.title, passed, shown, unfinished=unfinished)
 
     def _unfinished_factory(self, answer: object) -> str:
         if answer is None or answer is Ellipsis:
@@ -278,8 +301,11 @@ class MiddlewareExercise(Exercise):
                     continue
                 shown[key] = label
                 mark = "!" if item.severity == "warning" else "✗"
+                hint = item.hint
+                if item.rule == "wsgi.start-response-twice" and inner_ran:
+                    hint = PASSED_ON_TWICE
                 lines.append(
-                    (mark, f"{item.rule} on {label}: {item.message} What to change: {item.hint}")
+                    (mark, f"{item.rule} on {label}: {item.message} What to change: {hint}")
                 )
         result = self._result(lines=lines)
         result.report = report
@@ -308,6 +334,8 @@ class MiddlewareExercise(Exercise):
                     f"no complete response came back: the same problem as on {earlier[0]}, "
                     "shown above."
                 )
+            elif response is None and step.if_raised:
+                text = f"no complete response came back. What to change: {step.if_raised}"
             if not ok and hint and text.startswith("body"):
                 text += " What to change: " + ("as above." if hint in advised else hint)
                 advised.add(hint)
@@ -361,4 +389,17 @@ class MiddlewareExercise(Exercise):
             )
         if step.cookie is not None:
             lines += cookie_lines(response, label, *step.cookie)
+        if step.header_form is not None and response is not None:
+            lines.append(_header_form_line(response, label, *step.header_form))
         return lines
+
+
+def _header_form_line(
+    response: Response, label: str, name: str, pattern: str, advice: str
+) -> tuple[str, str]:
+    """✓ when header ``name`` matches ``pattern`` in full, else ✗ with ``advice``."""
+    value = response.header(name)
+    if value is not None and re.fullmatch(pattern, value.strip(), re.IGNORECASE):
+        return ("✓", f"{label}: {name}: {value}")
+    got = "no such header" if value is None else repr(f"{name}: {value}")
+    return ("✗", f"{label}: {name} is not of the right form (got {got}). {advice}")

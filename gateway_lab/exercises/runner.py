@@ -11,7 +11,9 @@ judged by the same rules as ``gl.check_asgi``.
 ``app(scope, receive, send)`` with the connection's three parts and waits at
 most ``timeout`` seconds: an app that never returns is reported, never
 waited for. It answers with one word for how the app ended: ``"return"``,
-``"exception"`` (recorded as an ``app.raised`` finding), ``"timeout"`` (the
+``"exception"`` (an ``app.raised`` finding, worded for the scope and naming
+the last message received: :func:`~gateway_lab.check.asgi.outcomes.raised`),
+``"timeout"`` (the
 app was cancelled) or ``"stuck"`` (the thread itself did not come back).
 Given ``blocking_ms``, a :class:`~.looplag.LagMonitor` ticks on the same
 loop while the app runs, and a stall longer than that, caught inside the
@@ -20,7 +22,9 @@ app's code, becomes an ``asgi.blocking-call`` finding that names the line
 milliseconds between steps passes a threshold below that wait, so that a
 ``time.sleep`` in place of ``await asyncio.sleep`` is measurable.
 
-The two small helpers turn what the connection saw into feedback:
+:func:`brief` keeps a passing report short (consecutive ✓ lines about one
+request become one line). The two small helpers turn what the connection saw
+into feedback:
 :func:`still_not_implemented` spots the notebook's scaffold (an app that
 still raises ``NotImplementedError``, answered with
 :data:`NOT_IMPLEMENTED`), and :func:`finding_lines` turns the checker's
@@ -36,15 +40,19 @@ import asyncio
 import threading
 
 from gateway_lab.check.asgi.base import Connection
+from gateway_lab.check.asgi.outcomes import raised
 from gateway_lab.check.explain import describe_exception
 from gateway_lab.check.looplag import LagMonitor
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
+from gateway_lab.events.kinds import RETURN, SCOPE
+from gateway_lab.events.payloads import return_payload, scope_payload
 from gateway_lab.platform import IN_BROWSER, run_here
 from gateway_lab.types import ASGIApp
 
 __all__ = [
     "NOT_IMPLEMENTED",
+    "brief",
     "finding_lines",
     "run_connection",
     "still_not_implemented",
@@ -72,11 +80,12 @@ async def _talk(app: ASGIApp, conn: Connection, timeout: float, lag: LagMonitor 
 
 async def _call(app: ASGIApp, conn: Connection, timeout: float) -> str:
     """Run the app against ``conn``; 'return', 'exception' or 'timeout'."""
-    conn.event("server", "scope", {"type": conn.scope_type, "summary": conn.label})
+    scope = conn.scope()
+    conn.event("server", SCOPE, scope_payload(scope))
     try:
-        task = asyncio.ensure_future(app(conn.scope(), conn.receive, conn.send))
+        task = asyncio.ensure_future(app(scope, conn.receive, conn.send))
     except Exception as exc:  # raised before it became a coroutine
-        conn.find("app.raised", exc=describe_exception(exc))
+        raised(conn, exc)
         return "exception"
     done, _ = await asyncio.wait({task}, timeout=timeout)
     if not done:
@@ -85,10 +94,10 @@ async def _call(app: ASGIApp, conn: Connection, timeout: float) -> str:
         return "timeout"
     failure = task.exception()
     if failure is not None and not isinstance(failure, OSError):
-        conn.find("app.raised", exc=describe_exception(failure))
+        raised(conn, failure)
         conn.finished("exception")
         return "exception"
-    conn.event("app", "return", {"summary": "returned"})
+    conn.event("app", RETURN, return_payload(None if failure else task.result(), asgi=True))
     conn.finished("return")
     return "return"
 
@@ -163,3 +172,17 @@ def finding_lines(findings: list[Finding], prefix: str = "") -> list[tuple[str, 
         for item in findings
         if item.severity != "info"
     ]
+
+
+def brief(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Consecutive ✓ lines about one request as one line: "[hello] GET /hello: a, b, c"."""
+    merged: list[tuple[str, str]] = []
+    for mark, text in lines:
+        about, sep, what = text.partition("): ")
+        if merged and mark == "✓" and sep and merged[-1][0] == "✓":
+            last_about, last_sep, last_what = merged[-1][1].partition("): ")
+            if last_sep and last_about == about:
+                merged[-1] = ("✓", f"{about}): {last_what}; {what}")
+                continue
+        merged.append((mark, text))
+    return merged

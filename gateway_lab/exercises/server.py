@@ -43,6 +43,7 @@ from typing import Any
 
 from gateway_lab import specs
 from gateway_lab.errors import AppFailure
+from gateway_lab.exercises.compact import compact_lines
 from gateway_lab.exercises.framework import Exercise
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.interface.appkind import looks_async
@@ -296,7 +297,7 @@ class ServerPartExercise(Exercise):
             for ok, text in results:
                 lines.append(("✓" if ok else "✗", f"{case.title}: {text}"))
         passed = all(mark != "✗" for mark, _ in lines)
-        return ExerciseResult(self.title, passed, lines)
+        return ExerciseResult(self.title, passed, compact_lines(lines) if passed else lines)
 
     def _unfinished(self, answer: object) -> str:
         if answer is None or answer is Ellipsis:

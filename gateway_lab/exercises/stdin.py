@@ -62,10 +62,11 @@ def body_reading_line(script: str, body_case: BodyCase, timeout: float) -> tuple
     if EXTRA_STDIN.decode() in text:
         return (
             "!",
-            f"{label}: the script read more than CONTENT_LENGTH bytes from stdin (it "
-            f"took the {len(EXTRA_STDIN)} extra bytes we sent after the body). It "
-            f"works here, because this gateway closes stdin after the body, but RFC "
-            f"3875 lets a server keep stdin open or send more: read exactly "
+            f"{label}: the script read more than CONTENT_LENGTH bytes from stdin: it "
+            f"took the {len(EXTRA_STDIN)} extra bytes this check sent after the body. "
+            f"The course's gateway sends nothing more and closes stdin, which hides the "
+            f"mistake there, but RFC 3875 lets a server keep stdin open (the read then "
+            f"never returns) or send more (as this check did): read exactly "
             f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
             f"never sys.stdin.read(). See {specs.RFC3875_REQUEST_BODY}",
         )
@@ -81,9 +82,9 @@ def body_reading_line(script: str, body_case: BodyCase, timeout: float) -> tuple
             f"script read {len(UTF8_BODY)} characters, not {len(UTF8_BODY)} bytes, "
             f"so it took a byte from after the body and answered "
             f"{UTF8_NAME + EXTRA_STDIN.decode()[:1]!r}. sys.stdin.read(n) counts "
-            f"characters, CONTENT_LENGTH counts bytes. It works here, because this "
-            f"gateway closes stdin after the body, but not with a server that sends "
-            f"more. What to change: read bytes, "
+            f"characters, CONTENT_LENGTH counts bytes. The course's gateway sends "
+            f"nothing after the body, which hides the mistake there; a server that "
+            f"sends more shows it, as this check did. What to change: read bytes, "
             f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
             f"then .decode('utf-8'). See {specs.RFC3875_REQUEST_BODY}",
         )

@@ -15,7 +15,10 @@ fresh event loop in a worker thread, bounded by the exercise's
 ``timeout``), and the judge reads what it saw, in order:
 
 * the response started, with ``content-type: text/event-stream``;
-* the body is well-formed events (``data: ...`` and a blank line);
+* the body is a well-formed event stream, in any form the HTML standard's
+  grammar allows (:func:`sse_events`: ``id:``, ``event:``, ``retry:`` and
+  comment lines, CRLF, CR or LF line ends, a space after the colon or not),
+  made of complete events at least one of which carries ``data``;
 * ``leave_after`` events arrived one by one: an app that stalls by awaiting
   ``receive()`` in its loop sends fewer, one that ends the stream itself
   (``more_body=False``) is named too;
@@ -40,6 +43,7 @@ ASGI spec: https://asgi.readthedocs.io/en/latest/specs/www.html#disconnect-recei
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -47,7 +51,8 @@ from gateway_lab.check.asgi.http import HTTPRequestConnection
 from gateway_lab.check.battery import Probe
 from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding
-from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.flow import CHECK_PER_CONNECTION, Event, Flow
+from gateway_lab.events.kinds import CLIENT_LEFT
 from gateway_lab.exercises.framework import Exercise
 from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.runner import (
@@ -83,7 +88,7 @@ class LeavingClient(HTTPRequestConnection):
         if kind == "http.response.body" and message.get("body"):
             self.messages += 1
             if self.messages >= self.leave_after and not self.complete:
-                self.event("server", "client left", {"summary": "the client hung up"})
+                self.event("server", CLIENT_LEFT, {"summary": "the client hung up"})
                 self.leave()
 
     def finished(self, outcome: str) -> None:
@@ -112,7 +117,9 @@ class StreamUntilDisconnectExercise(Exercise):
         unfinished = self._unfinished(app)
         if unfinished:
             return ExerciseResult(self.title, False, unfinished=unfinished)
-        conn = LeavingClient(Flow(self.title), 1, self.leave_after)
+        conn = LeavingClient(
+            Flow(self.title, per_connection=CHECK_PER_CONNECTION), 1, self.leave_after
+        )
         answer = cast(ASGIApp, app)  # _unfinished saw an async callable
         outcome = run_connection(answer, conn, self.timeout, blocking_ms=self.blocking_ms)
         if still_not_implemented(conn):
@@ -126,6 +133,53 @@ def _relevant_findings(conn: LeavingClient) -> list[Finding]:
     """The checker's findings, without those that contradict this exercise (see the module doc)."""
     started = conn.response() is not None
     return [f for f in conn.findings if not (started and f.rule == "asgi.receive-after-body")]
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def sse_events(body: bytes) -> tuple[list[dict[bytes, bytes]], str]:
+    """The events of an event stream (field name -> value, comments left out) and what is
+    wrong with it ("" if nothing), by the HTML standard's grammar (9.2.5 Parsing an event
+    stream)::
+
+        stream        = [ bom ] *event
+        event         = *( comment / field ) end-of-line
+        comment       = colon *any-char end-of-line
+        field         = 1*name-char [ colon [ space ] *any-char ] end-of-line
+        end-of-line   = ( cr lf / cr / lf )
+
+    The stream must end on an event's blank line: a client only dispatches an
+    event once its blank line has arrived.
+
+    >>> sse_events(b"id: 1\\ndata: tick\\n\\n:keep-alive\\n\\ndata:x\\r\\n\\r\\n")
+    ([{b'id': b'1', b'data': b'tick'}, {b'data': b'x'}], '')
+    """
+    text = body.removeprefix("\ufeff".encode())
+    if not text:
+        return [], "it is empty"
+    lines = _LINE_END.split(text)
+    if lines[-1] != b"" or len(lines) < 3 or lines[-2] != b"":
+        return _parsed(lines[:-1]), f"it does not end with a blank line, got {short(body[-40:])}"
+    events = _parsed(lines[:-2])
+    if not any(b"data" in fields for fields in events):
+        names = sorted({name for fields in events for name in fields})
+        return events, f"no event has a data field (the field names were {short(names, 60)})"
+    return events, ""
+
+
+def _parsed(lines: list[bytes]) -> list[dict[bytes, bytes]]:
+    events: list[dict[bytes, bytes]] = []
+    fields: dict[bytes, bytes] = {}
+    for line in [*lines, b""]:
+        if not line:
+            if fields:
+                events.append(fields)
+            fields = {}
+        elif not line.startswith(b":"):
+            name, _, value = line.partition(b":")
+            fields[name] = value.removeprefix(b" ")
+    return events
 
 
 def _judge_stream(
@@ -144,16 +198,16 @@ def _judge_stream(
             else f"content-type should be text/event-stream, got {kind!r}",
         )
     )
-    events = [e for e in response.body.split(b"\n\n") if e]
-    good = bool(events) and response.body.endswith(b"\n\n")
-    good = good and all(e.startswith(b"data: ") for e in events)
+    events, problem = sse_events(response.body)
+    good = problem == ""
     results.append(
         (
             good,
-            f"{len(events)} well-formed events ('data: ...' and a blank line)"
+            f"{len(events)} well-formed events (data lines, each event ended by a blank line)"
             if good
-            else f"each event should be b'data: ...\\n\\n' (a data line and a blank line), "
-            f"got {short(response.body, 60)}",
+            else f"the body is not a well-formed event stream: {problem}. "
+            "Each event is one or more lines such as b'data: tick 1\\n' (id:, event:, retry: "
+            "and ': comment' lines may come too), then a blank line b'\\n'",
         )
     )
     wanted = exercise.leave_after

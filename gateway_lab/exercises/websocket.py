@@ -22,7 +22,12 @@ than expected in a later conversation is named: the count must start
 again on each connection), then checks the close and how the app ended:
 after closing it should return at once, not go back to ``receive()``
 (which then gives ``websocket.disconnect``); when the client leaves, it
-should return on ``websocket.disconnect``. Feedback is an
+should return on ``websocket.disconnect`` (a ``websocket.close`` sent after
+the client left is harmless: the spec makes it a no-op, so it is not a
+mistake). An app that raises is told which message it got last (often
+``websocket.disconnect``, in a loop that expects ``text``) and what a server
+does then (an open WebSocket is closed with code 1011; there is no HTTP
+status to give once it is accepted). Feedback is an
 :class:`~.exercises.ExerciseResult`, one ✓ / ✗ line per expectation, each
 starting with the conversation's ``says``, then the checker's own findings.
 
@@ -45,7 +50,7 @@ from typing import Any, cast
 from gateway_lab.check.asgi.websocket import WebSocketConnection
 from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding
-from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.flow import CHECK_PER_CONNECTION, Event, Flow
 from gateway_lab.exercises.framework import Exercise
 from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.runner import (
@@ -85,6 +90,7 @@ class ScriptedWebSocket(WebSocketConnection):
         self.closed_after: int | None = None  # index of the message the close followed
         self.receives_after_leaving = 0
         self.receives_after_close = 0  # receive() calls after the app's own close
+        self.closed_after_leaving = False  # a close sent after the client left: a no-op
 
     async def next_message(self) -> dict[str, Any]:
         if self.step == 0:
@@ -122,6 +128,8 @@ class ScriptedWebSocket(WebSocketConnection):
             data = message.get("bytes") if data is None else data
             if isinstance(data, (str, bytes)):
                 self.replies[self.delivered - 1].append(data)
+        elif kind == "websocket.close" and self.gone:
+            self.closed_after_leaving = True  # harmless: the spec makes it a no-op
         elif kind == "websocket.close":
             code = message.get("code", 1000)
             self.close_code = code if isinstance(code, int) else None
@@ -161,7 +169,8 @@ class WebSocketExercise(Exercise):
         answer = cast(ASGIApp, app)  # _unfinished saw an async callable
         lines: list[tuple[str, str]] = []
         for number, plan in enumerate(self.conversations, 1):
-            conn = ScriptedWebSocket(Flow(self.title), number, plan.script, plan.leave_code)
+            flow = Flow(self.title, per_connection=CHECK_PER_CONNECTION)
+            conn = ScriptedWebSocket(flow, number, plan.script, plan.leave_code)
             outcome = run_connection(answer, conn, self.timeout)
             if still_not_implemented(conn):
                 return ExerciseResult(self.title, False, unfinished=NOT_IMPLEMENTED)
@@ -273,7 +282,9 @@ def _judge_conversation(
                 "but the client had more to say",
             )
         )
-    if outcome == "return":
+    if outcome == "exception":
+        results.append(_how_it_raised(conn))
+    elif outcome == "return":
         results.append(_how_it_returned(conn))
     elif outcome in ("timeout", "stuck"):
         results.append(
@@ -284,6 +295,24 @@ def _judge_conversation(
             )
         )
     return results
+
+
+def _how_it_raised(conn: ScriptedWebSocket) -> tuple[bool, str]:
+    """(False, sentence) naming the message the app could not handle."""
+    last = conn.last_received or {}
+    kind = last.get("type")
+    if kind == "websocket.disconnect":
+        return (
+            False,
+            f"receive() gave the app {{'type': 'websocket.disconnect', 'code': "
+            f"{last.get('code')}}} (the client left) and the app raised on it, as if it "
+            "were a 'websocket.receive' with 'text'. Look at message['type'] first and "
+            "return when it is 'websocket.disconnect'; the WebSocket is gone, so a server "
+            "only logs the traceback",
+        )
+    what = f"after receive() gave it {short(last, 80)}" if last else "before receiving anything"
+    state = "open, so a server closes it with code 1011" if conn.accepted else "not accepted yet"
+    return False, f"the app raised {what}; the WebSocket was {state} (see the ✗ below)"
 
 
 def _how_it_returned(conn: ScriptedWebSocket) -> tuple[bool, str]:

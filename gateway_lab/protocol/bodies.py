@@ -77,14 +77,14 @@ BODY_SENTENCES = {
         "The app returned a str ({value}). A WSGI body is an iterable of bytes; a str "
         "would be sent one character at a time, and characters are not bytes.",
         "Return a list holding bytes: `return [text.encode('utf-8')]` (text being your str).",
-        specs.PEP3333_UNICODE,
+        specs.PEP3333_DETAILS,
     ),
     "body-is-bytes": Sentence(
         "The app returned bytes directly ({value}). The server iterates the body, and "
         "iterating bytes in Python 3 gives integers, one per byte, which no server "
         "can send (wsgiref answers 500, werkzeug fails an assertion).",
         "Wrap it in a list: `return [body]` instead of `return body`.",
-        specs.PEP3333_BUFFERING,
+        specs.PEP3333_DETAILS,
     ),
     "body-not-iterable": Sentence(
         "The app returned {value}, of type {type}, which is not iterable.",

@@ -4,8 +4,9 @@ Theory of operation: pure functions from what the app passed to
 ``start_response`` to a list of *problems* (the key of a sentence in
 :data:`gateway_lab.protocol.wsgi.SENTENCES` and the details that fill it in),
 with no state and no I/O, so every server side can ask them and every branch
-is easy to test. PEP 3333 asks for a status ``str`` "NNN Reason" (a final
-status, 200 to 599: the server sends ``100 Continue`` itself) and a *list*
+is easy to test. PEP 3333 asks for a status ``str`` "NNN Reason" (one
+space, no surrounding whitespace, no control characters; a final status,
+200 to 599: the server sends ``100 Continue`` itself) and a *list*
 of 2-tuples of ``str``, latin-1 only, with valid names, no control
 characters, and none of the hop-by-hop headers that belong to the server's
 connection. Which problems are fatal (no server could send them) is the
@@ -46,8 +47,10 @@ def status_problems(status: Any) -> list[Problem]:
     """What is wrong with a status given to start_response (an empty list if nothing)."""
     if not isinstance(status, str):
         return [("status-not-str", {"value": shown(status), "type": type(status).__name__})]
+    if _CONTROL.search(status) or "\t" in status:
+        return [("status-control", {"value": shown(status)})]
     match = _STATUS.fullmatch(status)
-    if not match or not 100 <= int(match.group(1)) <= 599 or _CONTROL.search(status):
+    if not match or not 100 <= int(match.group(1)) <= 599:
         return [("status-form", {"value": shown(status)})]
     code, reason = match.group(1), match.group(2)
     if code.startswith("1"):
@@ -61,6 +64,9 @@ def status_problems(status: Any) -> list[Problem]:
         except ValueError:
             phrase = "Reason"
         return [("status-no-reason", {"value": shown(status), "code": code, "reason": phrase})]
+    if reason != reason.strip() or "  " in status[:5]:
+        # PEP 3333: "separated by a single space, with no surrounding whitespace"
+        return [("status-form", {"value": shown(status)})]
     return []
 
 

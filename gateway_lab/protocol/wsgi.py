@@ -26,8 +26,9 @@ problem (one no server could send) raises :class:`~gateway_lab.errors.ProtocolEr
 (or ``WSGIBodyTypeError``) with the sentence; the checker records a finding
 and carries on; a server turns the exception into a 500 or a cut connection.
 
-The sentences are data: :data:`SENTENCES` holds each mistake's message, hint
-and spec link once, and the checker's rules ``wsgi.<key>`` are made from it.
+The sentences are data: :data:`SENTENCES` (in :mod:`gateway_lab.protocol.sentences`,
+re-exported here) holds each mistake's message, hint and spec link once, and
+the checker's rules ``wsgi.<key>`` are made from it.
 The judgement of a status and header list is in :mod:`gateway_lab.protocol.head`,
 that of a body's type in :mod:`gateway_lab.protocol.bodies`.
 
@@ -48,10 +49,10 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from gateway_lab import specs
 from gateway_lab.errors import ProtocolError, WSGIBodyTypeError
-from gateway_lab.protocol.bodies import BODY_SENTENCES, Sentence, body_problem, chunk_problem, shown
+from gateway_lab.protocol.bodies import BODY_SENTENCES, body_problem, chunk_problem, shown
 from gateway_lab.protocol.head import header_problems, parse_status, status_problems
+from gateway_lab.protocol.sentences import SENTENCES
 from gateway_lab.types import Environ, ExcInfo, WSGIApp
 
 __all__ = [
@@ -72,136 +73,19 @@ __all__ = [
 # thread. A sys.exit() in a request handler must not end the server.
 APP_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
 
-_START = specs.PEP3333_START_RESPONSE
-SENTENCES: dict[str, Sentence] = {
-    **BODY_SENTENCES,
-    "no-start-response": Sentence(
-        "The app returned without calling start_response(status, headers), so there is "
-        "no status line to send.",
-        "Call start_response('200 OK', [('Content-Type', 'text/plain')]) before (or while) "
-        "producing the body.",
-        _START,
-    ),
-    "body-before-start-response": Sentence(
-        "The app produced body bytes ({value}) before calling start_response(), so the "
-        "server has no status line to put in front of them.",
-        "Call start_response first; a generator may call it just before its first yield.",
-        _START,
-    ),
-    "start-response-twice": Sentence(
-        "start_response() was called a second time without exc_info (this time with "
-        "{status}). It is called once per request; only an error handler may call it again.",
-        "Call it once; in an `except` block, pass sys.exc_info() as the third argument.",
-        _START,
-    ),
-    "start-response-args": Sentence(
-        "start_response() was called with {detail}; it takes (status, headers) and an "
-        "optional exc_info.",
-        "Call start_response('200 OK', [('Content-Type', 'text/plain')]).",
-        _START,
-    ),
-    "exc-info-form": Sentence(
-        "start_response() got exc_info={value}; it must be the tuple sys.exc_info() "
-        "returns (or None).",
-        "Pass sys.exc_info() from inside the `except` block.",
-        specs.PEP3333_ERROR_HANDLING,
-    ),
-    "status-not-str": Sentence(
-        "The status {value} is of type {type}; WSGI wants a str such as '200 OK'.",
-        "Write the status as a string: a three-digit code, a space, a reason: '200 OK'.",
-        _START,
-    ),
-    "status-form": Sentence(
-        "The status {value} is not of the form '200 OK' (three digits from 100 to 599, "
-        "a space, a reason phrase).",
-        "Write it as a three-digit code, a space and a reason, such as '200 OK' or "
-        "'404 Not Found'.",
-        _START,
-    ),
-    "status-informational": Sentence(
-        "The status {value} is informational (1xx): it announces a response, it is not "
-        "one, and a WSGI app cannot send it (the server sends '100 Continue' by itself).",
-        "Send a final status, such as '200 OK'.",
-        _START,
-    ),
-    "status-not-latin1": Sentence(
-        "The status {value} has characters outside latin-1 ({chars}); a status line is "
-        "bytes on the wire.",
-        "Use the standard reason phrase, such as '200 OK'.",
-        specs.PEP3333_UNICODE,
-    ),
-    "status-no-reason": Sentence(
-        "The status {value} has no reason phrase.",
-        "Add a space and a reason: '{code} {reason}'.",
-        _START,
-    ),
-    "headers-not-list": Sentence(
-        "The headers are of type {type}; WSGI wants a list of (name, value) tuples.",
-        "Pass a list: [('Content-Type', 'text/plain')].",
-        _START,
-    ),
-    "header-not-tuple": Sentence(
-        "The header {value} is not a (name, value) tuple of two items.",
-        "Write each header as a tuple of two str: ('Content-Type', 'text/plain').",
-        _START,
-    ),
-    "header-not-str": Sentence(
-        "The header {value} has a {part} of type {type}; header names and values are str.",
-        "Write both as str, for example str(len(body)) for a Content-Length.",
-        specs.PEP3333_UNICODE,
-    ),
-    "header-not-latin1": Sentence(
-        "The header {value} contains characters outside latin-1 ({chars}). WSGI header "
-        "strings may only hold code points U+0000 to U+00FF.",
-        "Encode the text for the header (for example urllib.parse.quote(...)) or move it "
-        "to the body.",
-        specs.PEP3333_UNICODE,
-    ),
-    "header-crlf": Sentence(
-        "The header {value} contains a line break or control character. That would "
-        "split the header and let the text after it forge new headers or a new response.",
-        "Remove '\\r', '\\n' and other control characters from header names and values.",
-        _START,
-    ),
-    "header-name-invalid": Sentence(
-        "The header name {value} is not a valid HTTP header name (letters, digits and "
-        "'-', no spaces or ':').",
-        "Use a name such as 'Content-Type' or 'X-My-Header'.",
-        specs.RFC9110_FIELD_NAMES,
-    ),
-    "header-status": Sentence(
-        "The app sent a header called 'Status'. In WSGI the status goes in the first "
-        "argument of start_response, never in a header (that is a CGI habit).",
-        "Drop the header and pass the status as start_response's first argument.",
-        _START,
-    ),
-    "hop-by-hop-header": Sentence(
-        "The app set the hop-by-hop header {value}. Hop-by-hop headers describe one "
-        "connection, which belongs to the server; applications must not set them.",
-        "Remove it; the server manages connections and transfer encoding itself.",
-        specs.PEP3333 + "#other-http-features",
-    ),
-    "write-not-bytes": Sentence(
-        "write() was called with a value of type {type} ({value}); it takes bytes.",
-        "Pass bytes: write(text.encode('utf-8')) or a b'...' literal.",
-        specs.PEP3333_WRITE,
-    ),
-    "write-before-start-response": Sentence(
-        "write() was called before start_response().",
-        "Call start_response first; it returns the write callable.",
-        specs.PEP3333_WRITE,
-    ),
-    "write-after-close": Sentence(
-        "write() was called after the response was finished and closed.",
-        "Produce all of the body before the app's iterable is exhausted.",
-        specs.PEP3333_WRITE,
-    ),
-}
 
 # The problems no server could put on the wire. The others a server mends
 # (it drops a hop-by-hop header, supplies a missing reason phrase) and only
 # the checker reports.
-FATAL = frozenset(SENTENCES) - {"status-no-reason", "header-status", "hop-by-hop-header"}
+FATAL = frozenset(SENTENCES) - {
+    "status-no-reason",
+    "header-status",
+    "hop-by-hop-header",
+    "exc-info-outside-handler",
+    "exc-info-trapped",
+    "write-in-iterable",
+    "len-inaccurate",
+}
 # Problems about single headers: the checker reports each one, not only the first.
 HEADER_KEYS = frozenset(key for key in SENTENCES if key.startswith("header"))
 _TYPE_KEYS = frozenset(BODY_SENTENCES) | {"write-not-bytes"}
@@ -221,8 +105,16 @@ def failure_page(summary: str) -> bytes:
     ).encode("utf-8", "replace")
 
 
+def _is_empty(value: Any) -> bool:
+    """What sys.exc_info() returns outside an ``except`` block: (None, None, None)."""
+    return isinstance(value, tuple) and value == (None, None, None)
+
+
 def _is_exc_info(value: Any) -> bool:
     return isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], BaseException)
+
+
+is_empty_exc_info = _is_empty  # (check_flow judges a recorded exc_info with the same test)
 
 
 # -- the exchange ----------------------------------------------------------------
@@ -241,6 +133,10 @@ class WSGIExchange:
         self.headers: list[tuple[str, str]] = []
         self.headers_sent = False
         self.finished = False  # the body was closed: nothing more may be sent
+        self.iterating = False  # the server is iterating the returned body
+        self.reraised: BaseException | None = None  # start_response re-raised this
+        self.declared_len: int | None = None  # len() of a body that has __len__
+        self.yielded = 0  # the chunks the iteration produced
 
     # -- hooks -------------------------------------------------------------------
     def send_headers(self) -> None:
@@ -262,6 +158,7 @@ class WSGIExchange:
 
     def chunk(self, chunk: Any) -> None:
         """One chunk of the body, as the iteration produced it; sends it if it is bytes."""
+        self._trapped()
         found = chunk_problem(chunk)
         if found is not None:
             key, details = found
@@ -279,10 +176,15 @@ class WSGIExchange:
     # -- the two callables PEP 3333 gives the app --------------------------------
     def start_response(self, status: Any, headers: Any, exc_info: ExcInfo = None) -> Any:
         if exc_info is not None:
-            if not _is_exc_info(exc_info):
+            if _is_empty(exc_info):  # sys.exc_info() outside an except block
+                self.problem("exc-info-outside-handler")
+                if self.status is not None and self.headers_sent:
+                    self.problem("start-response-twice", status=shown(status))
+            elif not _is_exc_info(exc_info):
                 self.problem("exc-info-form", value=shown(exc_info))
             elif self.headers_sent:  # too late to change anything: re-raise
                 try:
+                    self.reraised = exc_info[1]
                     raise exc_info[1].with_traceback(exc_info[2])
                 finally:
                     exc_info = None  # no reference cycle through the traceback
@@ -308,6 +210,8 @@ class WSGIExchange:
         if self.finished:
             self.problem("write-after-close")
             return
+        if self.iterating:
+            self.problem("write-in-iterable")
         self._send(data, "write-before-start-response")
 
     def _send(self, data: bytes, early: str) -> None:
@@ -327,18 +231,33 @@ class WSGIExchange:
         try:
             result = app(environ, self.start_response)
             self.returned(result)
+            self._trapped()
             found = body_problem(result)
             if found is not None:
                 key, details = found
                 self.problem(key, **details)
                 return
+            self.declared_len = _length(result)
+            self.iterating = True
             for chunk in result:
                 if self.stopped():
                     break
+                self.yielded += 1
                 self.chunk(chunk)
+            else:
+                if self.declared_len is not None and self.declared_len != self.yielded:
+                    self.problem("len-inaccurate", declared=self.declared_len, got=self.yielded)
+            self.iterating = False
             self.finish()
         finally:
+            self.iterating = False
             self.close(result)
+
+    def _trapped(self) -> None:
+        """The app goes on after start_response re-raised its exception: it trapped it."""
+        if self.reraised is not None:
+            exc, self.reraised = self.reraised, None
+            self.problem("exc-info-trapped", exc=f"{type(exc).__name__}: {exc}")
 
     def stopped(self) -> bool:
         """Checked before each chunk: True to stop iterating the body."""
@@ -346,6 +265,7 @@ class WSGIExchange:
 
     def finish(self) -> None:
         """The body is exhausted: send the head if no byte has yet, then end the body."""
+        self._trapped()
         if not self.headers_sent:
             if self.status is None:
                 self.problem("no-start-response")
@@ -364,6 +284,16 @@ class WSGIExchange:
             close()
         except Exception as exc:
             self.close_failed(exc)
+
+
+def _length(result: Any) -> int | None:
+    """len() of a body whose own class defines it (not a list or tuple), else None."""
+    if isinstance(result, (list, tuple)) or not hasattr(type(result), "__len__"):
+        return None
+    try:
+        return len(result)
+    except Exception:  # a __len__ that fails is not one the server could rely on
+        return None
 
 
 def _phrase(code: int) -> str:

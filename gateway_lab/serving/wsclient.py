@@ -56,6 +56,7 @@ from wsproto.events import (
 
 from gateway_lab.errors import GatewayLabError, WebSocketClosed, WebSocketRefused
 from gateway_lab.events.flow import BODY_CAP, Flow
+from gateway_lab.events.kinds import CLOSE, FRAME, SCOPE
 from gateway_lab.platform import require_os
 
 __all__ = ["WebSocketClient", "WebSocketClosed", "WebSocketRefused", "ws_connect"]
@@ -152,7 +153,7 @@ class WebSocketClient:
             return 0
         port = self._sock.getsockname()[1]
         for event in reversed(self.flow.events):
-            if event.kind != "scope":
+            if event.kind != SCOPE:
                 continue
             client = event.payload.get("scope", {}).get("client")
             if isinstance(client, (list, tuple)) and len(client) == 2 and client[1] == port:
@@ -204,7 +205,7 @@ class WebSocketClient:
                 f"send() takes a str (a text frame) or bytes (a binary frame), not a "
                 f"{type(data).__name__}. For a dict, send json.dumps(value)."
             )
-        self._note("client", "server", "frame", _frame_payload(data))
+        self._note("client", "server", FRAME, _frame_payload(data))
         self._write(event)
 
     def receive(self, timeout: float | None = None) -> str | bytes:
@@ -232,7 +233,7 @@ class WebSocketClient:
                         if isinstance(event, TextMessage)
                         else b"".join(parts)  # type: ignore[arg-type]
                     )
-                    self._note("server", "client", "frame", _frame_payload(message))
+                    self._note("server", "client", FRAME, _frame_payload(message))
                     return message
 
     def receive_all(self, wait: float = 0.2) -> list[str | bytes]:
@@ -251,9 +252,7 @@ class WebSocketClient:
             event.reason or "",
             "server",
         )
-        self._note(
-            "server", "client", "close", {"summary": f"code {event.code}", "code": event.code}
-        )
+        self._note("server", "client", CLOSE, {"summary": f"code {event.code}", "code": event.code})
         try:
             if self._ws.state.name == "REMOTE_CLOSING":
                 self._write(event.response())
@@ -272,7 +271,7 @@ class WebSocketClient:
             self._sock.close()
             return
         self.close_code, self.close_reason, self.closed_by = code, reason, "client"
-        self._note("client", "server", "close", {"summary": f"code {code}", "code": code})
+        self._note("client", "server", CLOSE, {"summary": f"code {code}", "code": code})
         try:
             self._write(CloseConnection(code=code, reason=reason))
             deadline = time.monotonic() + CLOSE_WAIT
@@ -283,7 +282,7 @@ class WebSocketClient:
                         self._note(
                             "server",
                             "client",
-                            "close",
+                            CLOSE,
                             {"summary": f"code {event.code} (answer)", "code": event.code},
                         )
                     break

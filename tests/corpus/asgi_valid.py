@@ -210,4 +210,79 @@ async def sends_through_tasks(scope, receive, send):
     await asyncio.create_task(send({"type": "http.response.body", "body": body}))
 
 
+@expect(None)
+async def websocket_only_raises(scope, receive, send):
+    """Serves only WebSocket, and raises for http and lifespan, as the spec asks."""
+    if scope["type"] != "websocket":
+        raise ValueError(f"unsupported scope type {scope['type']!r}")
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (await receive())["type"] != "websocket.disconnect":
+        await send({"type": "websocket.send", "text": "ok"})
+
+
+@expect(None)
+async def websocket_only_returns(scope, receive, send):
+    """Serves only WebSocket, and returns (before sending anything) for the others."""
+    if scope["type"] != "websocket":
+        return
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
+@expect(None)
+async def lifespan_and_websocket(scope, receive, send):
+    """Lifespan and WebSocket, no HTTP: raises for http after looking at the scope."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    if scope["type"] != "websocket":
+        raise RuntimeError("no HTTP here")
+    await receive()
+    await send({"type": "websocket.close"})
+
+
+@expect(None)
+async def near_misses(scope, receive, send):
+    """Close to a rule each, never over: tuples in headers, big ints, a bool more_body,
+    a header value with ':' in it, an empty body without content-type, a str in an
+    extra key."""
+    if scope["type"] != "http":
+        raise RuntimeError(scope["type"])
+    headers = [(b"x-note", b"a:b"), (b"content-type", b"text/plain")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers, "n": 2**62})
+    await send({"type": "http.response.body", "body": b"1", "more_body": True, "x": [1.5]})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+@expect(None)
+async def empty_body_no_content_type(scope, receive, send):
+    """A 204 and an empty 200 need no content-type: no content, nothing to type."""
+    if scope["type"] != "http":
+        raise RuntimeError(scope["type"])
+    status = 204 if scope["method"] == "POST" else 200
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body"})
+
+
+@expect(None)
+async def websocket_subprotocol_key(scope, receive, send):
+    """Accepts a WebSocket with extra lower-case headers (and no subprotocol header)."""
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept", "headers": [(b"x-served-by", b"me")]})
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+        return
+    if scope["type"] != "http":
+        raise RuntimeError(scope["type"])
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 APPS = collect(globals())

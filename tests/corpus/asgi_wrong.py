@@ -88,9 +88,9 @@ async def header_crlf(scope, receive, send):
     await send(BODY)
 
 
-@expect("asgi.header-name-case", "warning")
+@expect("asgi.header-name-case")
 async def header_upper_case(scope, receive, send):
-    """Header names not in lower case (asked for by the spec; servers cope)."""
+    """Header names not in lower case ("Header names must be lowercased")."""
     if scope["type"] != "http":
         return
     await send(
@@ -259,10 +259,10 @@ async def body_on_204(scope, receive, send):
 
 @expect("asgi.body-on-head", "info")
 async def body_on_head(scope, receive, send):
-    """Sends the body on HEAD too."""
+    """Sends a large body on HEAD too (building it was real work: a note)."""
     if scope["type"] != "http":
         return
-    await hello(send)
+    await hello(send, b"x" * 70_000)
 
 
 @expect("app.raised")
@@ -474,6 +474,64 @@ async def sleeps_forever(scope, receive, send):
     if scope["type"] != "http":
         return
     await asyncio.Event().wait()
+
+
+@expect("asgi.pseudo-header")
+async def pseudo_header(scope, receive, send):
+    """Sends an HTTP/2 pseudo-header (":status"), which must not be present."""
+    if scope["type"] != "http":
+        return
+    await send({**START, "headers": [(b":status", b"200"), *START["headers"]]})
+    await send(BODY)
+
+
+@expect("asgi.message-value-type")
+async def message_holds_a_set(scope, receive, send):
+    """Puts a set into a message: not one of the types a message may carry."""
+    if scope["type"] != "http":
+        return
+    await send({**START, "extra": {"a", "b"}})
+    await send(BODY)
+
+
+@expect("asgi.message-value-type")
+async def message_holds_nan(scope, receive, send):
+    """Puts NaN into a message ("no Nan or infinities")."""
+    if scope["type"] != "http":
+        return
+    await send(START)
+    await send({**BODY, "timing": float("nan")})
+
+
+@expect("asgi.more-body-not-bool", "warning")
+async def more_body_str(scope, receive, send):
+    """more_body=0 where False is meant: it works only because servers test its truth."""
+    if scope["type"] != "http":
+        return
+    await send(START)
+    await send({"type": "http.response.body", "body": b"Hello", "more_body": 0})
+
+
+@expect("asgi.no-content-type", "warning")
+async def no_content_type(scope, receive, send):
+    """A body with no content-type header."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send(BODY)
+
+
+@expect("asgi.ws-message-form")
+async def ws_accept_protocol_header(scope, receive, send):
+    """Accepts with a sec-websocket-protocol header instead of the 'subprotocol' key."""
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept", "headers": [(b"sec-websocket-protocol", b"chat")]})
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+        return
+    if scope["type"] == "http":
+        await hello(send)
 
 
 APPS = collect(globals())

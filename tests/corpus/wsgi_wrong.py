@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 from . import collect, expect
@@ -115,11 +116,104 @@ def status_too_low(environ, start_response):
     return [b"Hello"]
 
 
-@expect("wsgi.status-no-reason", "warning")
+@expect("wsgi.status-no-reason")
 def status_without_reason(environ, start_response):
-    """The status has no reason phrase (discouraged: a warning)."""
+    """The status has no reason phrase (PEP 3333: a code, one space, a reason)."""
     start_response("200", TEXT)
     return [b"Hello"]
+
+
+@expect("wsgi.status-not-latin1", wsgiref=False)
+def status_beyond_latin1(environ, start_response):
+    """A reason phrase with a character latin-1 cannot hold."""
+    start_response("200 OK \u2713", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.status-form", wsgiref=False)
+def status_trailing_space(environ, start_response):
+    """The status ends with a space ("no surrounding whitespace")."""
+    start_response("200 OK ", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.status-control", wsgiref=False)
+def status_with_crlf(environ, start_response):
+    """The status ends with a line break."""
+    start_response("200 OK\r\n", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.exc-info-outside-handler", "warning", wsgiref=False)
+def exc_info_outside_handler(environ, start_response):
+    """Passes sys.exc_info() where no exception is being handled."""
+    start_response("200 OK", TEXT, sys.exc_info())
+    return [b"Hello"]
+
+
+@expect("wsgi.exc-info-trapped", wsgiref=False)
+def traps_the_reraise(environ, start_response):
+    """Catches the exception start_response re-raises once the head is out."""
+    start_response("200 OK", TEXT)
+    yield b"Hello"
+    try:
+        raise ValueError("the database went away")
+    except ValueError:
+        try:
+            start_response("500 Internal Server Error", TEXT, sys.exc_info())
+        except ValueError:
+            pass  # the mistake: this exception must reach the server
+    yield b" and goodbye"
+
+
+@expect("wsgi.write-in-iterable", wsgiref=False)
+def writes_from_the_iterable(environ, start_response):
+    """Calls write() from inside the generator it returned."""
+    write = start_response("200 OK", TEXT)
+    yield b"Hello, "
+    write(b"World")
+
+
+class _LyingLength:
+    def __iter__(self):
+        yield b"Hello"
+
+    def __len__(self):
+        return 3
+
+
+@expect("wsgi.len-inaccurate", wsgiref=False)
+def length_lies(environ, start_response):
+    """A body whose __len__ says 3 items while it yields one."""
+    start_response("200 OK", TEXT)
+    return _LyingLength()
+
+
+@expect("wsgi.stream-closed")
+def closes_input(environ, start_response):
+    """Closes wsgi.input after reading it (the stream is the server's)."""
+    stream = environ["wsgi.input"]
+    body = stream.read(int(environ.get("CONTENT_LENGTH") or 0))
+    stream.close()
+    start_response("200 OK", TEXT)
+    return [body]
+
+
+@expect("wsgi.stream-closed")
+def closes_errors(environ, start_response):
+    """Logs, then closes wsgi.errors."""
+    environ["wsgi.errors"].write("seen\n")
+    environ["wsgi.errors"].close()
+    start_response("200 OK", TEXT)
+    return [b"Hello"]
+
+
+@expect("wsgi.environ-key-missing", "warning")
+def needs_content_length(environ, start_response):
+    """Reads environ['CONTENT_LENGTH'], absent on a GET: KeyError, no fallback."""
+    body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    start_response("200 OK", TEXT)
+    return [body]
 
 
 @expect("wsgi.headers-not-list")
@@ -238,13 +332,13 @@ def body_on_204(environ, start_response):
 
 @expect("wsgi.body-on-head", "info", wsgiref=False)
 def body_on_head(environ, start_response):
-    """Sends the body on HEAD too (servers strip it: a warning)."""
-    body = b"Hello"
+    """Builds a 100 KiB body on HEAD too (servers drop it: wasted work, a note)."""
+    body = b"x" * 100_000
     start_response("200 OK", TEXT + [("Content-Length", str(len(body)))])
     return [body]
 
 
-@expect("wsgi.input-past-content-length", wsgiref=False)
+@expect("wsgi.input-past-content-length", "warning", wsgiref=False)
 def reads_too_much(environ, start_response):
     """Reads a fixed 1 MiB from wsgi.input, past CONTENT_LENGTH."""
     body = environ["wsgi.input"].read(1024 * 1024)
@@ -252,7 +346,23 @@ def reads_too_much(environ, start_response):
     return [body]
 
 
-@expect("wsgi.input-past-content-length", wsgiref=False)
+@expect("wsgi.input-past-content-length", "warning", wsgiref=False)
+def reads_a_block(environ, start_response):
+    """Reads a fixed 65536-byte block (the same mistake as read() with no size)."""
+    body = environ["wsgi.input"].read(65536)
+    start_response("200 OK", TEXT)
+    return [body]
+
+
+@expect("wsgi.input-past-content-length", "warning", wsgiref=False)
+def reads_a_line_without_newline(environ, start_response):
+    """readline() on a form body that has no newline: on a socket it waits for one."""
+    line = environ["wsgi.input"].readline() if environ.get("CONTENT_LENGTH") else b""
+    start_response("200 OK", TEXT)
+    return [line]
+
+
+@expect("wsgi.input-past-content-length", "warning", wsgiref=False)
 def reads_until_empty(environ, start_response):
     """Reads in a loop until an empty read: the last read asks past the end."""
     parts = []
@@ -265,7 +375,7 @@ def reads_until_empty(environ, start_response):
     return [b"".join(parts)]
 
 
-@expect("wsgi.input-read-unbounded", "warning")
+@expect("wsgi.input-past-content-length", "warning")
 def reads_without_size(environ, start_response):
     """Reads wsgi.input with read() and no size."""
     body = environ["wsgi.input"].read()

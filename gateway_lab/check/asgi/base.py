@@ -33,22 +33,23 @@ import asyncio
 from collections.abc import Coroutine, Generator, Mapping
 from typing import Any
 
-from gateway_lab.check.asgi.messages import is_message
+from gateway_lab.check.asgi.messages import is_message, value_problems
 from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
 from gateway_lab.errors import ClientDisconnected
-from gateway_lab.events.flow import Event, Flow, keep_body
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.kinds import RECEIVE, SEND, UNAWAITED
+from gateway_lab.events.payloads import message_payload
 from gateway_lab.protocol import asgi as order
 
-__all__ = ["ASGI_VERSION", "Call", "ClientDisconnected", "Connection"]
+__all__ = ["ASGI_VERSION", "AWAIT_CONSEQUENCES", "Call", "ClientDisconnected", "Connection"]
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
-MAX_EVENTS = 500  # events recorded per connection
 MAX_PENDING = 100  # un-awaited calls remembered per connection (an endless loop makes more)
 
 # Findings that an un-awaited send(...) or receive() explains better than they do.
-_CONSEQUENCES = frozenset(
+AWAIT_CONSEQUENCES = frozenset(
     {
         "asgi.no-response",
         "asgi.response-incomplete",
@@ -102,21 +103,6 @@ class Call(Coroutine[Any, Any, Any]):
         return f"<coroutine {self.name}({what})>"
 
 
-def _payload(message: Any) -> dict[str, Any]:
-    if not isinstance(message, Mapping):
-        return {"value": short(message), "summary": f"not a message: {short(message)}"}
-    payload: dict[str, Any] = {"type": message.get("type"), "summary": str(message.get("type"))}
-    for key, value in message.items():
-        if key in ("body", "bytes") and isinstance(value, (bytes, bytearray)):
-            payload.update(keep_body(value))
-        elif key != "type":
-            plain = isinstance(value, (str, int, float, bool, type(None)))
-            payload[key] = value if plain and len(str(value)) <= 200 else short(value, 200)
-    if message.get("type") == "http.response.start":
-        payload["summary"] = f"http.response.start {short(message.get('status'))}"
-    return payload
-
-
 class Connection:
     """What every scope shares: recording, findings, the call itself."""
 
@@ -133,22 +119,22 @@ class Connection:
         self.confused = False  # after a message we cannot place, stop judging order
         self.ignored = False  # the app treats this scope as HTTP
         self.gone = False  # the client has left
+        self.last_received: dict[str, Any] | None = None  # what receive() gave the app last
+        self.outcome = ""  # how the call ended: "return", "exception", "timeout"
+        self.repeated: dict[str, tuple[Finding, str, int]] = {}  # rule -> first finding
         self.wakeup = asyncio.Event()
-        self.recorded = 0  # events recorded for this connection
         self.pending: dict[int, Call] = {}  # calls made but not (yet) awaited
         self.order = order.INITIAL.get(self.scope_type, "")  # the state in the protocol table
 
     def event(self, source: str, kind: str, payload: dict[str, Any]) -> Event:
         target = "server" if source == "app" else "app"
-        self.recorded += 1
-        if self.recorded > MAX_EVENTS:  # an endless stream: keep judging, stop recording
-            return Event(self.flow.now(), source, target, kind, {}, self.number)
+        # (an endless stream: the flow's per-connection cap stops keeping, the judging goes on)
         return self.flow.add(source, target, kind, payload, self.number)
 
     def find(
         self, rule: str, events: list[Event] | None = None, once: bool = True, **details: Any
     ) -> Finding | None:
-        if rule in _CONSEQUENCES and self.judge_awaits():
+        if rule in AWAIT_CONSEQUENCES and self.judge_awaits():
             return None  # the un-awaited call is the cause; this is only its effect
         if rule == "app.raised" and "receive" in self.judge_awaits():
             return None  # it used the coroutine as if it were the message
@@ -227,7 +213,7 @@ class Connection:
             if not mine:
                 continue
             events = [
-                self.event("app", "unawaited", {"summary": f"{c!r} never awaited"})
+                self.event("app", UNAWAITED, {"call": name, "summary": f"{c!r} never awaited"})
                 for c in mine[:3]
             ]
             first = mine[0].message
@@ -245,7 +231,8 @@ class Connection:
     async def take(self) -> dict[str, Any]:
         message = await self.next_message()
         self.received_any = True
-        self.event("server", "receive", _payload(message))
+        self.last_received = message
+        self.event("server", RECEIVE, message_payload(message))
         return message
 
     async def next_message(self) -> dict[str, Any]:
@@ -255,7 +242,7 @@ class Connection:
         # A real server yields to the loop while the socket drains; so do we, which
         # also lets the timeout stop an endless stream.
         await asyncio.sleep(0)
-        event = self.event("app", "send", _payload(message))
+        event = self.event("app", SEND, message_payload(message))
         if not is_message(message):
             self.find("asgi.message-not-dict", [event], value=short(message, 60))
             self.confused = True
@@ -263,6 +250,7 @@ class Connection:
         kind = message["type"]
         if self.ignored:
             return
+        self.problems(value_problems(message), event)
         if kind.startswith("http.") and self.scope_type != "http" and not self.sent_any:
             self.find("asgi.scope-type-ignored", [event], scope=self.scope_type, value=repr(kind))
             self.ignored = True
@@ -276,8 +264,25 @@ class Connection:
         raise NotImplementedError
 
     def problems(self, found: list[tuple[str, dict[str, Any]]], event: Event) -> None:
+        """Record the shape problems of one message; the same rule again on this
+        connection is counted on its first finding ("... in 4 more messages"), so a
+        loop that makes one mistake per message gets one finding, not one per message."""
         for rule, details in found:
-            self.find(rule, [event], once=False, **details)
+            first = self.repeated.get(rule)
+            if first is not None and event in first[0].events:
+                self.find(rule, [event], once=False, **details)  # again in the same message
+                continue
+            if first is None:
+                item = self.find(rule, [event], once=False, **details)
+                if item is not None:
+                    self.repeated[rule] = (item, item.message, 0)
+                continue
+            item, message, more = first
+            more += 1
+            self.repeated[rule] = (item, message, more)
+            item.message = f"{message} The same in {more} more message{'s' if more > 1 else ''}."
+            if len(item.events) < 3:
+                item.events.append(event)
 
     def finished(self, outcome: str) -> None:
         """Judge the connection once the app returned ("return"), raised or hung."""

@@ -14,9 +14,10 @@ ticks alongside, so an app that blocks the loop is caught in the act. If
 the loop itself stops answering (``time.sleep(3600)`` in the app), the
 waiting thread gives up after the same timeout and reports what it saw.
 
-Scopes the app does not support are fine: an app may raise or return for a
-``lifespan`` or ``websocket`` scope (the spec asks exactly that), which is
-noted as information, never as an error.
+Scopes the app does not support are fine: an app may reject any scope type
+before sending anything, by raising (what the spec asks) or returning, and
+whichever types it serves that is never an error (:mod:`.outcomes` judges
+them once the battery is over: a return is one note, a raise is silent).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from gateway_lab.check.asgi.base import ClientDisconnected, Connection
 from gateway_lab.check.asgi.http import HTTPRequestConnection
 from gateway_lab.check.asgi.lifespan import LifespanConnection
+from gateway_lab.check.asgi.outcomes import Rejections, raised
 from gateway_lab.check.asgi.websocket import WebSocketConnection
 from gateway_lab.check.battery import Probe
 from gateway_lab.check.explain import describe_exception, short
@@ -37,6 +39,9 @@ from gateway_lab.check.looplag import LagMonitor
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
 from gateway_lab.events.flow import Flow
+from gateway_lab.events.kinds import EXCEPTION, RETURN, SCOPE, TIMEOUT
+from gateway_lab.events.payloads import copy_value, exception_payload, return_payload, scope_payload
+from gateway_lab.events.record.base import learner_traceback
 from gateway_lab.interface.response import Response
 from gateway_lab.platform import IN_BROWSER, run_here
 
@@ -66,19 +71,12 @@ class _Battery:
         self.current: Connection | None = None
         self.not_awaitable = False
         self.responses: list[Response | None] = [None] * len(probes)
+        self.rejections = Rejections()
 
     # -- one app call ------------------------------------------------------------------
     async def call(self, conn: Connection) -> None:
         scope = conn.scope()
-        conn.event(
-            "server",
-            "scope",
-            {
-                "type": conn.scope_type,
-                "summary": conn.label,
-                "scope": {k: short(v, 200) for k, v in scope.items()},
-            },
-        )
+        conn.event("server", SCOPE, scope_payload(scope))
         app: Any = self.app  # anything a learner passes; inspect below narrows nothing
         try:
             if isinstance(app, type):  # ASGI 2 style: app(scope) -> instance
@@ -90,6 +88,9 @@ class _Battery:
             self.failed(conn, exc)
             return
         if not inspect.isawaitable(result):
+            payload = return_payload(result, asgi=True)
+            payload.update(awaitable=False, value=copy_value(result))
+            conn.event("app", RETURN, payload)
             if not self.not_awaitable:
                 self.findings.append(finding("asgi.not-awaitable", conn.label, value=short(result)))
             self.not_awaitable = True
@@ -101,7 +102,7 @@ class _Battery:
         done, _ = await asyncio.wait({task}, timeout=self.timeout)
         if not done:
             task.cancel()
-            conn.event("server", "timeout", {"summary": f"gave up after {self.timeout:g} s"})
+            conn.event("server", TIMEOUT, {"summary": f"gave up after {self.timeout:g} s"})
             conn.finished("timeout")
             if not conn.noted & {"asgi.receive-after-body", "asgi.lifespan-no-reply"}:
                 conn.find("app.timeout", timeout=self.timeout, detail=_hang_detail(conn))
@@ -110,30 +111,21 @@ class _Battery:
         if isinstance(exc, _AppExit):
             exc = exc.original  # SystemExit / KeyboardInterrupt: the app's, like any other
         if exc is None or isinstance(exc, ClientDisconnected):
-            conn.event("app", "return", {"summary": "returned"})
+            conn.event("app", RETURN, return_payload(task.result() if exc is None else None, True))
+            conn.outcome = "return"
             conn.finished("return")
         else:
             self.failed(conn, exc)
 
     def failed(self, conn: Connection, exc: BaseException) -> None:
-        conn.event(
-            "app",
-            "exception",
-            {
-                "type": type(exc).__name__,
-                "message": str(exc),
-                "summary": f"raised {type(exc).__name__}",
-            },
-        )
+        conn.event("app", EXCEPTION, exception_payload(exc, learner_traceback(exc)))
         conn.finished("exception")
-        if conn.scope_type != "http" and not conn.sent_any:
-            conn.find(
-                "asgi.unsupported-scope",
-                scope=conn.scope_type,
-                how=f"it raised {describe_exception(exc)}",
-            )
-        elif not conn.ignored:
-            conn.find("app.raised", exc=describe_exception(exc))
+        if not conn.sent_any and not conn.ignored:
+            self.rejections.add(conn, f"it raised {type(exc).__name__}", by_raising=True)
+            if conn.scope_type != "http":
+                return
+        if not conn.ignored:
+            raised(conn, exc)
 
     # -- the battery -------------------------------------------------------------------
     async def run(self) -> None:
@@ -156,11 +148,16 @@ class _Battery:
                 await self.call(conn)
                 self.lag.watch(None)
                 self.findings.extend(conn.findings)
+                self.rejections.saw(conn)
+                if _returned_at_once(conn):
+                    self.rejections.add(conn, "it returned at once", by_raising=False)
                 if isinstance(conn, HTTPRequestConnection):
                     self.responses[conn.number - number] = conn.response()
                 self.progress.put(conn.label)
             if life is not None:
                 await self.shutdown(life)
+            http_count = sum(isinstance(c, HTTPRequestConnection) for c in conns)
+            self.findings = self.rejections.settle(self.findings, http_count)
         finally:
             self.lag.watch(None)
             ticker.cancel()
@@ -178,6 +175,7 @@ class _Battery:
             self.findings.extend(life.findings)
             life.findings.clear()
             life.task = task  # type: ignore[attr-defined]
+            self.rejections.saw(life)
             return None if life.startup_failed or life.confused else life
         replied.cancel()
         if task in done:
@@ -190,8 +188,8 @@ class _Battery:
                         how="returned",
                         reply="lifespan.startup.complete",
                     )
-                else:
-                    life.find("asgi.unsupported-scope", scope="lifespan", how=how)
+                elif life.outcome == "return":
+                    self.rejections.add(life, how, by_raising=False)
         else:
             task.cancel()
             if life.received_any and not life.ignored and not life.confused:
@@ -254,6 +252,13 @@ async def _contained(awaitable: Any) -> Any:
         return await awaitable
     except (SystemExit, KeyboardInterrupt) as exc:
         raise _AppExit(exc) from None
+
+
+def _returned_at_once(conn: Connection) -> bool:
+    """Did the app return without sending anything (and, on a WebSocket, reading)?"""
+    if conn.outcome != "return" or conn.sent_any or conn.ignored:
+        return False
+    return isinstance(conn, HTTPRequestConnection) or not conn.received_any
 
 
 def _hang_detail(conn: Connection) -> str:

@@ -1,4 +1,4 @@
-"""Judging one recorded ASGI connection: the checker's rules, read off a flow's events.
+"""Judging recorded ASGI connections: the checker's rules, read off a flow's events.
 
 Theory of operation: :class:`RecordedConnection` replays the events of one
 connection as the ASGI recorder wrote them (:mod:`gateway_lab.events.record.asgi`):
@@ -9,7 +9,11 @@ in-process call, the guard and the mini server follow), and a refused
 message is worded by the table's own :class:`~gateway_lab.protocol.asgi.Violation`,
 as the live checker words it. The *shape* of each message is judged by the
 checker's pure functions in :mod:`.messages`. When the app has returned,
-the response as a whole is judged by :func:`response_problems`.
+the response as a whole is judged by :func:`response_problems`. The
+connections of one flow are judged together (:func:`judge_asgi_connections`),
+as the checker judges its battery: the scopes an app turns away go to the
+checker's own :class:`~gateway_lab.check.asgi.outcomes.Rejections`, and an
+exception is worded by its ``consequence`` for the scope and the state.
 
 A message is read back from its flattened payload (see
 :mod:`gateway_lab.events.kinds`): the payload without the bookkeeping keys
@@ -27,26 +31,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gateway_lab import specs
+from gateway_lab.check.asgi.base import AWAIT_CONSEQUENCES
 from gateway_lab.check.asgi.messages import (
     body_problems,
     headers_problems,
     start_problems,
+    value_problems,
     ws_accept_problems,
     ws_close_problems,
     ws_send_problems,
 )
+from gateway_lab.check.asgi.outcomes import Rejections, consequence
 from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import RULES, finding
 from gateway_lab.check.wsgi.flow import describe_recorded_exception
+from gateway_lab.check.wsgi.rules import BIG_HEAD_BODY
 from gateway_lab.events.flow import Event
-from gateway_lab.events.kinds import EXCEPTION, RECEIVE, RETURN, SCOPE, SEND
+from gateway_lab.events.kinds import EXCEPTION, RECEIVE, RETURN, SCOPE, SEND, UNAWAITED
 from gateway_lab.protocol import asgi as order
 
 __all__ = [
     "RecordedConnection",
     "connection_label",
-    "judge_asgi_connection",
+    "judge_asgi_connections",
     "message_of",
     "response_problems",
 ]
@@ -72,8 +81,11 @@ def response_problems(
     head = method == "HEAD"
     if code in NO_BODY_STATUSES and sent:
         problems.append(("asgi.body-on-no-content", {"status": code, "sent": sent}))
-    elif head and sent:
+    elif head and sent >= BIG_HEAD_BODY:  # every server drops it: a note if it was work
         problems.append(("asgi.body-on-head", {"sent": sent}))
+    names = {k.lower() for k, _ in headers}
+    if sent and not head and code not in NO_BODY_STATUSES and b"content-type" not in names:
+        problems.append(("asgi.no-content-type", {"status": code}))
     lengths = {v.strip() for k, v in headers if k.lower() == b"content-length"}
     if len(lengths) != 1 or head or code in NO_BODY_STATUSES:
         return problems
@@ -125,12 +137,21 @@ class RecordedConnection:
         self.body_size = 0
         self.body_events: list[Event] = []
         self.outcome = ""  # "return", "exception", "stopped" (the server raised into the app)
+        self.last_received: dict[str, Any] | None = None
         self.end_event: Event | None = None
+        # send / receive calls never awaited: only the checker's own flows record them
+        self.unawaited: set[str] = set()
 
     # -- findings ------------------------------------------------------------------------
     def find(
         self, rule: str, events: list[Event] | None = None, once: bool = True, **details: Any
     ) -> Finding | None:
+        if (
+            rule in AWAIT_CONSEQUENCES
+            and self.unawaited
+            or (rule == "app.raised" and "receive" in self.unawaited)
+        ):
+            return None  # as the checker says: the un-awaited call is the cause, this its effect
         if once and rule in self.noted or rule not in RULES:
             return None
         self.noted.add(rule)
@@ -155,6 +176,7 @@ class RecordedConnection:
         if event.kind == RECEIVE:
             self.received_any = True
             message = message_of(event.payload)
+            self.last_received = message if isinstance(message, dict) else None
             if self.judged and isinstance(message, Mapping):
                 key = order.message_key(message)
                 if key in order.MACHINES[self.scope_type].server:
@@ -167,7 +189,7 @@ class RecordedConnection:
             self.outcome, self.end_event = "return", event
             if event.payload.get("awaitable") is False:
                 self.find("asgi.not-awaitable", value=short(event.payload.get("value")))
-                self.outcome = "not-awaitable"
+                self.outcome = "not-awaitable"  # the call never started: nothing else to judge
         elif event.kind == EXCEPTION:
             self.end_event = event
             self.outcome = "stopped" if event.payload.get("from_server") else "exception"
@@ -180,6 +202,7 @@ class RecordedConnection:
         kind = message["type"]
         if self.ignored or not self.judged:
             return
+        self.problems(value_problems(message), event)
         if kind.startswith("http.") and self.scope_type != "http" and not self.sent_any:
             self.find("asgi.scope-type-ignored", [event], scope=self.scope_type, value=repr(kind))
             self.ignored = True
@@ -248,26 +271,34 @@ class RecordedConnection:
             self.find("asgi.lifespan-startup-failed", [event], value=value)
 
     # -- how it ended --------------------------------------------------------------------
-    def judge(self) -> list[Finding]:
-        """The findings, once every event was fed."""
-        if self.outcome == "exception" and self.end_event is not None:
-            described = describe_recorded_exception(self.end_event.payload)
-            if self.scope_type != "http" and not self.sent_any:
-                how = f"it raised {described}"
-                self.find("asgi.unsupported-scope", scope=self.scope_type, how=how)
-            elif not self.ignored:
-                self.find("app.raised", [self.end_event], exc=described)
-            return self.findings
+    def judge(self, rejections: Rejections) -> list[Finding]:
+        """The findings, once every event was fed; scopes turned away go to ``rejections``."""
+        who: Any = self  # Rejections and consequence() read the fields a Connection has
+        rejections.saw(who)
+        if "send" in self.unawaited:
+            self.confused = True  # what did arrive is not the response the app meant to send
         if self.outcome == "stopped" and self.order in order.FINAL.get(self.scope_type, ()):
             # the app had sent its last message; the server refused it (a length that does
             # not match, a body on a 204): judge the response the app meant to send
             self.outcome = "return"
-        if self.outcome == "not-awaitable" and self.scope_type == "lifespan":
-            # as the checker words it: the lifespan call came back at once, unanswered
-            self.find("asgi.unsupported-scope", scope="lifespan", how="it returned at once")
-        if self.outcome != "return" or self.confused or self.ignored or not self.judged:
+        if self.outcome == "exception" and self.end_event is not None:
+            payload = self.end_event.payload
+            if not self.sent_any and not self.ignored:
+                rejections.add(who, f"it raised {payload.get('type')}", by_raising=True)
+                if self.scope_type != "http":
+                    return self.findings
+            if not self.ignored:
+                self._raised(payload)
             return self.findings
-        if not self.complete:
+        if self.outcome == "stopped" and not (self.sent_any or self.ignored):
+            # the server refused what the app tried to send (not a message at all): as
+            # the checker's forgiving server sees it, the app sent nothing, then ended
+            rejections.add(who, "it returned at once", by_raising=False)
+        if self.outcome != "return" or self.ignored:
+            return self.findings
+        if not self.sent_any and (self.scope_type == "http" or not self.received_any):
+            rejections.add(who, "it returned at once", by_raising=False)
+        if self.confused or not self.judged or not self.complete:
             return self.findings
         if self.scope_type == "lifespan":
             self._lifespan_ending()
@@ -289,23 +320,62 @@ class RecordedConnection:
                 self.find(rule, events, **details)
         return self.findings
 
-    def _lifespan_ending(self) -> None:
-        if self.order == "idle" and not self.sent_any:
-            how = "it returned at once"
-            self.find("asgi.unsupported-scope", scope="lifespan", how=how)
+    def _raised(self, payload: Mapping[str, Any]) -> None:
+        """``app.raised``, worded for the scope and the state, as the checker words it."""
+        item = self.find(
+            "app.raised",
+            [self.end_event] if self.end_event else None,
+            exc=describe_recorded_exception(dict(payload)),
+        )
+        if item is None:
             return
-        unfinished = order.ending("lifespan", self.order)
-        if unfinished is not None and not self.noted:
-            self.violated(unfinished)
+        if self.last_received is not None:
+            shown = {k: v for k, v in self.last_received.items() if k != "body" or v}
+            item.message += f" The last message it received was {short(shown, 120)}."
+        who: Any = self
+        item.hint = f"Fix the exception at the line named above. {consequence(who)}"
+        item.spec = specs.ASGI_ERROR_HANDLING
+
+    def _lifespan_ending(self) -> None:
+        if self.noted or self.order not in ("starting", "stopping"):
+            return
+        step = "startup" if self.order == "starting" else "shutdown"
+        self.find(
+            "asgi.lifespan-no-reply",
+            event=f"'lifespan.{step}'",
+            how="returned",
+            reply=f"lifespan.{step}.complete",
+        )
 
 
-def judge_asgi_connection(events: Sequence[Event], complete: bool = True) -> list[Finding]:
-    """The findings for one recorded connection (its events, in order, the scope first)."""
+def judge_asgi_connections(
+    connections: Sequence[tuple[Sequence[Event], bool]],
+) -> list[Finding]:
+    """The findings for recorded connections (each: its events, and whether all were kept).
+
+    Judged together, as the checker judges its battery: a scope type the app
+    turns away (by raising or returning before sending anything) is one note
+    for them all, and none at all when the app serves another type instead.
+    """
+    rejections = Rejections()
+    findings: list[Finding] = []
+    http_count = 0
+    for events, complete in connections:
+        connection = _connection(events, complete)
+        if connection is None:
+            continue
+        http_count += connection.scope_type == "http"
+        findings.extend(connection.judge(rejections))
+    return rejections.settle(findings, http_count)
+
+
+def _connection(events: Sequence[Event], complete: bool) -> RecordedConnection | None:
     scope_event = next((e for e in events if e.kind == SCOPE), None)
     if scope_event is None:
-        return []
+        return None
     scope = scope_event.payload.get("scope")
     connection = RecordedConnection(scope if isinstance(scope, Mapping) else {}, complete)
-    for event in events[events.index(scope_event) + 1 :]:
+    connection.unawaited = {str(e.payload.get("call")) for e in events if e.kind == UNAWAITED}
+    for event in events[list(events).index(scope_event) + 1 :]:
         connection.feed(event)
-    return connection.judge()
+    return connection

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway_lab.check.asgi.base import ASGI_VERSION, Connection
+from gateway_lab.check.asgi.flow import response_problems
 from gateway_lab.check.asgi.messages import body_problems, headers_problems, start_problems
 from gateway_lab.check.battery import Probe
 from gateway_lab.events.flow import Event, Flow
@@ -33,7 +34,6 @@ from gateway_lab.protocol import asgi as order
 
 __all__ = ["HTTPRequestConnection"]
 
-NO_BODY_STATUSES = (204, 304)
 KEEP_BYTES = 1 << 20  # bodies are counted in full but kept up to 1 MiB
 
 
@@ -130,24 +130,8 @@ class HTTPRequestConnection(Connection):
         return Response(self.status, headers, bytes(self.body))
 
     def judge_response(self) -> None:
-        status = self.status if isinstance(self.status, int) else None
-        sent = self.body_size
-        head = self.probe.method == "HEAD"
+        """The response as a whole: the one judgement, shared with ``check_flow``."""
         events = [e for e in (self.start_event,) if e] + self.body_events[:3]
-        if status in NO_BODY_STATUSES and sent:
-            self.find("asgi.body-on-no-content", events, status=status, sent=sent)
-        elif head and sent:
-            self.find("asgi.body-on-head", events, sent=sent)
-        lengths = {v.strip() for k, v in self.headers if k.lower() == b"content-length"}
-        if len(lengths) != 1 or head or status in NO_BODY_STATUSES:
-            return
-        value = lengths.pop()
-        if value.isdigit() and int(value) != sent:
-            why = (
-                "The client stops reading at the declared length."
-                if sent > int(value)
-                else "The client waits for the missing bytes until it gives up."
-            )
-            self.find(
-                "asgi.content-length-mismatch", events, declared=int(value), sent=sent, why=why
-            )
+        found = response_problems(self.probe.method, self.status, self.headers, self.body_size)
+        for rule, details in found:
+            self.find(rule, events, **details)

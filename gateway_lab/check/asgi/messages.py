@@ -11,6 +11,7 @@ of ``bytes`` / ``text``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -59,6 +60,8 @@ def headers_problems(headers: Any) -> tuple[list[Problem], list[tuple[bytes, byt
             continue
         if _CONTROL.search(name) or _CONTROL.search(value):
             problems.append(("asgi.header-crlf", {"value": short((name, value), 60)}))
+        elif name.startswith(b":"):
+            problems.append(("asgi.pseudo-header", {"value": short(name)}))
         elif name != name.lower():
             problems.append(("asgi.header-name-case", {"value": short(name)}))
         pairs.append((name, value))
@@ -99,15 +102,20 @@ def _bytes_fix(body: Any) -> str:
 
 
 def body_problems(message: Mapping[str, Any], where: str, field: str = "body") -> list[Problem]:
+    more = message.get("more_body", False)
+    flag: list[Problem] = []
+    if not isinstance(more, bool):
+        flag = [("asgi.more-body-not-bool", {"where": where, "value": short(more, 30)})]
     body = message.get(field, b"")
     if isinstance(body, bytes):
-        return []
+        return flag
     fix = _bytes_fix(body)
     return [
         (
             "asgi.body-not-bytes",
             {"where": where, "type": type(body).__name__, "value": short(body, 30), "fix": fix},
-        )
+        ),
+        *flag,
     ]
 
 
@@ -155,8 +163,58 @@ def ws_accept_problems(message: Mapping[str, Any], offered: list[str]) -> list[P
                 "Only choose from scope['subprotocols'], or leave 'subprotocol' out.",
             )
         ]
-    found, _ = headers_problems(message.get("headers", []))
+    found, pairs = headers_problems(message.get("headers", []))
+    if any(name == b"sec-websocket-protocol" for name, _ in pairs):
+        found.append(
+            _form(
+                "'websocket.accept' carried a sec-websocket-protocol header; the spec says "
+                'the headers "Must not include a header named sec-websocket-protocol".',
+                "Choose the subprotocol with the 'subprotocol' key instead: "
+                "{'type': 'websocket.accept', 'subprotocol': 'chat'}.",
+            )
+        )
     return found
+
+
+# Keys whose values other rules judge (bodies, headers, status, close code...).
+_JUDGED_KEYS = frozenset({"type", "body", "bytes", "text", "headers", "status", "code", "reason"})
+_INT64 = 2**63
+
+
+def value_problems(message: Mapping[str, Any]) -> list[Problem]:
+    """Values a message may not carry: the spec lists the allowed types (tuples pass)."""
+    for key, value in message.items():
+        if key in _JUDGED_KEYS:
+            continue
+        bad = _forbidden(value, 0)
+        if bad:
+            return [("asgi.message-value-type", {"key": repr(key), "value": bad})]
+    return []
+
+
+def _forbidden(value: Any, depth: int) -> str:
+    """A description of the first value that no ASGI message may hold ("" if none)."""
+    if value is None or isinstance(value, (bool, str, bytes)):
+        return ""
+    if isinstance(value, int):
+        return (
+            "" if -_INT64 <= value < _INT64 else f"{short(value)} (outside the signed 64-bit range)"
+        )
+    if isinstance(value, float):
+        return "" if math.isfinite(value) else f"{value!r} (no NaN or infinities)"
+    if depth > 32:
+        return "a structure nested more than 32 levels deep"
+    if isinstance(value, (list, tuple)):
+        return next((found for item in value if (found := _forbidden(item, depth + 1))), "")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"a dict key {short(k)} (keys must be Unicode strings)"
+            found = _forbidden(v, depth + 1)
+            if found:
+                return found
+        return ""
+    return f"{short(value, 40)} (a {type(value).__name__})"
 
 
 def ws_close_problems(message: Mapping[str, Any]) -> list[Problem]:

@@ -1,22 +1,71 @@
-"""The ASGI rules (HTTP, WebSocket, lifespan, and the event loop).
+"""The ASGI rules (HTTP, WebSocket, lifespan, and the event loop), sentence by sentence.
 
-Theory of operation: data only, one :class:`~.rule.Rule` per mistake: any
-scope (message shape, scope types), HTTP (status, headers, bodies, more_body
-on both sides), WebSocket (frame shape), lifespan, and blocking the event
-loop. ``{name}`` fields are filled in by the drivers. The mistakes of
-*order* (a body before the start, a send after the close, a wrong lifespan
-reply...) are not written here: their wording lives beside the transition
-tables in :mod:`gateway_lab.protocol.asgi`, which every server side of the
-package follows, and :data:`ORDER_RULES` lists them in the catalogue from
-there (a finding takes the exact sentence of the table it broke).
+Theory of operation: data only, one :class:`~gateway_lab.check.ruletypes.Rule` per
+mistake, each quoting the spec sentence it enforces (``sentence``, from
+:mod:`gateway_lab.protocol.quotes`) and linking its anchor: any scope
+(message shape, allowed value types, scope types), HTTP (status, headers,
+bodies, more_body on both sides), WebSocket (frame shape), lifespan, and
+blocking the event loop. A "must" of the spec is an ``error``, a "should" a
+``warning``; a rule that departs from that says why in ``severity_why``.
+``{name}`` fields are filled in by the drivers. The mistakes of *order* (a
+body before the start, a send after the close, a wrong lifespan reply...)
+are not worded here: their wording lives beside the transition tables in
+:mod:`gateway_lab.protocol.asgi`, which every server side of the package
+follows, and :data:`ORDER_RULES` lists them in the catalogue from there (a
+finding takes the exact sentence of the table it broke), with the quotes of
+:data:`ORDER_QUOTES`. :data:`ASGI_UNCHECKED` lists the requirements on apps
+that no check from outside the app can see, and why.
 """
 
 from __future__ import annotations
 
-from gateway_lab.check.rule import ASGI, RFC9110, Rule
+from gateway_lab import specs
+from gateway_lab.check.ruletypes import Rule, Unchecked
+from gateway_lab.protocol import quotes as q
 from gateway_lab.protocol.asgi import VIOLATIONS
 
-__all__ = ["ASGI_RULES", "ORDER_RULES"]
+__all__ = ["ASGI_RULES", "ASGI_UNCHECKED", "ORDER_QUOTES", "ORDER_RULES"]
+
+_EXTENSION_USE = (
+    "If an application sees this it then knows it can send the custom event (say, of type "
+    "http.fullflush) via the send callable."
+)
+# The sentence each order rule enforces, and why its severity is what it is, by rule id.
+ORDER_QUOTES: dict[str, tuple[str, str]] = {
+    "asgi.body-before-start": (q.START_FOLLOWED, ""),
+    "asgi.start-twice": (
+        q.START_FOLLOWED,
+        "The spec has one start per response; a server raises from send on a second one.",
+    ),
+    "asgi.send-after-complete": (
+        q.MORE_BODY,
+        "The spec says such messages are ignored, but servers raise from send (uvicorn: "
+        "'Unexpected ASGI message ... after response already completed'), so the app's "
+        "call ends in an exception.",
+    ),
+    "asgi.unknown-message": (
+        q.NAMESPACED,
+        "A type the server does not know makes it raise from send: a broken conversation.",
+    ),
+    "asgi.no-response": (q.START_FOLLOWED, ""),
+    "asgi.response-incomplete": (q.START_FOLLOWED, ""),
+    "asgi.ws-send-before-accept": (q.CONNECT_ANSWER, ""),
+    "asgi.ws-accept-twice": (
+        q.CONNECT_ANSWER,
+        "The handshake is answered once; servers raise from send on a second accept.",
+    ),
+    "asgi.ws-deny-after-accept": (
+        q.CONNECT_ANSWER,
+        "The denial response can only answer the handshake; servers raise from send.",
+    ),
+    "asgi.ws-no-handshake": (q.CONNECT_ANSWER, ""),
+    "asgi.lifespan-bad-reply": (q.LIFESPAN_STARTUP, ""),
+    "asgi.lifespan-no-reply": (q.LIFESPAN_STARTUP, ""),
+    "asgi.extension-not-offered": (
+        _EXTENSION_USE,
+        "Sending an extension's message the scope does not offer makes a server raise.",
+    ),
+}
 
 
 def _template(text: str) -> str:
@@ -26,8 +75,10 @@ def _template(text: str) -> str:
 
 _FIRST: dict[str, Rule] = {}
 for _v in VIOLATIONS:  # the first table's wording stands for a shared id (HTTP's)
+    _quote, _why = ORDER_QUOTES.get(_v.rule, ("", ""))
     _FIRST.setdefault(
-        _v.rule, Rule(_v.rule, "error", _template(_v.what), _template(_v.fix), _v.spec)
+        _v.rule,
+        Rule(_v.rule, "error", _template(_v.what), _template(_v.fix), _v.spec, _quote, _why),
     )
 ORDER_RULES = list(_FIRST.values())
 
@@ -39,7 +90,10 @@ ASGI_RULES = [
         "Calling the app returned {value}, not an awaitable. An ASGI app is an `async "
         "def` function (a coroutine function).",
         "Write `async def app(scope, receive, send):`.",
-        ASGI + "main.html#applications",
+        specs.ASGI_APPLICATIONS,
+        q.SINGLE_CALLABLE,
+        "A server awaits what the app returns; anything else fails at once (a SHOULD in "
+        "the text, but the legacy two-callable style is the only alternative).",
     ),
     Rule(
         "asgi.send-not-awaited",
@@ -48,7 +102,9 @@ ASGI_RULES = [
         "creates a coroutine, which does nothing until it is awaited, so the message was "
         'never sent (a real server logs "RuntimeWarning: coroutine ... was never awaited").',
         "send(...) returns a coroutine: write `await send(...)`.",
-        ASGI + "main.html#applications",
+        specs.ASGI_APPLICATIONS,
+        q.SEND_AWAITABLE,
+        "The message is never sent: the client gets nothing.",
     ),
     Rule(
         "asgi.receive-not-awaited",
@@ -57,32 +113,52 @@ ASGI_RULES = [
         "message: calling receive() only creates a coroutine, which does nothing until it "
         'is awaited (a real server logs "RuntimeWarning: coroutine ... was never awaited").',
         "receive() returns a coroutine: write `message = await receive()`.",
-        ASGI + "main.html#applications",
+        specs.ASGI_APPLICATIONS,
+        q.RECEIVE_AWAITABLE,
+        "The app works with a coroutine instead of the message.",
     ),
     Rule(
         "asgi.message-not-dict",
         "error",
         "send() got {value}; every ASGI message is a dict with a 'type' key.",
         "Send a dict such as {{'type': 'http.response.start', 'status': 200, 'headers': []}}.",
-        ASGI + "main.html#events",
+        specs.ASGI_EVENTS,
+        q.EVENT_DICT,
+        "Servers raise from send on anything else.",
+    ),
+    Rule(
+        "asgi.message-value-type",
+        "error",
+        "The message's {key} holds {value}, which no ASGI message may carry: messages "
+        "hold only bytes, str, int (64-bit), float (no NaN or infinity), list, dict with "
+        "str keys, bool and None.",
+        "Convert it first: str(...) for an object, a list for a set, a str key for a dict.",
+        specs.ASGI_EVENTS,
+        q.EVENT_TYPES,
+        'The list is a requirement ("only allowed"), so a value outside it is an error; '
+        "tuples pass although the spec asks for lists, since every server accepts them.",
     ),
     Rule(
         "asgi.scope-type-ignored",
         "warning",
         "Given a {scope} scope, the app sent {value} as if it were an HTTP request. An "
-        "app should look at scope['type'] and raise (or return) for types it does not "
-        "handle.",
-        "Start the app with `if scope['type'] != 'http': return` (or raise), or handle "
-        "'{scope}' too.",
-        ASGI + "main.html#applications",
+        "app should look at scope['type'] and reject the types it does not handle by "
+        "raising an exception.",
+        "Start the app with `if scope['type'] != 'http': raise RuntimeError(scope['type'])`, "
+        "or handle '{scope}' too.",
+        specs.ASGI_PROTOCOL_SPECIFICATIONS,
+        q.NAMESPACED,
     ),
     Rule(
         "asgi.unsupported-scope",
         "info",
-        "The app does not handle the {scope} scope ({how}). That is fine if it is meant "
-        "to serve HTTP only.",
+        "The app does not serve the {scope} scope ({how}). The ASGI spec asks an app to "
+        "reject a scope type it does not understand by raising an exception.",
         "",
-        ASGI + "main.html#applications",
+        specs.ASGI_PROTOCOL_SPECIFICATIONS,
+        q.REJECT_PROTOCOL,
+        "A SHOULD, but an app that serves only some scope types is valid: a note, shown "
+        "only when the app returned instead of raising, or does not serve HTTP at all.",
     ),
     # -- ASGI: HTTP ------------------------------------------------------------------
     Rule(
@@ -90,28 +166,32 @@ ASGI_RULES = [
         "error",
         "The status is {value}, of type {type}; ASGI wants an int such as 200.",
         "Write 'status': 200 (a number, no reason phrase).",
-        ASGI + "www.html#response-start-send-event",
+        specs.ASGI_HTTP_RESPONSE_START,
+        q.STATUS_INT,
     ),
     Rule(
         "asgi.status-invalid",
         "error",
         "The status {value} is not an HTTP status code (100 to 599).",
         "Use a code such as 200, 404 or 500.",
-        ASGI + "www.html#response-start-send-event",
+        specs.ASGI_HTTP_RESPONSE_START,
+        q.STATUS_INT,
     ),
     Rule(
         "asgi.headers-form",
         "error",
         "The headers {value} are not a list of [name, value] pairs.",
         "Write 'headers': [(b'content-type', b'text/plain')].",
-        ASGI + "www.html#response-start-send-event",
+        specs.ASGI_HTTP_RESPONSE_START,
+        q.HEADERS_FORM,
     ),
     Rule(
         "asgi.header-not-bytes",
         "error",
         "The header {value} has a {part} of type {type}; ASGI header names and values are bytes.",
         "Write them as b'...' literals or with .encode('latin-1').",
-        ASGI + "www.html#response-start-send-event",
+        specs.ASGI_HTTP_RESPONSE_START,
+        q.HEADERS_FORM,
     ),
     Rule(
         "asgi.header-crlf",
@@ -119,22 +199,45 @@ ASGI_RULES = [
         "The header {value} contains a line break or control character, which would "
         "split the header and let the rest forge new headers.",
         "Remove b'\\r', b'\\n' and other control bytes from header names and values.",
-        ASGI + "www.html#response-start-send-event",
+        specs.RFC9110 + "#section-5.5",
+        q.CR_LF_NUL,
     ),
     Rule(
         "asgi.header-name-case",
-        "warning",
-        "The header name {value} is not lower-case. The ASGI spec asks for lower-case "
-        "names; servers usually cope.",
+        "error",
+        'The header name {value} is not lower-case; the ASGI spec says "Header names must '
+        'be lowercased" (many servers lower-case it for you, but not all).',
         "Write header names in lower case: b'content-type'.",
-        ASGI + "www.html#response-start-send-event",
+        specs.ASGI_HTTP_RESPONSE_START,
+        q.HEADERS_LOWER,
+    ),
+    Rule(
+        "asgi.pseudo-header",
+        "error",
+        "The app sent the pseudo-header {value}; names starting with ':' belong to "
+        "HTTP/2 and HTTP/3 framing, which the server writes, not the app.",
+        "Remove it: the status goes in 'status', the rest is the server's.",
+        specs.ASGI_HTTP_RESPONSE_START,
+        q.PSEUDO_HEADERS,
     ),
     Rule(
         "asgi.body-not-bytes",
         "error",
         "The 'body' of {where} is of type {type} ({value}); ASGI bodies are bytes.",
         "Send bytes: {fix}.",
-        ASGI + "www.html#response-body-send-event",
+        specs.ASGI_HTTP_RESPONSE_BODY,
+        q.BODY_BYTES,
+    ),
+    Rule(
+        "asgi.more-body-not-bool",
+        "warning",
+        "The 'more_body' of {where} is {value}, not True or False; servers only look at "
+        "whether it is truthy, so 0 or '' ends the response and 'no' does not.",
+        "Write 'more_body': True (more to come) or False (the last part).",
+        specs.ASGI_HTTP_RESPONSE_BODY,
+        q.MORE_BODY,
+        "The spec gives the type, not a MUST; servers take its truth value, so it works "
+        "by accident.",
     ),
     Rule(
         "asgi.body-partly-read",
@@ -143,7 +246,8 @@ ASGI_RULES = [
         "only {read} and answered, so it worked with part of the body (fine if it "
         "meant to refuse the request early; a bug if it used the body).",
         "Keep calling receive() while message.get('more_body') is True and join the 'body' parts.",
-        ASGI + "www.html#request-receive-event",
+        specs.ASGI_HTTP_REQUEST,
+        q.REQUEST_MORE_BODY,
     ),
     Rule(
         "asgi.receive-after-body",
@@ -152,39 +256,64 @@ ASGI_RULES = [
         "message had more_body=False), before it answered. The next message only comes "
         "when the client leaves, and the client is waiting for the answer.",
         "Stop reading when more_body is False, then send the response.",
-        ASGI + "www.html#request-receive-event",
+        specs.ASGI_HTTP_REQUEST,
+        q.REQUEST_MORE_BODY,
+        "A SHOULD, but the app and the client then wait for each other: the request hangs.",
     ),
     Rule(
         "asgi.content-length-mismatch",
         "error",
         "The content-length header says {declared} bytes but the app sent {sent}. {why}",
         "Compute it from the bytes you send: str(len(body)).encode().",
-        RFC9110 + "#section-8.6",
+        specs.RFC9112_BODY_LENGTH,
+        q.CONTENT_LENGTH,
+        "The client reads exactly that many bytes: the response is cut or never ends.",
     ),
     Rule(
         "asgi.body-on-no-content",
         "error",
         "The response is {status}, which must not have a body, but the app sent {sent} bytes.",
         "Send an empty body with {status} responses.",
-        RFC9110 + "#section-6.4.1",
+        specs.RFC9110_CONTENT,
+        q.NO_CONTENT,
     ),
     Rule(
         "asgi.body-on-head",
         "info",
-        "The app sent {sent} body bytes in answer to HEAD. A HEAD response has no body; "
-        "servers drop it, so this is allowed, only wasted work.",
+        "The app sent {sent} body bytes in answer to HEAD, only for the server to drop "
+        "them: a HEAD response has no body.",
         "If scope['method'] == 'HEAD', send the start message and an empty body.",
-        RFC9110 + "#section-9.3.2",
+        specs.RFC9110_HEAD,
+        q.HEAD_NO_CONTENT,
+        "The MUST is the server's, and servers drop the body; the note is shown only when "
+        "the body is large enough for building it to be real wasted work.",
+    ),
+    Rule(
+        "asgi.no-content-type",
+        "warning",
+        "The response ({status}) has a body but no content-type header, so the browser "
+        "has to guess what the bytes are.",
+        "Add a header such as (b'content-type', b'text/plain; charset=utf-8').",
+        specs.RFC9110_CONTENT_TYPE,
+        q.CONTENT_TYPE,
     ),
     # -- ASGI: WebSocket -------------------------------------------------------------
-    Rule("asgi.ws-message-form", "error", "{detail}", "{hint}", ASGI + "www.html#send-send-event"),
+    Rule(
+        "asgi.ws-message-form",
+        "error",
+        "{detail}",
+        "{hint}",
+        specs.ASGI_WEBSOCKET_SEND,
+        q.SEND_EXACTLY_ONE,
+    ),
     # -- ASGI: lifespan --------------------------------------------------------------
     Rule(
         "asgi.lifespan-no-reply",
         "error",
         "The app received {event} and {how} without replying, so a server would wait (or give up).",
         "After doing the work, send {{'type': '{reply}'}}.",
-        ASGI + "lifespan.html",
+        specs.ASGI_LIFESPAN,
+        q.LIFESPAN_STARTUP,
     ),
     Rule(
         "asgi.lifespan-startup-failed",
@@ -192,7 +321,9 @@ ASGI_RULES = [
         "The app answered the lifespan startup with 'lifespan.startup.failed' "
         "({value}); a server would refuse to start.",
         "Fix what startup needs, or reply 'lifespan.startup.complete'.",
-        ASGI + "lifespan.html#startup-failed-send-event",
+        specs.ASGI_LIFESPAN_STARTUP_FAILED,
+        q.LIFESPAN_FAILED,
+        "Allowed by the spec, but no request would be served: worth a warning.",
     ),
     *[rule for rule in ORDER_RULES if rule.id != "asgi.lifespan-no-reply"],
     # -- ASGI: the event loop --------------------------------------------------------
@@ -204,6 +335,58 @@ ASGI_RULES = [
         "Use the async version (`await asyncio.sleep(...)`, an async client), or move the "
         "blocking call to a thread: `await asyncio.to_thread(func, ...)` or "
         "`loop.run_in_executor(None, func)`.",
-        "https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code",
+        specs.ASGI_MAIN + "#overview",
+        q.ASYNC_COROUTINES,
+        "Measured, not seen in a message: a stall longer than the threshold (50 ms by "
+        "default) inside the app's own code.",
+    ),
+]
+
+ASGI_UNCHECKED = [
+    Unchecked(
+        q.MIDDLEWARE_COPY,
+        specs.ASGI_MAIN + "#middleware",
+        "Concerns middleware passing the scope down; the checker sees one app, and an app "
+        "changing its own scope harms nobody.",
+    ),
+    Unchecked(
+        q.RECEIVE_INVALID,
+        specs.ASGI_ERROR_HANDLING,
+        "The checker plays a correct server and never hands the app an invalid event.",
+    ),
+    Unchecked(
+        q.EXTRA_KEYS,
+        specs.ASGI_ERROR_HANDLING,
+        "Covered by app.raised only if a server sends extra keys; the battery's events "
+        "carry the spec's keys, as today's servers do.",
+    ),
+    Unchecked(
+        q.COOKIE_HTTP2,
+        specs.ASGI_HTTP,
+        "The battery speaks HTTP/1.1 and sends no cookies; how an app parses Cookie "
+        "headers happens inside it.",
+    ),
+    Unchecked(
+        q.TRIGGER,
+        specs.ASGI_HTTP_REQUEST,
+        "What the app runs before its first receive() leaves no message behind.",
+    ),
+    Unchecked(
+        q.DISCONNECT_SEND,
+        specs.ASGI_HTTP_DISCONNECT,
+        "The battery's client never leaves in the middle of a response; the exercises "
+        "asgi-sse-until-disconnect and asgi-ws-numbered-echo check it with a client that "
+        "does.",
+    ),
+    Unchecked(
+        q.LIFESPAN_KEY_NAMES,
+        specs.ASGI_LIFESPAN_STATE,
+        "Naming is a convention between frameworks; no key name is wrong on its own.",
+    ),
+    Unchecked(
+        q.LIFESPAN_REJECT,
+        specs.ASGI_LIFESPAN_SCOPE,
+        "A requirement on servers (the checker follows it: an app that raises for the "
+        "lifespan scope gets no lifespan events and no error).",
     ),
 ]

@@ -32,8 +32,29 @@ from gateway_lab.check.battery import Probe
 from gateway_lab.check.explain import describe_exception, short
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
+from gateway_lab.check.wsgi.flow import response_problems, start_response_args_problem
 from gateway_lab.check.wsgi.input import WatchedErrors, WatchedInput
-from gateway_lab.events.flow import Event, Flow, keep_body
+from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.kinds import (
+    BODY,
+    CLOSE,
+    ENVIRON,
+    ERRORS,
+    EXCEPTION,
+    READ,
+    RETURN,
+    START_RESPONSE,
+    TIMEOUT,
+    WRITE,
+)
+from gateway_lab.events.payloads import (
+    body_payload,
+    environ_payload,
+    exception_payload,
+    return_payload,
+    start_response_payload,
+)
+from gateway_lab.events.record.base import learner_traceback
 from gateway_lab.interface.environ import make_environ
 from gateway_lab.interface.response import Response
 from gateway_lab.platform import IN_BROWSER
@@ -41,9 +62,17 @@ from gateway_lab.protocol.wsgi import HEADER_KEYS, WSGIExchange
 
 __all__ = ["run_wsgi_probe"]
 
-NO_BODY_STATUSES = (204, 304)
 KEEP_BYTES = 1 << 20  # bodies are counted in full but kept up to 1 MiB
-MAX_EVENTS = 500  # events recorded per request
+# Variables PEP 3333 lets a server leave out: a KeyError on one of them means the
+# app had no fallback plan (wsgi.environ-key-missing).
+_OPTIONAL = {
+    "CONTENT_LENGTH": ("the request has no body", "'0'"),
+    "CONTENT_TYPE": ("the request has no body", "''"),
+    "QUERY_STRING": ("the URL has no query string", "''"),
+    "REMOTE_USER": ("no one logged in", "None"),
+    "HTTP_COOKIE": ("the client sent no cookie", "''"),
+    "HTTP_AUTHORIZATION": ("the client sent no credentials", "None"),
+}
 
 
 class _Exchange(WSGIExchange):
@@ -69,7 +98,6 @@ class _Exchange(WSGIExchange):
         self.sent = bytearray()  # the body, kept up to KEEP_BYTES
         self.sent_size = 0  # the body's full size
         self.abandoned = False  # the check gave up waiting: stop iterating
-        self.recorded = 0  # events recorded for this request
         self.body_events: list[Event] = []
         self.early_chunk: tuple[Event, str] | None = None  # body before start_response
         self.raised = False
@@ -78,13 +106,9 @@ class _Exchange(WSGIExchange):
     # -- recording ---------------------------------------------------------------------
     def event(self, source: str, kind: str, payload: dict[str, Any]) -> Event:
         target = "server" if source == "app" else "app"
-        self.recorded += 1
-        if self.recorded > MAX_EVENTS:  # an endless body: keep judging, stop recording
-            event = Event(self.flow.now(), source, target, kind, {}, self.connection)
-        else:
-            event = self.flow.add(source, target, kind, payload, self.connection)
-        self.current = event
-        return event
+        # (an endless body: the flow's per-connection cap stops keeping, the judging goes on)
+        self.current = self.flow.add(source, target, kind, payload, self.connection)
+        return self.current
 
     def find(
         self, rule: str, events: list[Event] | None = None, once: bool = True, **details: Any
@@ -112,9 +136,7 @@ class _Exchange(WSGIExchange):
 
     def returned(self, result: Any) -> None:
         self.result = result
-        self.event(
-            "app", "return", {"type": type(result).__name__, "summary": f"returned {short(result)}"}
-        )
+        self.event("app", RETURN, return_payload(result))
 
     def send_body(self, data: bytes) -> None:
         self.sent_size += len(data)
@@ -127,21 +149,21 @@ class _Exchange(WSGIExchange):
         return self.abandoned
 
     def closing(self) -> None:
-        self.event("server", "close", {})
+        self.event("server", CLOSE, {})
 
     def close_failed(self, exc: Exception) -> None:
         self.raised = True
-        self.find(
-            "wsgi.close-raised",
-            [self.current] if self.current else None,
-            exc=describe_exception(exc),
-        )
+        closed = self.current
+        payload = exception_payload(exc, learner_traceback(exc), during="close")
+        self.event("app", EXCEPTION, payload)
+        self.find("wsgi.close-raised", [closed] if closed else None, exc=describe_exception(exc))
 
     # -- the server's callables, recorded ------------------------------------------------
-    def note_read(self, call: str, asked: int | None, left: int, got: int) -> None:
+    def note_read(self, call: str, asked: int | None, left: int, got: int, past: bool) -> None:
+        """One read of wsgi.input; ``past``: on a socket it would wait after the body."""
         event = self.event(
             "app",
-            "read",
+            READ,
             {
                 "call": call,
                 "asked": asked,
@@ -150,42 +172,38 @@ class _Exchange(WSGIExchange):
                 "summary": f"{call} -> {got} B",
             },
         )
+        if not past:
+            return
         length = len(self.probe.body)
-        if call == "read()":
-            self.find("wsgi.input-read-unbounded", [event], call="read()")
-        elif asked is not None and asked > left:
-            situation = (
-                f"when only {left} of the {length}-byte body (CONTENT_LENGTH) were left"
-                if length
-                else "but this request has no body (CONTENT_LENGTH is absent)"
-            )
-            self.find("wsgi.input-past-content-length", [event], asked=asked, situation=situation)
+        situation = (
+            f"when only {left} of the {length}-byte body (CONTENT_LENGTH) were left"
+            if length
+            else "but this request has no body (CONTENT_LENGTH is absent)"
+        )
+        if call.startswith("readline"):
+            what = f"a line ({call}) that has no newline before the body ends"
+        elif asked is None:
+            what = f"everything up to end-of-file ({call})"
+        else:
+            what = f"{asked} bytes ({call})"
+        self.find("wsgi.input-past-content-length", [event], asked=what, situation=situation)
+
+    def note_closed(self, stream: str) -> None:
+        event = self.event("app", ERRORS, {"summary": f"{stream}.close()"})
+        self.find("wsgi.stream-closed", [event], stream=stream)
 
     def note_errors_write(self, data: Any) -> None:
-        event = self.event("app", "errors", {"value": short(data), "summary": "wsgi.errors"})
+        event = self.event("app", ERRORS, {"value": short(data), "summary": "wsgi.errors"})
         self.find("wsgi.errors-not-str", [event], type=type(data).__name__, value=short(data))
 
     def start_response(self, *args: Any, **kwargs: Any) -> Any:
         names = ("status", "headers", "exc_info")
         given = dict(zip(names, args, strict=False))
-        extra = len(args) > 3 or any(k not in names or k in given for k in kwargs)
         given.update({k: v for k, v in kwargs.items() if k in names})
-        event = self.event(
-            "app",
-            "start_response",
-            {
-                "status": short(given.get("status")),
-                "headers": short(given.get("headers"), 200),
-                "exc_info": given.get("exc_info") is not None,
-                "summary": f"start_response {short(given.get('status'))}",
-            },
-        )
-        if extra or "status" not in given or "headers" not in given:
-            self.problem(
-                "start-response-args",
-                detail=f"{len(args)} positional argument(s)"
-                + (f" and keywords {sorted(kwargs)}" if kwargs else ""),
-            )
+        event = self.event("app", START_RESPONSE, start_response_payload(args, kwargs))
+        wrong_call = start_response_args_problem(len(args), list(kwargs))
+        if wrong_call is not None:
+            self.find(wrong_call[0], [event], **wrong_call[1])
         write = super().start_response(
             given.get("status"), given.get("headers", []), given.get("exc_info")
         )
@@ -193,36 +211,29 @@ class _Exchange(WSGIExchange):
         return write
 
     def write(self, data: Any) -> None:
-        event = self.event(
-            "app",
-            "write",
-            keep_body(data)
-            if isinstance(data, (bytes, bytearray))
-            else {"value": short(data), "summary": "write(?)"},
-        )
+        event = self.event("app", WRITE, body_payload(data))
         self.find("wsgi.write-used", [event])
         super().write(data)
 
     def chunk(self, chunk: Any) -> None:
-        if isinstance(chunk, bytes):
-            self.event("app", "body", keep_body(chunk))
-        else:
-            self.event("app", "body", {"value": short(chunk), "summary": "body ?"})
+        self.event("app", BODY, body_payload(chunk))
         super().chunk(chunk)
 
     # -- running the app ----------------------------------------------------------------
     def run(self) -> None:
+        environ_keys: frozenset[str] = frozenset()
         try:
             environ = self._environ()
-            shown = {k: v for k, v in environ.items() if isinstance(v, (str, tuple, bool))}
-            self.event("server", "environ", {"environ": shown, "summary": self.label})
+            environ_keys = frozenset(environ)
+            self.event("server", ENVIRON, environ_payload(environ))
             self.respond(self.app, environ)
         except BaseException as exc:  # noqa: BLE001 - a learner's exception, explained
             self.raised = True
-            event = self.event(
-                "app", "exception", {"type": type(exc).__name__, "message": str(exc)}
-            )
+            event = self.event("app", EXCEPTION, exception_payload(exc, learner_traceback(exc)))
             self.find("app.raised", [event], exc=describe_exception(exc))
+            missing = _missing_variable(exc, environ_keys)
+            if missing is not None:
+                self.find("wsgi.environ-key-missing", [event], **missing)
         finally:
             self.finished = True
             self.done.set()
@@ -230,8 +241,12 @@ class _Exchange(WSGIExchange):
     def _environ(self) -> dict[str, Any]:
         probe = self.probe
         environ = make_environ(probe.method, probe.target, probe.all_headers(), probe.body)
-        environ["wsgi.input"] = WatchedInput(probe.body, self.note_read)
-        environ["wsgi.errors"] = WatchedErrors(self.note_errors_write)
+        environ["wsgi.input"] = WatchedInput(
+            probe.body, self.note_read, lambda: self.note_closed("wsgi.input")
+        )
+        environ["wsgi.errors"] = WatchedErrors(
+            self.note_errors_write, lambda: self.note_closed("wsgi.errors")
+        )
         environ["wsgi.file_wrapper"] = FileWrapper
         environ["wsgi.multithread"] = True
         return environ
@@ -252,40 +267,12 @@ class _Exchange(WSGIExchange):
         if self.early_chunk is not None:
             event, value = self.early_chunk
             self.find("wsgi.body-before-start-response", [event], value=value)
-        code = self.code
-        sent = self.sent_size
-        head = self.probe.method == "HEAD"
         events = [e for e in (self.status_event,) if e] + self.body_events[:3]
-        if code in NO_BODY_STATUSES and sent:
-            self.find(
-                "wsgi.body-on-no-content", events, status=short(self.status), sent=sent, code=code
-            )
-        elif head and sent:
-            self.find("wsgi.body-on-head", events, sent=sent)
-        lengths = [v for k, v in self.headers if k.lower() == "content-length"]
-        if lengths:
-            self._judge_length(lengths, code, sent, head, events)
-        if sent and not any(k.lower() == "content-type" for k, _ in self.headers):
-            self.find("wsgi.no-content-type", events, status=short(self.status))
-
-    def _judge_length(
-        self, lengths: list[str], code: int | None, sent: int, head: bool, events: list[Event]
-    ) -> None:
-        values = {v.strip() for v in lengths}
-        if len(values) > 1 or not next(iter(values)).isdigit():
-            self.find("wsgi.content-length-invalid", events, value=short(", ".join(lengths)))
-            return
-        declared = int(values.pop())
-        if head or code in NO_BODY_STATUSES or code is None or code < 200:
-            return
-        if declared != sent:
-            why = (
-                "The client stops reading after the declared length, and the extra bytes "
-                "spoil the next response on the connection."
-                if sent > declared
-                else "The client waits for the missing bytes until it gives up."
-            )
-            self.find("wsgi.content-length-mismatch", events, declared=declared, sent=sent, why=why)
+        # the one judgement of a whole response, shared with check_flow
+        for rule, details in response_problems(
+            self.probe.method, self.status, self.headers, self.sent_size
+        ):
+            self.find(rule, events, **details)
 
 
 def run_wsgi_probe(
@@ -304,7 +291,7 @@ def run_wsgi_probe(
     if not exchange.done.wait(timeout):
         exchange.abandoned = True
         flow.add(
-            "server", "app", "timeout", {"summary": f"gave up after {timeout:g} s"}, connection
+            "server", "app", TIMEOUT, {"summary": f"gave up after {timeout:g} s"}, connection
         )
         found = list(exchange.findings)
         found.append(
@@ -314,6 +301,17 @@ def run_wsgi_probe(
     worker.join()
     exchange.judge()
     return exchange.findings, exchange.response()
+
+
+def _missing_variable(exc: BaseException, present: frozenset[str]) -> dict[str, Any] | None:
+    """The details of wsgi.environ-key-missing, if ``exc`` is a KeyError on an optional key."""
+    if not isinstance(exc, KeyError) or len(exc.args) != 1 or not isinstance(exc.args[0], str):
+        return None
+    key = exc.args[0]
+    if key in present or not (key in _OPTIONAL or key.startswith("HTTP_")):
+        return None
+    why, default = _OPTIONAL.get(key, ("the client did not send that header", "''"))
+    return {"key": key, "why": why, "default": default}
 
 
 def _hang_detail(exchange: _Exchange) -> str:

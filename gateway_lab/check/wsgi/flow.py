@@ -37,8 +37,10 @@ from gateway_lab.check.wsgi.headers import (
     parse_status,
     status_problems,
 )
+from gateway_lab.check.wsgi.rules import BIG_HEAD_BODY
 from gateway_lab.events.flow import Event
 from gateway_lab.events.kinds import BODY, CLOSE, ENVIRON, EXCEPTION, RETURN, START_RESPONSE, WRITE
+from gateway_lab.protocol.wsgi import is_empty_exc_info
 
 __all__ = [
     "RecordedRequest",
@@ -69,11 +71,11 @@ def start_response_args_problem(positional: int, keywords: Sequence[str]) -> Pro
     given = set(_NAMES[:positional])
     extra = positional > 3 or any(k not in _NAMES or k in given for k in keywords)
     have = given | {k for k in keywords if k in _NAMES}
-    if not extra and {"status", "headers"} <= have:
-        return None
+    if not (extra or keywords) and {"status", "headers"} <= have:
+        return None  # (keywords are a mistake too: PEP 3333's server calls are positional)
     detail = f"{positional} positional argument(s)"
     if keywords:
-        detail += f" and keywords {sorted(keywords)}"
+        detail += f" and the keywords {', '.join(sorted(keywords))}"
     return ("wsgi.start-response-args", {"detail": detail})
 
 
@@ -87,7 +89,7 @@ def response_problems(
     if code in NO_BODY_STATUSES and sent:
         details = {"status": short(status), "sent": sent, "code": code}
         problems.append(("wsgi.body-on-no-content", details))
-    elif head and sent:
+    elif head and sent >= BIG_HEAD_BODY:  # a few dropped bytes teach nothing
         problems.append(("wsgi.body-on-head", {"sent": sent}))
     lengths = [v for k, v in headers if k.lower() == "content-length"]
     if lengths:
@@ -185,7 +187,12 @@ class RecordedRequest:
         status = payload.get("status")
         headers = payload.get("headers") if "headers" in have else []
         if "exc_info_valid" in payload:
-            if not payload["exc_info_valid"]:
+            if is_empty_exc_info(payload.get("exc_info")):  # sys.exc_info() outside an except
+                self.find("wsgi.exc-info-outside-handler", [event])
+                if self.status is not None and self.headers_out:
+                    twice = [e for e in (self.status_event, event) if e]
+                    self.find("wsgi.start-response-twice", twice, status=short(status))
+            elif not payload["exc_info_valid"]:
                 self.find("wsgi.exc-info-form", [event], value=short(payload.get("exc_info")))
             elif self.headers_out:
                 return  # PEP 3333: too late; the server re-raises (the app's exception follows)
@@ -222,6 +229,8 @@ class RecordedRequest:
         self.returned = True
         kind = payload.get("type")
         self.listed = kind in ("list", "tuple")
+        if self.listed:
+            self.finished = True  # a list is noted whole: its chunks follow at once
         value = payload.get("value")
         if "value" not in payload:
             return
@@ -274,8 +283,8 @@ class RecordedRequest:
     # -- the response as a whole ---------------------------------------------------------
     def judge(self) -> list[Finding]:
         """The findings, once every event was fed."""
-        if self.raised or not self.complete:
-            return self.findings
+        if self.raised or not self.complete or not (self.finished or self.stopped):
+            return self.findings  # (not finished: still running, judged for what it did so far)
         if self.stopped:
             if self.early_chunk is not None and self.status is None and not self.listed:
                 # the server stopped at body bytes with no status line: that is what was seen

@@ -1,0 +1,99 @@
+"""A passing exercise report, brief: one line per request, every check still named.
+
+Theory of operation: an exercise's feedback is one ``(mark, sentence)`` row
+per expectation, each sentence starting with the request it is about
+(``"GET /?name=Ada (the name from the query string): status 200"``). That is
+right for a failing answer, where the ✗ row must stand out, but a passing
+one then runs to twenty lines of ✓. :func:`compact_lines` folds consecutive
+✓ rows about the same request into one row that names each check, so a
+passing report fits in a dozen lines and still shows everything the
+exercise is about. Rows marked ✗ or ! are never folded.
+
+:func:`finding_lines` is the other half: the checker's findings as feedback
+rows, one row per *rule* (with every request that showed it), not one per
+request, so a read past the body on four requests is one row, not four.
+
+>>> compact_lines([("✓", "GET / (home): status 200"), ("✓", "GET / (home): body contains 'Hi'")])
+[('✓', "GET / (home): status 200 · body contains 'Hi'")]
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway_lab.check.report import Finding, Report
+
+__all__ = ["compact_lines", "finding_lines", "regroup_findings"]
+
+_SEPARATOR = " · "
+
+
+def _split(text: str) -> tuple[str, str]:
+    """The request a row is about, and what it says (no request: all of it)."""
+    about, colon, rest = text.partition("): ")
+    if colon and "(" in about:
+        return about + ")", rest
+    head, colon, rest = text.partition(": ")
+    return (head, rest) if colon else ("", text)
+
+
+def compact_lines(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``lines`` with consecutive ✓ rows about one request folded into one row."""
+    folded: list[tuple[str, str]] = []
+    last_about = None
+    for mark, text in lines:
+        about, said = _split(text)
+        if mark == "✓" and about and folded and folded[-1][0] == "✓" and about == last_about:
+            folded[-1] = ("✓", folded[-1][1] + _SEPARATOR + said)
+            continue
+        folded.append((mark, text))
+        last_about = about if mark == "✓" else None
+    return folded
+
+
+def _case(finding: Finding) -> tuple[str, str]:
+    """Findings of one rule that differ only in their numbers are one case."""
+    return finding.rule, re.sub(r"\d+", "#", finding.message)
+
+
+def finding_lines(report: Report) -> list[tuple[str, str]]:
+    """One feedback row per rule the report found (notes left out), errors first.
+
+    Findings of a rule whose messages differ in more than numbers (two
+    different exceptions) keep a row each: they are different causes.
+    """
+    rows: list[tuple[str, str]] = []
+    for group in report.grouped():
+        cases: dict[tuple[str, str], list[Finding]] = {}
+        for item in group:
+            cases.setdefault(_case(item), []).append(item)
+        for same in cases.values():
+            first = same[0]
+            if first.severity == "info":
+                continue
+            requests = list(dict.fromkeys(r for f in same for r in (f.request, *f.also) if r))
+            where = f" on {', '.join(requests)}" if requests else ""
+            mark = "!" if first.severity == "warning" else "✗"
+            rows.append(
+                (mark, f"{first.rule}{where}: {first.message} What to change: {first.hint}")
+            )
+    return rows
+
+
+def regroup_findings(lines: list[tuple[str, str]], report: Report) -> list[tuple[str, str]]:
+    """``lines`` with the per-request finding rows replaced by :func:`finding_lines`.
+
+    A finding row starts with its rule id; the grouped rows take the place of
+    the first one, so the rows around them keep their order.
+    """
+    rules = report.rules()
+    kept: list[tuple[str, str]] = []
+    placed = False
+    for mark, text in lines:
+        if text.split(" ", 1)[0].rstrip(":") in rules:
+            if not placed:
+                kept += finding_lines(report)
+                placed = True
+            continue
+        kept.append((mark, text))
+    return kept

@@ -1,0 +1,362 @@
+"""Learners' answers to the ASGI-side exercises, wrong and valid, with what each must get.
+
+Each :func:`answer` marks an app with its exercise, whether it must pass, and
+words its feedback must contain (``says``) or must not (``never``): the
+cause named in plain words, never an HTTP outcome for a WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["ANSWERS", "answer"]
+
+ANSWERS: list[Any] = []
+
+
+def answer(
+    exercise: str, passes: bool, *says: str, never: tuple[str, ...] = ()
+) -> Callable[[Any], Any]:
+    """Mark an answer to ``exercise``: its verdict and the words its feedback must hold."""
+
+    def mark(app: Any) -> Any:
+        app.exercise, app.passes, app.says, app.never = exercise, passes, says, never
+        ANSWERS.append(app)
+        return app
+
+    return mark
+
+
+SSE = "asgi-sse-until-disconnect"
+WS = "asgi-ws-numbered-echo"
+OFFLOAD = "asgi-no-blocking"
+EVENT_STREAM = [(b"content-type", b"text/event-stream")]
+
+
+# -- lesson 07: tick until the client leaves ------------------------------------------------
+def _ticker(event: Callable[[int], bytes], pause: float = 0.05) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(scope["type"])
+        left = asyncio.Event()
+
+        async def listen() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left.set()
+
+        task = asyncio.create_task(listen())
+        await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM})
+        number = 0
+        while not left.is_set():
+            number += 1
+            await send({"type": "http.response.body", "body": event(number), "more_body": True})
+            await asyncio.sleep(pause)
+        task.cancel()
+
+    return app
+
+
+sse_with_id = answer(SSE, True, "well-formed events")(
+    _ticker(lambda n: f"id: {n}\ndata: tick {n}\n\n".encode())
+)
+sse_crlf_and_event = answer(SSE, True, "well-formed events")(
+    _ticker(lambda n: f"event: tick\r\ndata:{n}\r\n\r\n".encode())
+)
+sse_comment_and_retry = answer(SSE, True, "noticed the client leaving")(
+    _ticker(lambda n: f": keep-alive\nretry: 1000\ndata: {n}\ndata: more\n\n".encode())
+)
+sse_no_blank_line = answer(SSE, False, "does not end with a blank line")(
+    _ticker(lambda n: f"data: tick {n}\n".encode())
+)
+sse_plain_text = answer(SSE, False, "no event has a data field")(
+    _ticker(lambda n: f"tick {n}\n\n".encode())
+)
+
+
+async def sse_wrong_type(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for _ in range(1, 100):
+        await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": True})
+        await asyncio.sleep(0.02)
+
+
+answer(SSE, False, "content-type should be text/event-stream", "kept streaming to nobody")(
+    sse_wrong_type
+)
+
+
+async def sse_awaits_receive_in_loop(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM})
+    while True:
+        await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": True})
+        if (await receive())["type"] == "http.disconnect":
+            return
+
+
+answer(SSE, False, "Is the loop awaiting receive()")(sse_awaits_receive_in_loop)
+
+
+async def sse_time_sleep(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM})
+    for _ in range(6):
+        await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": True})
+        time.sleep(0.05)
+    await send({"type": "http.response.body", "body": b""})
+
+
+answer(SSE, False, "asgi.blocking-call", "time.sleep")(sse_time_sleep)
+
+
+async def sse_ends_itself(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM})
+    for n in range(3):
+        more = n < 2
+        await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": more})
+
+
+answer(SSE, False, "ended the stream itself")(sse_ends_itself)
+
+
+# -- lesson 07: a numbered echo over a WebSocket ---------------------------------------------
+async def ws_reference_shape(scope: Any, receive: Any, send: Any) -> None:
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif message["type"] == "websocket.receive":
+            if message.get("text") == "bye":
+                await send({"type": "websocket.send", "text": "goodbye"})
+                await send({"type": "websocket.close", "code": 1000})
+                return
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {message.get('text')}"})
+        else:
+            return
+
+
+answer(WS, True, "closed the WebSocket (code 1000)")(ws_reference_shape)
+
+
+class WsEchoClass:
+    """A class instance, the counter on the connection's own object."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            raise RuntimeError(scope["type"])
+        await self.talk(receive, send, 0)
+
+    async def talk(self, receive: Any, send: Any, count: int) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] == "websocket.receive":
+            text = message["text"]
+            if text == "bye":
+                await send({"type": "websocket.send", "text": "goodbye"})
+                return await send({"type": "websocket.close"})
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {text}"})
+
+
+answer(WS, True, "'ping' -> '1: ping'")(WsEchoClass())
+
+
+async def ws_closes_after_client_left(scope: Any, receive: Any, send: Any) -> None:
+    """Sends websocket.close on disconnect too: a no-op, not a mistake."""
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        if message["text"] == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+answer(WS, True, "returned", never=("more to say",))(ws_closes_after_client_left)
+
+
+async def ws_keyerror_on_disconnect(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        text = message["text"]
+        if text == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {text}"})
+
+
+answer(WS, False, "websocket.disconnect", "KeyError", never=("500", "Internal Server Error"))(
+    ws_keyerror_on_disconnect
+)
+
+
+async def ws_global_count(scope: Any, receive: Any, send: Any) -> None:
+    global WS_COUNT
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (message := await receive())["type"] == "websocket.receive":
+        if message["text"] == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            await send({"type": "websocket.close"})
+            return
+        WS_COUNT += 1
+        await send({"type": "websocket.send", "text": f"{WS_COUNT}: {message['text']}"})
+
+
+WS_COUNT = 0
+answer(WS, False, "count per connection")(ws_global_count)
+
+
+async def ws_no_accept(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.send", "text": "hi"})
+
+
+answer(WS, False, "before 'websocket.accept'", never=("500",))(ws_no_accept)
+
+
+async def ws_no_close_on_bye(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while (message := await receive())["type"] == "websocket.receive":
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+answer(WS, False, "the reply should be 'goodbye'", "should close the WebSocket")(ws_no_close_on_bye)
+
+
+async def ws_bytes(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while (message := await receive())["type"] == "websocket.receive":
+        if message["text"] == "bye":
+            await send({"type": "websocket.send", "bytes": b"goodbye"})
+            await send({"type": "websocket.close"})
+            return
+        count += 1
+        await send({"type": "websocket.send", "bytes": f"{count}: {message['text']}".encode()})
+
+
+answer(WS, False, "send text frames")(ws_bytes)
+
+
+async def ws_ignores_disconnect(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        if message.get("text") == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            await send({"type": "websocket.close"})
+            return
+        if message["type"] == "websocket.receive":
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+answer(WS, False, "still running after the client left", never=("500",))(ws_ignores_disconnect)
+
+
+# -- lesson 07: keep the event loop free -----------------------------------------------------
+def slow_lookup(word: str) -> str:
+    time.sleep(0.12)
+    return word.upper()
+
+
+def _word(scope: Any) -> str:
+    return scope["query_string"].decode().partition("=")[2]
+
+
+async def _reply(send: Any, text: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
+async def offload_to_thread(scope: Any, receive: Any, send: Any) -> None:
+    await _reply(send, await asyncio.to_thread(slow_lookup, _word(scope)))
+
+
+answer(OFFLOAD, True, "the event loop stayed free")(offload_to_thread)
+
+
+async def offload_executor(scope: Any, receive: Any, send: Any) -> None:
+    loop = asyncio.get_running_loop()
+    await _reply(send, await loop.run_in_executor(None, slow_lookup, _word(scope)))
+
+
+answer(OFFLOAD, True, "the event loop stayed free", "ran 2 time(s)")(offload_executor)
+
+
+class OffloadClass:
+    """A class instance: no module globals to count, judged on its answers and the loop."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await _reply(send, await asyncio.to_thread(slow_lookup, _word(scope)))
+
+
+answer(OFFLOAD, True, "the event loop stayed free")(OffloadClass())
+
+
+async def offload_executor_no_await(scope: Any, receive: Any, send: Any) -> None:
+    loop = asyncio.get_running_loop()
+    await _reply(send, loop.run_in_executor(None, slow_lookup, _word(scope)))
+
+
+answer(OFFLOAD, False, "missing await", "run_in_executor(...) returns a Future")(
+    offload_executor_no_await
+)
+
+
+async def offload_to_thread_no_await(scope: Any, receive: Any, send: Any) -> None:
+    await _reply(send, asyncio.to_thread(slow_lookup, _word(scope)))
+
+
+answer(OFFLOAD, False, "missing await")(offload_to_thread_no_await)
+
+
+async def offload_blocks(scope: Any, receive: Any, send: Any) -> None:
+    await _reply(send, slow_lookup(_word(scope)))
+
+
+answer(OFFLOAD, False, "asgi.blocking-call", never=("stayed free",))(offload_blocks)
+
+
+async def offload_called_early(scope: Any, receive: Any, send: Any) -> None:
+    await _reply(send, await asyncio.to_thread(slow_lookup(_word(scope))))  # type: ignore[arg-type]
+
+
+answer(OFFLOAD, False, "calls slow_lookup right away")(offload_called_early)
+
+
+async def offload_skips_the_function(scope: Any, receive: Any, send: Any) -> None:
+    await _reply(send, _word(scope).upper())
+
+
+answer(OFFLOAD, False, "never called slow_lookup")(offload_skips_the_function)
+
+
+async def offload_wrong_case(scope: Any, receive: Any, send: Any) -> None:
+    await _reply(send, (await asyncio.to_thread(slow_lookup, _word(scope))).lower())
+
+
+answer(OFFLOAD, False, "ADA")(offload_wrong_case)
