@@ -154,9 +154,7 @@ def test_works_inside_a_running_event_loop() -> None:
 def test_body_arrives_in_pieces_and_echo_gets_all() -> None:
     report = gl.check_asgi(asgi_valid.echo, lifespan=False, websocket=False)
     (post,) = [
-        e.connection
-        for e in report.flow.of_kind("scope")
-        if e.payload["summary"].startswith("POST")
+        e.connection for e in report.flow.of_kind("scope") if e.payload["scope"]["method"] == "POST"
     ]
     receives = [e for e in report.flow.of_kind("receive") if e.connection == post]
     assert [e.payload["more_body"] for e in receives] == [True, True, False]
@@ -395,3 +393,35 @@ def test_every_asgi_rule_quotes_its_spec_sentence() -> None:
             if keyword and rule.severity != "error":
                 assert rule.severity_why, rule.id  # a MUST made milder says why
     assert len(UNCHECKED["asgi"]) >= 5
+
+
+def test_a_crash_in_the_lifespan_startup_is_a_note_that_says_what_is_lost() -> None:
+    async def crash(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            raise ConnectionError("no database")
+        if scope["type"] != "http":
+            raise RuntimeError(scope["type"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body"})
+
+    report = gl.check_asgi(crash)
+    assert report.ok and "asgi.lifespan-no-reply" not in report.rules(), report
+    (note,) = [f for f in report.findings if f.rule == "asgi.unsupported-scope"]
+    assert "no database" in note.message and "lifespan.startup.failed" in note.message
+
+
+def test_a_websocket_bug_after_connect_is_an_error_not_a_rejection() -> None:
+    async def bug(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            message = await receive()
+            message["text"]  # KeyError: the connect message has no text
+        if scope["type"] != "http":
+            raise RuntimeError(scope["type"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body"})
+
+    report = gl.check_asgi(bug)
+    (item,) = report.errors
+    assert item.rule == "app.raised" and item.request == "WEBSOCKET /ws"
+    assert "'websocket.connect'" in item.message and "handshake" in item.hint

@@ -20,6 +20,15 @@ from corpus import asgi_valid, asgi_wrong, wsgi_valid, wsgi_wrong
 import gateway_lab as gl
 from gateway_lab.check.flow import JUDGED, NOT_JUDGED
 from gateway_lab.events.flow import CHECK_PER_CONNECTION
+from gateway_lab.events.kinds import (
+    BODY,
+    ENVIRON,
+    RECEIVE,
+    SCOPE,
+    SEND,
+    START_RESPONSE,
+    WRITE,
+)
 
 WSGI_APPS = [*wsgi_wrong.APPS, *wsgi_valid.APPS]
 ASGI_APPS = [*asgi_wrong.APPS, *asgi_valid.APPS]
@@ -90,3 +99,43 @@ def test_the_checkers_flow_has_the_one_per_connection_cap(check):
     for connection in flow.connections():
         assert len([e for e in flow if e.connection == connection]) <= CHECK_PER_CONNECTION
     assert "app.timeout" in report.rules()
+    assert gl.check_flow(flow).rules() & JUDGED == report.rules() & JUDGED
+
+
+# The messages whose payload is built from what the app or the server passed: a checker
+# and a recorder that saw the same call must have written the same payload.
+MESSAGE_KINDS = (ENVIRON, START_RESPONSE, WRITE, BODY, SCOPE, RECEIVE, SEND)
+
+
+def _same_shape(check: Any, record: Any, apps: list[Any]) -> tuple[list[str], int]:
+    """Record each app under the checker: compare the two flows' message payloads."""
+    problems: list[str] = []
+    compared = 0
+    for app in apps:
+        recorded, flow = record(app)
+        report = check(recorded, timeout=app.check_timeout)
+        ours = [e for e in report.flow if e.kind in MESSAGE_KINDS]
+        theirs = [e for e in flow if e.kind in MESSAGE_KINDS]
+        if [(e.kind, e.connection) for e in ours] != [(e.kind, e.connection) for e in theirs]:
+            continue  # concurrent sends and receives may interleave differently: not a shape
+        for mine, recorder in zip(ours, theirs, strict=True):
+            compared += 1
+            if mine.payload != recorder.payload:
+                problems.append(f"{app.__name__} {mine.kind}: {mine.payload} vs {recorder.payload}")
+                break
+    return problems, compared
+
+
+def test_the_checker_and_the_wsgi_recorder_write_one_payload_shape():
+    problems, compared = _same_shape(
+        gl.check_wsgi, gl.record_wsgi, [*wsgi_wrong.APPS, *wsgi_valid.APPS]
+    )
+    assert compared > 100 and not problems, "\n".join(problems)
+
+
+def test_the_checker_and_the_asgi_recorder_write_one_payload_shape():
+    # (an un-awaited call never reaches the recorder: Python warns about its coroutine)
+    unawaited = ("asgi.send-not-awaited", "asgi.receive-not-awaited")
+    apps = [a for a in (*asgi_wrong.APPS, *asgi_valid.APPS) if a.expected_rule not in unawaited]
+    problems, compared = _same_shape(gl.check_asgi, gl.record_asgi, apps)
+    assert compared > 100 and not problems, "\n".join(problems)

@@ -38,7 +38,9 @@ What a recording cannot show, and so is not judged here (:data:`NOT_JUDGED`):
   simply not finished yet (its exchange is judged for what it did so far).
 * ``asgi.send-not-awaited``, ``asgi.receive-not-awaited``: a call that was
   never awaited never reaches the recorder's ``send`` or ``receive``; only
-  the checker's own callables can notice they were called.
+  the checker's own callables can notice they were called. (They record an
+  ``unawaited`` event; in a flow that has one, what the call's absence
+  caused, such as an unfinished response, is not blamed, as in the check.)
 * ``asgi.blocking-call``: needs the checker's loop-lag monitor, running
   beside the app on the same event loop.
 * ``asgi.receive-after-body``: needs a client that keeps waiting for the

@@ -58,6 +58,15 @@ class StandIn:
     def __repr__(self) -> str:
         return self._text
 
+    def __eq__(self, other: object) -> bool:
+        """Two stand-ins are equal when their type names and reprs are: payloads compare."""
+        if not isinstance(other, StandIn):
+            return NotImplemented
+        return type(self).__name__ == type(other).__name__ and self._text == other._text
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._text))
+
     @classmethod
     def of(cls, value: Any) -> StandIn:
         """A stand-in for ``value``: ``type(stand_in).__name__`` is ``value``'s type name."""

@@ -250,4 +250,8 @@ def _judge_stream(
         )
     else:
         results.append((True, "noticed the client leaving and stopped"))
+    if not any(f.rule == "asgi.blocking-call" for f in conn.findings):
+        results.append(
+            (True, f"the event loop stayed free (no stall over {exercise.blocking_ms:g} ms)")
+        )
     return results

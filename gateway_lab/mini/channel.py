@@ -176,6 +176,11 @@ class Channel:
     # -- the end -----------------------------------------------------------------
     def close(self) -> None:
         """Close politely: stop sending, let the client's last bytes drain, then close."""
+        if self.h11.their_state is h11.MUST_CLOSE and not self.h11.trailing_data[0]:
+            # The client said "Connection: close" and its request was read to the end:
+            # nothing of it is left unread, so a plain close sends FIN, never a reset.
+            self._release()
+            return
         try:
             self.sock.shutdown(socket.SHUT_WR)
             self.sock.settimeout(0.2)
@@ -185,7 +190,10 @@ class Channel:
         except OSError:
             pass
         finally:
-            if self.on_close is not None:
-                self.on_close(self.sock)
-            else:
-                self.sock.close()
+            self._release()
+
+    def _release(self) -> None:
+        if self.on_close is not None:
+            self.on_close(self.sock)
+        else:
+            self.sock.close()

@@ -76,7 +76,7 @@ def _address(info: Any) -> tuple[str, int] | None:
     return (str(info[0]), int(info[1])) if isinstance(info, tuple) else None
 
 
-class HTTPConnection(asyncio.Protocol):
+class HTTPConnection(asyncio.BufferedProtocol):
     """One client connection: h11 events in, request cycles out."""
 
     def __init__(self, shared: ServerState) -> None:
@@ -100,10 +100,17 @@ class HTTPConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.loop = asyncio.get_running_loop()  # once per connection: it makes a system call
         self.client = _address(transport.get_extra_info("peername"))
         self.server = _address(transport.get_extra_info("sockname"))
         self.shared.connections.add(self)
         self.arm_idle_timer()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.shared.read_buffer  # asyncio reads into it (recv_into), no allocation
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self.shared.read_buffer[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         if self.websocket is not None:
@@ -187,12 +194,12 @@ class HTTPConnection(asyncio.Protocol):
                 self.refuse(400, problem)
                 return
             self.websocket = WebSocketSession(
-                self, request, request_scope("websocket", request, self)
+                self, request, request_scope("websocket", request, self, pairs)
             )
             self.websocket.start()
             return
         self.cycle = RequestCycle(self, request_scope("http", request, self, pairs))
-        self.cycle.task = self.shared.spawn(self.cycle.run())
+        self.cycle.task = self.shared.spawn(self.cycle.run(), self.loop)
 
     def on_body(self, data: bytes) -> None:
         cycle = self.cycle
@@ -269,7 +276,7 @@ class HTTPConnection(asyncio.Protocol):
     # The idle timer is armed once and re-armed only when it fires: between requests we
     # just note the time (a timer handle per request would cost more than the request).
     def arm_idle_timer(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         self._idle_since = loop.time()
         if self._timer is None:
             self._timer = loop.call_later(self.shared.limits.idle_timeout, self.on_idle_timeout)
@@ -286,7 +293,7 @@ class HTTPConnection(asyncio.Protocol):
     def on_idle_timeout(self) -> None:
         # No complete request head within the limit: keep-alive over, or a slow client.
         self._timer = None
-        loop, limit = asyncio.get_running_loop(), self.shared.limits.idle_timeout
+        loop, limit = self.loop, self.shared.limits.idle_timeout
         idle = None if self._idle_since is None else loop.time() - self._idle_since
         if idle is None or idle < limit:
             self._timer = loop.call_later(limit - (idle or 0.0), self.on_idle_timeout)

@@ -249,7 +249,7 @@ class RequestCycle:
         # one write (one TCP segment) for both is faster. If no body comes before the
         # loop turns, flush_head sends the head alone.
         self.head = data
-        asyncio.get_running_loop().call_soon(self.flush_head)
+        self.connection.loop.call_soon(self.flush_head)
 
     def flush_head(self) -> None:
         if self.head:

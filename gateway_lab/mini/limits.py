@@ -23,12 +23,21 @@ next one would begin, so we never try to read it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from http import HTTPStatus
 
 from gateway_lab import specs
 
-__all__ = ["SUPPORTED_HTTP_VERSIONS", "Limits", "reason_phrase", "refusal_body", "version_refusal"]
+__all__ = [
+    "SUPPORTED_HTTP_VERSIONS",
+    "Limits",
+    "http_date",
+    "reason_phrase",
+    "refusal_body",
+    "version_refusal",
+]
 
 # The HTTP versions both mini servers speak (h11 speaks exactly these two).
 SUPPORTED_HTTP_VERSIONS = (b"1.0", b"1.1")
@@ -70,3 +79,15 @@ def version_refusal(http_version: bytes) -> tuple[int, str] | None:
         f"This server speaks HTTP/1.0 and HTTP/1.1, not HTTP/{shown}. "
         f"See {specs.RFC9110_VERSION_NOT_SUPPORTED}"
     )
+
+
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The Date header value (RFC 9110), recomputed at most once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True).encode("ascii"))
+    return _date_cache[1]

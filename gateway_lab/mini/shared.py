@@ -13,31 +13,19 @@ import both without a cycle).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Coroutine
-from email.utils import formatdate
 from typing import Any, Protocol
 
 import h11
 
-from gateway_lab.mini.limits import Limits
+from gateway_lab.mini.limits import Limits, http_date
 from gateway_lab.serving.log import ServerLog
 from gateway_lab.types import ASGIApp
 
 __all__ = ["ASGI_VERSION", "Owner", "ServerState", "http_date"]
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
-
-_date_cache: tuple[int, bytes] = (0, b"")
-
-
-def http_date() -> bytes:
-    """The Date header value (RFC 9110), recomputed at most once a second."""
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True).encode("ascii"))
-    return _date_cache[1]
+READ_SIZE = 64 * 1024  # the most one read from a socket takes
 
 
 class Owner(Protocol):
@@ -46,6 +34,7 @@ class Owner(Protocol):
     shared: ServerState
     conn: h11.Connection  # the connection's HTTP/1.1 state machine
     transport: asyncio.Transport | None
+    loop: asyncio.AbstractEventLoop  # the server's loop, looked up once per connection
     writable: asyncio.Event  # cleared while the client reads too slowly
     keep_alive: bool
     body_paused: bool  # reading stopped because the app reads the body slowly
@@ -69,9 +58,13 @@ class ServerState:
         self.lifespan_state = state  # None when the app does not support lifespan
         self.connections: set[Owner] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        # every connection reads into this, then copies out what came (see connection.py)
+        self.read_buffer = memoryview(bytearray(READ_SIZE))
 
-    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coroutine)
+    def spawn(
+        self, coroutine: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop
+    ) -> asyncio.Task[None]:
+        task = loop.create_task(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task

@@ -117,7 +117,7 @@ class WebSocketSession:
         self.close_timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        self.owner.shared.spawn(self.run())
+        self.owner.shared.spawn(self.run(), self.owner.loop)
 
     # -- the app's side -----------------------------------------------------------
     async def run(self) -> None:

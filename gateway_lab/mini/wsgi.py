@@ -56,7 +56,6 @@ import selectors
 import socket
 import threading
 import time
-from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,7 +65,8 @@ from gateway_lab import specs
 from gateway_lab.errors import ConnectionAborted
 from gateway_lab.interface.environ import cgi_variables
 from gateway_lab.mini.channel import Channel
-from gateway_lab.mini.limits import Limits, version_refusal
+from gateway_lab.mini.limits import Limits, http_date, version_refusal
+from gateway_lab.mini.workers import Workers
 from gateway_lab.mini.wsgi_streams import ErrorStream, InputStream, RequestBodyTooLarge
 from gateway_lab.protocol.wsgi import APP_FAILURES, WSGIExchange, failure_page
 from gateway_lab.serving.engines.base import EngineRunner
@@ -124,7 +124,7 @@ class _Exchange(WSGIExchange):
         if "content-length" not in names and self.one_chunk_length is not None:
             wire_headers.append((b"content-length", str(self.one_chunk_length).encode()))
         if "date" not in names:  # RFC 9110 section 6.6.1: the origin server's clock
-            wire_headers.append((b"date", formatdate(usegmt=True).encode("ascii")))
+            wire_headers.append((b"date", http_date()))
         if channel.holding_back_body() or self.conn.stopping.is_set():
             wire_headers.append((b"connection", b"close"))
         self.body_allowed = channel.method != "HEAD" and self.code not in (204, 304)
@@ -321,8 +321,9 @@ class MiniWSGIRunner(EngineRunner):
         super().__init__(app, sock, log)
         self.limits = limits or Limits()
         self.stopping = threading.Event()
-        self._connections: dict[socket.socket, tuple[_Connection, threading.Thread]] = {}
+        self._connections: dict[socket.socket, _Connection] = {}
         self._lock = threading.Lock()
+        self._workers = Workers("gateway-lab mini")
 
     def prepare(self) -> None:
         self._wake_r, self._wake_w = socket.socketpair()
@@ -340,29 +341,32 @@ class MiniWSGIRunner(EngineRunner):
         self._close_connections(STOP_GRACE)
 
     def _accept(self) -> None:
-        while True:
-            try:
-                sock, peer = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
+        # One connection per wake-up: the selector wakes us again at once if more wait.
+        try:
+            sock, peer = self.sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # e.g. out of file descriptors: say so, keep going
+            self.log.error(f"accept() failed: {exc}", where="server")
+            time.sleep(0.05)  # let some connections end before trying again
+            return
+        try:
+            self._workers.submit(lambda: self._serve(sock, peer))
+        except RuntimeError as exc:  # "can't start new thread": drop this client
+            self.log.error(f"could not start a connection thread: {exc}", where="server")
+            sock.close()
+
+    def _serve(self, sock: socket.socket, peer: Any) -> None:
+        """In the connection's own thread: set the connection up, then serve it."""
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        channel = Channel(sock, self.limits, self.log, on_close=self.forget_and_close)
+        connection = _Connection(self.app, channel, peer, sock.getsockname()[:2], self.stopping)
+        with self._lock:
+            if self.stopping.is_set():  # stop() has begun: this client gets nothing
+                sock.close()
                 return
-            except OSError as exc:  # e.g. out of file descriptors: say so, keep going
-                self.log.error(f"accept() failed: {exc}", where="server")
-                time.sleep(0.05)  # let some connections end before trying again
-                return
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            channel = Channel(sock, self.limits, self.log, on_close=self.forget_and_close)
-            address = sock.getsockname()[:2]
-            connection = _Connection(self.app, channel, peer, address, self.stopping)
-            thread = threading.Thread(
-                target=connection.run, name=f"gateway-lab mini {peer[0]}:{peer[1]}", daemon=True
-            )
-            with self._lock:
-                self._connections[sock] = (connection, thread)
-            try:
-                thread.start()
-            except RuntimeError as exc:  # "can't start new thread": drop this client
-                self.log.error(f"could not start a connection thread: {exc}", where="server")
-                self.forget_and_close(sock)
+            self._connections[sock] = connection
+        connection.run()
 
     def forget_and_close(self, sock: socket.socket) -> None:
         with self._lock:  # never while _close_connections shuts it down
@@ -374,14 +378,14 @@ class MiniWSGIRunner(EngineRunner):
         deadline = time.monotonic() + grace
         with self._lock:
             connections = list(self._connections.values())
-        for connection, _ in connections:
+        for connection in connections:
             connection.shut(even_if_busy=False)
-        for connection, thread in connections:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():  # past the grace: cut it (a thread stuck in the app stays)
+        if not self._workers.wait_idle(deadline):
+            with self._lock:  # past the grace: cut them (a thread stuck in the app stays)
+                connections = list(self._connections.values())
+            for connection in connections:
                 connection.shut(even_if_busy=True)
-        for _, thread in connections:
-            thread.join(max(0.0, deadline + 0.1 - time.monotonic()))
+        self._workers.stop(deadline + 0.1)
 
     def request_stop(self) -> None:
         self.stopping.set()

@@ -50,6 +50,7 @@ __all__ = [
     "STATUS_INT",
     "COOKIE_HTTP2",
     "EXTRA_KEYS",
+    "FAILED_MESSAGE",
     "TRIGGER",
 ]
 
@@ -178,6 +179,8 @@ LIFESPAN_KEY_NAMES = (
     "Nonetheless applications should be cooperative by properly naming their keys such "
     "that they will not collide with other frameworks or middleware."
 )
+# specs.ASGI_LIFESPAN_STARTUP_FAILED
+FAILED_MESSAGE = 'message (Unicode string) -- Optional; if missing defaults to "".'
 # specs.ASGI_LIFESPAN_STARTUP_COMPLETE
 LIFESPAN_STARTUP = (
     "Sent by the application when it has completed its startup. A server must wait for "

@@ -534,4 +534,14 @@ async def ws_accept_protocol_header(scope, receive, send):
         await hello(send)
 
 
+async def _failed_with_an_exception(receive, send):
+    await receive()
+    await send({"type": "lifespan.startup.failed", "message": ValueError("no database")})
+
+
+lifespan_failed_message_not_str = expect("asgi.lifespan-message-not-str")(
+    _lifespan_app(_failed_with_an_exception)
+)
+
+
 APPS = collect(globals())

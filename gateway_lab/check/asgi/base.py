@@ -15,8 +15,11 @@ mistake. An app that sends HTTP messages in another scope is treating every
 scope as HTTP: one warning, then its messages in that scope are ignored.
 
 Every message is recorded as an :class:`~gateway_lab.events.flow.Event`
-(``scope``, ``receive``, ``send``, ``return``, ``exception``), and every
-finding carries the events that show it.
+(``scope``, ``receive``, ``send``, ``return``, ``exception``, ``unawaited``)
+with the payload the ASGI recorder would write
+(:func:`~gateway_lab.events.payloads.message_payload`), so ``gl.check_flow``
+of the report's flow judges it again with the same findings; every finding
+carries the events that show it.
 
 ``send(...)`` and ``receive()`` return a :class:`Call`: a coroutine that
 does its work only once awaited, and notes that it was. A call the app never

@@ -31,7 +31,7 @@ from typing import Any
 from gateway_lab.check.asgi.base import ClientDisconnected, Connection
 from gateway_lab.check.asgi.http import HTTPRequestConnection
 from gateway_lab.check.asgi.lifespan import LifespanConnection
-from gateway_lab.check.asgi.outcomes import Rejections, raised
+from gateway_lab.check.asgi.outcomes import Rejections, lifespan_crash, raised
 from gateway_lab.check.asgi.websocket import WebSocketConnection
 from gateway_lab.check.battery import Probe
 from gateway_lab.check.explain import describe_exception, short
@@ -119,11 +119,16 @@ class _Battery:
 
     def failed(self, conn: Connection, exc: BaseException) -> None:
         conn.event("app", EXCEPTION, exception_payload(exc, learner_traceback(exc)))
+        conn.outcome = "exception"
         conn.finished("exception")
-        if not conn.sent_any and not conn.ignored:
+        if not (conn.sent_any or conn.ignored or conn.received_any):  # turned away at once
             self.rejections.add(conn, f"it raised {type(exc).__name__}", by_raising=True)
             if conn.scope_type != "http":
                 return
+        elif conn.scope_type == "lifespan" and not conn.sent_any:  # the spec's other way
+            how = f"it raised {type(exc).__name__} during startup"
+            self.rejections.add(conn, how, by_raising=True, detail=lifespan_crash(exc))
+            return
         if not conn.ignored:
             raised(conn, exc)
 
@@ -179,7 +184,7 @@ class _Battery:
             return None if life.startup_failed or life.confused else life
         replied.cancel()
         if task in done:
-            if not life.findings and not life.noted:
+            if not life.findings and not life.noted and life.outcome == "return":
                 how = "it returned without replying" if life.received_any else "it returned at once"
                 if life.received_any:
                     life.find(

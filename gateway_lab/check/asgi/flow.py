@@ -36,6 +36,7 @@ from gateway_lab.check.asgi.base import AWAIT_CONSEQUENCES
 from gateway_lab.check.asgi.messages import (
     body_problems,
     headers_problems,
+    lifespan_reply_problems,
     start_problems,
     value_problems,
     ws_accept_problems,
@@ -266,7 +267,9 @@ class RecordedConnection:
     ) -> None:
         if broken is not None:
             self.confused = True
-        elif kind == "lifespan.startup.failed":
+            return
+        self.problems(lifespan_reply_problems(kind, message), event)
+        if kind == "lifespan.startup.failed":
             value = short(message.get("message", ""))
             self.find("asgi.lifespan-startup-failed", [event], value=value)
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway_lab.check.asgi.base import ASGI_VERSION, Connection
+from gateway_lab.check.asgi.messages import lifespan_reply_problems
 from gateway_lab.check.explain import short
 from gateway_lab.events.flow import Event, Flow
 from gateway_lab.protocol import asgi as order
@@ -65,6 +66,7 @@ class LifespanConnection(Connection):
         if self.follow(message, event) is not None:
             self.confused = True  # the driver stops waiting for a reply that will not come
             return
+        self.problems(lifespan_reply_problems(kind, message), event)
         if kind == "lifespan.startup.failed":
             self.find(
                 "asgi.lifespan-startup-failed", [event], value=short(message.get("message", ""))

@@ -176,8 +176,18 @@ def ws_accept_problems(message: Mapping[str, Any], offered: list[str]) -> list[P
     return found
 
 
+def lifespan_reply_problems(kind: str, message: Mapping[str, Any]) -> list[Problem]:
+    """A ``.failed`` reply's 'message' must be a str (the text a server prints)."""
+    text = message.get("message", "")
+    if kind.endswith(".failed") and not isinstance(text, str):
+        return [("asgi.lifespan-message-not-str", {"kind": repr(kind), "value": short(text)})]
+    return []
+
+
 # Keys whose values other rules judge (bodies, headers, status, close code...).
-_JUDGED_KEYS = frozenset({"type", "body", "bytes", "text", "headers", "status", "code", "reason"})
+_JUDGED_KEYS = frozenset(
+    {"type", "body", "bytes", "text", "headers", "status", "code", "reason", "message"}
+)
 _INT64 = 2**63
 
 

@@ -31,7 +31,7 @@ from gateway_lab.check.explain import describe_exception, short
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
 
-__all__ = ["REJECT_SENTENCE", "Rejections", "consequence", "raised"]
+__all__ = ["REJECT_SENTENCE", "Rejections", "consequence", "lifespan_crash", "raised"]
 
 REJECT_SENTENCE = (
     "Applications should actively reject any protocol that they do not understand with an "
@@ -90,15 +90,28 @@ def raised(conn: Connection, exc: BaseException) -> Finding | None:
     return item
 
 
+def lifespan_crash(exc: BaseException) -> str:
+    """The note's sentence for a lifespan scope that raised after 'lifespan.startup'."""
+    return (
+        f"During the lifespan startup it raised {describe_exception(exc)}: a server then "
+        f'"must continue but not send any lifespan events", so whatever the startup was '
+        "to prepare is missing. If the startup failed on purpose, send "
+        "{'type': 'lifespan.startup.failed', 'message': ...} instead."
+    )
+
+
 @dataclass
 class Rejections:
     """The scopes an app rejected before sending anything, and what it did serve."""
 
     rejected: list[tuple[Connection, str, bool]] = field(default_factory=list)
     served: set[str] = field(default_factory=set)
+    details: list[str] = field(default_factory=list)  # sentences worth a note of their own
 
-    def add(self, conn: Connection, how: str, by_raising: bool) -> None:
+    def add(self, conn: Connection, how: str, by_raising: bool, detail: str = "") -> None:
         self.rejected.append((conn, how, by_raising))
+        if detail:
+            self.details.append(detail)
 
     def saw(self, conn: Connection) -> None:
         """Note a finished connection: served if the app sent anything in it."""
@@ -122,7 +135,7 @@ class Rejections:
             if c.scope_type != "http" or (all_http and others)
         ]
         returns = [c.scope_type for c, _, by_raising in shown if not by_raising]
-        if not returns and not (all_http and others):
+        if not returns and not self.details and not (all_http and others):
             return findings  # rejected by raising, as the spec asks: nothing to tell
         kinds = list(dict.fromkeys(c.scope_type for c, _, _ in shown))
         by_how: dict[str, list[str]] = {}
@@ -138,6 +151,7 @@ class Rejections:
                 "app that serves only that."
             )
         hint = ""
+        message += "".join(f" {detail}" for detail in self.details)
         if returns:
             message += (
                 " A return is tolerated, but the ASGI spec asks for an exception: "

@@ -325,6 +325,14 @@ ASGI_RULES = [
         q.LIFESPAN_FAILED,
         "Allowed by the spec, but no request would be served: worth a warning.",
     ),
+    Rule(
+        "asgi.lifespan-message-not-str",
+        "error",
+        "The 'message' of {kind} is {value}; it is the text a server prints, a str.",
+        "Write 'message': str(exc) (or leave it out).",
+        specs.ASGI_LIFESPAN_STARTUP_FAILED,
+        q.FAILED_MESSAGE,
+    ),
     *[rule for rule in ORDER_RULES if rule.id != "asgi.lifespan-no-reply"],
     # -- ASGI: the event loop --------------------------------------------------------
     Rule(

@@ -8,9 +8,13 @@ the body and calls ``close()``, so it sees every detail a real server sees
 and more: which read asked past CONTENT_LENGTH, which chunk was a str, how
 many bytes followed a Content-Length header. Each step is recorded as an
 :class:`~gateway_lab.events.flow.Event` (kinds ``environ``, ``start_response``,
-``write``, ``read``, ``return``, ``body``, ``close``, ``exception``) in the
-report's flow, one connection number per request, and each finding carries
-the events that show it.
+``write``, ``read``, ``errors``, ``return``, ``body``, ``close``,
+``exception``) in the report's flow, one connection number per request, with
+the payloads the WSGI recorder would write (:mod:`gateway_lab.events.payloads`),
+and each finding carries the events that show it. The response as a whole
+is judged by :func:`~gateway_lab.check.wsgi.flow.response_problems`, the
+function ``gl.check_flow`` uses too, so judging the report's flow again gives
+the same findings.
 
 The driver behaves like a forgiving server: after a mistake it carries on if
 it can, so one run shows as many mistakes as possible. Like a real server it
@@ -290,9 +294,7 @@ def run_wsgi_probe(
     worker.start()
     if not exchange.done.wait(timeout):
         exchange.abandoned = True
-        flow.add(
-            "server", "app", TIMEOUT, {"summary": f"gave up after {timeout:g} s"}, connection
-        )
+        flow.add("server", "app", TIMEOUT, {"summary": f"gave up after {timeout:g} s"}, connection)
         found = list(exchange.findings)
         found.append(
             finding("app.timeout", probe.label, timeout=timeout, detail=_hang_detail(exchange))

@@ -1,0 +1,44 @@
+"""gateway_lab.mini.workers: connection threads are reused, never shared by two connections."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from gateway_lab.mini.workers import Workers
+
+
+def test_a_finished_thread_takes_the_next_piece_of_work():
+    workers = Workers("test")
+    seen: list[threading.Thread] = []
+    done = threading.Event()
+    workers.submit(lambda: seen.append(threading.current_thread()))
+    assert workers.wait_idle(time.monotonic() + 5)  # the thread is idle once its work is done
+    workers.submit(lambda: (seen.append(threading.current_thread()), done.set()))
+    assert done.wait(5)
+    assert seen[0] is seen[1]
+    workers.stop(time.monotonic() + 5)
+    assert not seen[0].is_alive()
+
+
+def test_busy_threads_are_never_waited_for_a_new_one_starts():
+    workers = Workers("test")
+    release = threading.Event()
+    started = threading.Event()
+    workers.submit(release.wait)  # holds its thread
+    workers.submit(started.set)
+    assert started.wait(5), "the second piece of work waited for the first"
+    assert not workers.wait_idle(time.monotonic() + 0.05)  # the first is still running
+    release.set()
+    assert workers.wait_idle(time.monotonic() + 5)
+    workers.stop(time.monotonic() + 5)
+
+
+def test_stop_ends_idle_threads_and_waits_no_longer_than_asked():
+    workers = Workers("test")
+    stuck = threading.Event()
+    workers.submit(stuck.wait)
+    began = time.monotonic()
+    workers.stop(time.monotonic() + 0.2)  # the stuck thread is left to finish alone
+    assert time.monotonic() - began < 2
+    stuck.set()
