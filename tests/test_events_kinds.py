@@ -22,20 +22,28 @@ def test_every_kind_has_lanes_payload_keys_a_meaning_and_a_colour():
         assert getattr(kinds, name.upper().replace(" ", "_")) == name
 
 
-def test_every_kind_string_a_producer_uses_is_in_the_vocabulary():
-    # flow.add(..., "kind", ...), self.event("lane", "kind", ...), emit(..., "kind", ...)
-    used = set()
+def test_every_producer_takes_its_kinds_from_the_vocabulary():
+    # flow.add("a", "b", KIND, ...), self.event("lane", KIND, ...), _note("a", "b", KIND, ...),
+    # emit(sinks, a, b, KIND, ...): the kind is one of the constants of kinds, never a literal
+    lanes = r'(?:"[^"]+"|\w+)'
+    kind = r'("[^"]*"|[^,\s=]+)'  # a literal (spaces and all) or a name
     patterns = [
-        r'\.add\(\s*"[^"]+",\s*"[^"]+",\s*"([^"]+)"',
-        r'\.event\(\s*"[^"]+",\s*"([^"]+)"',
-        r'_note\(\s*"[^"]+",\s*"[^"]+",\s*"([^"]+)"',
+        rf"\.add\(\s*{lanes},\s*{lanes},\s*{kind},",
+        rf"\.event\(\s*{lanes},\s*{kind},",
+        r'_note\(\s*"[^"]+",\s*"[^"]+",\s*([^,\s]+),',  # (the WebSocket client's)
+        rf"emit\(\s*\w+,\s*{lanes},\s*{lanes},\s*([^,\s]+),",
     ]
+    used: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
         for pattern in patterns:
             used.update(re.findall(pattern, text))
-    assert used, "the search found no producer at all"
-    assert used <= set(kinds.KINDS), sorted(used - set(kinds.KINDS))
+    literals = sorted(u for u in used if u.startswith(("'", '"')))
+    assert not literals, f"kinds written as strings: {literals}"
+    constants = {u for u in used if u.isupper()}
+    assert len(constants) >= 15, f"the search found too few producers: {sorted(constants)}"
+    assert {getattr(kinds, c) for c in constants} <= set(kinds.KINDS)
+    assert used - constants <= {"kind"}, sorted(used - constants)  # (helpers that pass it on)
 
 
 def test_recorded_kinds_are_all_known_and_drawn_in_their_colours():

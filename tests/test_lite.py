@@ -67,7 +67,9 @@ START_TIMEOUT = 120.0  # page load to a running kernel, on a busy machine
 RUN_TIMEOUT = 180.0  # one lesson, every cell
 SITE_LIMIT = 45_000_000  # bytes
 LOCAL_HOSTS = {"127.0.0.1"}
-NOT_LOCAL = re.compile(r"^(?!(?:https?|wss?)://127\.0\.0\.1[:/])(?!data:)(?!blob:)")
+# data:, blob: and attachment: (a markdown cell's own image, which JupyterLab resolves from the
+# notebook) never leave the page
+NOT_LOCAL = re.compile(r"^(?!(?:https?|wss?)://127\.0\.0\.1[:/])(?!data:|blob:|attachment:)")
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
@@ -127,7 +129,7 @@ class Outside:
     def route(self, route: Any) -> None:
         url = route.request.url
         scheme = urlsplit(url).scheme
-        if scheme in ("data", "blob") or urlsplit(url).hostname in LOCAL_HOSTS:
+        if scheme in ("data", "blob", "attachment") or urlsplit(url).hostname in LOCAL_HOSTS:
             route.continue_()
         else:
             self.requests.append(url)

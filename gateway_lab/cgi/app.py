@@ -30,6 +30,7 @@ import os
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from gateway_lab import specs
 from gateway_lab.cgi.pages import failure_page, index_page, not_found_page, refused_page
 from gateway_lab.cgi.paths import (
     ScriptNotFoundError,
@@ -46,20 +47,9 @@ from gateway_lab.types import Environ, StartResponse
 
 __all__ = ["HOP_BY_HOP", "CGIApp"]
 
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-    }
-)
+# What the gateway drops from a script's headers: the hop-by-hop ones (it frames the
+# response itself) and Content-Length (the WSGI server beneath sets its own).
+HOP_BY_HOP = specs.HOP_BY_HOP_HEADERS | {"content-length"}
 
 
 class _BodyError(Exception):

@@ -20,11 +20,12 @@ import errno
 import os
 import signal
 
+from gateway_lab import specs
 from gateway_lab.cgi.process import ProcessOutcome
 
 __all__ = ["RFC3875", "explain_crash", "explain_spawn_error", "read_shebang", "stderr_tail"]
 
-RFC3875 = "https://www.rfc-editor.org/rfc/rfc3875"
+RFC3875 = specs.RFC3875
 SHEBANG_EXAMPLE = "#!/usr/bin/env python3  (or #!/bin/sh for a shell script)"
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from gateway_lab import specs
 from gateway_lab.errors import CGIOutputError
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
     "parse_cgi_output",
 ]
 
-RFC3875_RESPONSE = "https://www.rfc-editor.org/rfc/rfc3875#section-6"
+RFC3875_RESPONSE = specs.RFC3875_RESPONSE
 MAX_HEADER_BYTES = 64 * 1024
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

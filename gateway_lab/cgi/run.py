@@ -35,6 +35,16 @@ from gateway_lab.cgi.explain import explain_crash, explain_spawn_error
 from gateway_lab.cgi.parse import CGIOutputError, parse_cgi_output
 from gateway_lab.cgi.process import ProcessOutcome, run_process
 from gateway_lab.events.flow import Flow, keep_body
+from gateway_lab.events.kinds import (
+    ENVIRONMENT,
+    EXIT,
+    REQUEST,
+    RESPONSE,
+    SPAWN,
+    STDERR,
+    STDIN,
+    STDOUT,
+)
 from gateway_lab.interface.environ import (
     REMOTE_ADDR,
     SERVER_NAME,
@@ -214,7 +224,7 @@ def run_cgi(
     flow.add(
         "client",
         "gateway",
-        "request",
+        REQUEST,
         {
             "method": method.upper(),
             "path": path,
@@ -228,11 +238,11 @@ def run_cgi(
         flow.add(
             "gateway",
             "script",
-            "spawn",
+            SPAWN,
             {"argv": [script_path], "pid": pid, "summary": f"pid {pid}"},
         )
-        flow.add("gateway", "script", "environment", dict(env))
-        flow.add("gateway", "script", "stdin", keep_body(data))
+        flow.add("gateway", "script", ENVIRONMENT, dict(env))
+        flow.add("gateway", "script", STDIN, keep_body(data))
 
     outcome = ProcessOutcome([script_path])
     parse_ms = 0.0
@@ -255,12 +265,12 @@ def run_cgi(
             on_spawn=on_spawn,
         )
         if outcome.pid is not None:
-            flow.add("script", "gateway", "stdout", keep_body(outcome.stdout))
-            flow.add("script", "gateway", "stderr", keep_body(outcome.stderr))
+            flow.add("script", "gateway", STDOUT, keep_body(outcome.stdout))
+            flow.add("script", "gateway", STDERR, keep_body(outcome.stderr))
             flow.add(
                 "script",
                 "gateway",
-                "exit",
+                EXIT,
                 {
                     "code": outcome.returncode,
                     "signal": outcome.signal,
@@ -273,7 +283,7 @@ def run_cgi(
     flow.add(
         "gateway",
         "client",
-        "response",
+        RESPONSE,
         {
             "status": verdict.status,
             "headers": verdict.headers,

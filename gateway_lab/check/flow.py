@@ -21,9 +21,9 @@ from a live check. Nothing is run again: judging a flow is reading it.
 
 What a recording cannot show, and so is not judged here (:data:`NOT_JUDGED`):
 
-* ``wsgi.input-past-content-length``: the reads go to the server's own
-  ``wsgi.input``; only the checker hands the app a watched input that notes
-  each ``read(n)``.
+* ``wsgi.input-past-content-length``, ``wsgi.readline-size``: the reads go
+  to the server's own ``wsgi.input``; only the checker hands the app a
+  watched input that notes each ``read(n)``.
 * ``wsgi.errors-not-str``, ``wsgi.stream-closed``: likewise, the streams are
   the server's.
 * ``wsgi.exc-info-trapped``, ``wsgi.write-in-iterable``,
@@ -72,6 +72,7 @@ __all__ = ["JUDGED", "NOT_JUDGED", "check_flow", "exchanges"]
 _NOT_JUDGED = frozenset(
     {
         "wsgi.input-past-content-length",
+        "wsgi.readline-size",
         "wsgi.errors-not-str",
         "wsgi.stream-closed",
         "wsgi.exc-info-trapped",

@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from gateway_lab import specs
 from gateway_lab.check.asgi.driver import run_asgi_battery
 from gateway_lab.check.battery import DEFAULT_BATTERY, Probe
 from gateway_lab.check.explain import short
@@ -70,7 +71,7 @@ def _kind_problem(app: Any, kind: str, report: Report) -> bool:
             )
         )
         if kind == "asgi":
-            item.spec = "https://asgi.readthedocs.io/en/latest/specs/main.html#applications"
+            item.spec = specs.ASGI_APPLICATIONS
         return True
     return False
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from gateway_lab import specs
 from gateway_lab.errors import LifespanProtocolError, LifespanStartupFailed
 from gateway_lab.protocol import asgi as order
 from gateway_lab.serving.log import ServerLog
@@ -40,7 +41,7 @@ from gateway_lab.types import ASGIApp, Message
 
 __all__ = ["Lifespan", "LifespanStartupFailed"]
 
-LIFESPAN_SPEC = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
+LIFESPAN_SPEC = specs.ASGI_LIFESPAN
 _ENDED = {"type": "ended"}  # our own note: the app's lifespan call is over
 
 

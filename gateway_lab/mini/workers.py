@@ -10,6 +10,11 @@ for the next connection. ``submit`` hands a connection to a waiting thread
 when there is one, and starts a new thread when there is not: a connection
 never queues behind another.
 
+A thread's name says what it does: ``"<name>: serving"`` while it holds a
+connection, ``"<name>: idle"`` while it waits for the next one, so a lesson
+(or ``threading.enumerate()`` in a debugger) can count the threads that
+clients hold without reaching into the server.
+
 ``wait_idle`` lets the server's stop give connections in flight a grace
 period; ``stop`` then asks every thread to end once its connection is done.
 """
@@ -47,7 +52,9 @@ class Workers:
                 self._idle -= 1  # that thread is promised this work
                 self._work.put(work)
                 return
-        thread = threading.Thread(target=self._run, args=(work,), name=self.name, daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(work,), name=f"{self.name}: serving", daemon=True
+        )
         with self._changed:
             self._threads.add(thread)
         try:
@@ -60,11 +67,14 @@ class Workers:
             raise
 
     def _run(self, work: Work | None) -> None:
+        me = threading.current_thread()
         try:
             while work is not None:
+                me.name = f"{self.name}: serving"
                 try:
                     work()
                 finally:
+                    me.name = f"{self.name}: idle"
                     with self._changed:
                         self._busy -= 1
                         self._idle += 1
@@ -72,7 +82,7 @@ class Workers:
                 work = self._next()
         finally:
             with self._changed:
-                self._threads.discard(threading.current_thread())
+                self._threads.discard(me)
 
     def _next(self) -> Work | None:
         """The next piece of work, or None: stop() asked, or none came for IDLE_SECONDS."""

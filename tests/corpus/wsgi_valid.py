@@ -103,7 +103,7 @@ def streamed(environ, start_response):
         yield b""
 
 
-@near("wsgi.content-length-mismatch", "wsgi.input-past-content-length")
+@near("wsgi.content-length-mismatch", "wsgi.input-past-content-length", "wsgi.readline-size")
 def echo_with_length(environ, start_response):
     """Reads exactly CONTENT_LENGTH bytes, then echoes them with a Content-Length."""
     size = int(environ.get("CONTENT_LENGTH") or 0)

@@ -362,6 +362,15 @@ def reads_a_line_without_newline(environ, start_response):
     return [line]
 
 
+@expect("wsgi.readline-size", "warning", wsgiref=False)
+def reads_a_line_with_a_size(environ, start_response):
+    """readline(size): a size PEP 3333 lets servers leave unsupported."""
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    line = environ["wsgi.input"].readline(size) if size else b""
+    start_response("200 OK", TEXT)
+    return [line]
+
+
 @expect("wsgi.input-past-content-length", "warning", wsgiref=False)
 def reads_until_empty(environ, start_response):
     """Reads in a loop until an empty read: the last read asks past the end."""

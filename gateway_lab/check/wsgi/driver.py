@@ -176,6 +176,8 @@ class _Exchange(WSGIExchange):
                 "summary": f"{call} -> {got} B",
             },
         )
+        if call.startswith("readline(") and asked is not None:
+            self.find("wsgi.readline-size", [event], call=call)
         if not past:
             return
         length = len(self.probe.body)

@@ -325,6 +325,20 @@ WSGI_RULES = _SHARED + [
         _PAST_LENGTH,
     ),
     Rule(
+        "wsgi.readline-size",
+        "warning",
+        "The app called wsgi.input.{call}, with a size. PEP 3333 lets a server leave that "
+        "argument out (as WSGI 1.0 servers did), and on such a server the call fails with "
+        "TypeError.",
+        "Read a size with read(n), or call readline() without one on a body you know ends "
+        "with a newline.",
+        specs.PEP3333_STREAMS,
+        'Servers should support the optional "size" argument to readline(), but as in WSGI '
+        "1.0, they are allowed to omit support for it.",
+        "The sentence is a SHOULD for servers, with leave to omit the argument: an app that "
+        "relies on it is not portable (werkzeug's lint warns about it too).",
+    ),
+    Rule(
         "wsgi.stream-closed",
         "error",
         "The app closed {stream}. The stream belongs to the server, which may still need "
