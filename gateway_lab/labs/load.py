@@ -14,13 +14,14 @@ in this process, and watches the process while they wait:
   is in flight. Requests go out all at once (a *burst*), or one every
   ``1 / rate`` seconds (a steady stream of arrivals).
 * **The sampler** (:class:`ResourceSampler`) is a thread that wakes every few
-  milliseconds and notes the process's thread count
-  (``threading.active_count``) and memory (psutil: ``rss``, the memory really
+  milliseconds and notes the process's thread count and memory (psutil: ``rss``, the memory really
   in use, and ``vms``, the address space reserved, which includes every
   thread's stack). Only samples taken while the clients' thread is alive
   are kept: that thread is part of the baseline count, so a sample taken
   after it ended would show one thread fewer than before the run ("-1
-  extra threads").
+  extra threads"). A thread the mini server keeps for its next connection
+  (its name ends ``": idle"``) is not counted: it holds no request, and it
+  may end (or be reused) during the run, which would blur the count.
 
 A :class:`LoadRun` holds both records, with times in seconds since the first
 request went out, and computes the figures a lesson quotes: wall time, the
@@ -43,6 +44,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from gateway_lab.mini.workers import IDLE
 from gateway_lab.platform import require_os
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ __all__ = [
     "Sample",
     "drive_load",
     "take_sample",
+    "working_threads",
 ]
 
 MAX_CLIENTS = 1000
@@ -77,7 +80,12 @@ def take_sample(process: psutil.Process | None = None) -> Sample:
     import psutil  # imported on use: it has no wheel for the browser edition
 
     memory = (process or psutil.Process()).memory_info()
-    return Sample(time.perf_counter(), threading.active_count(), memory.rss, memory.vms)
+    return Sample(time.perf_counter(), working_threads(), memory.rss, memory.vms)
+
+
+def working_threads() -> int:
+    """The threads of this process, less those a server keeps idle for its next connection."""
+    return sum(1 for thread in threading.enumerate() if not thread.name.endswith(IDLE))
 
 
 class ResourceSampler:

@@ -26,7 +26,10 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Workers"]
+__all__ = ["IDLE", "SERVING", "Workers"]
+
+SERVING = ": serving"  # the end of a thread's name while it holds a connection
+IDLE = ": idle"  # ... and while it waits for the next one
 
 Work = Callable[[], None]
 
@@ -53,7 +56,7 @@ class Workers:
                 self._work.put(work)
                 return
         thread = threading.Thread(
-            target=self._run, args=(work,), name=f"{self.name}: serving", daemon=True
+            target=self._run, args=(work,), name=self.name + SERVING, daemon=True
         )
         with self._changed:
             self._threads.add(thread)
@@ -70,11 +73,11 @@ class Workers:
         me = threading.current_thread()
         try:
             while work is not None:
-                me.name = f"{self.name}: serving"
+                me.name = self.name + SERVING
                 try:
                     work()
                 finally:
-                    me.name = f"{self.name}: idle"
+                    me.name = self.name + IDLE
                     with self._changed:
                         self._busy -= 1
                         self._idle += 1
