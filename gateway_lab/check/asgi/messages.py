@@ -36,6 +36,10 @@ def is_message(message: Any) -> bool:
     return isinstance(message, Mapping) and isinstance(message.get("type"), str)
 
 
+def _as_bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("latin-1", "replace")
+
+
 def headers_problems(headers: Any) -> tuple[list[Problem], list[tuple[bytes, bytes]]]:
     """Problems with a ``headers`` field, and the pairs that could be read."""
     problems: list[Problem] = []
@@ -57,6 +61,10 @@ def headers_problems(headers: Any) -> tuple[list[Problem], list[tuple[bytes, byt
                     {"value": short((name, value), 60), "type": type(v).__name__, "part": part},
                 )
             )
+            if all(isinstance(v, (str, bytes)) for v in (name, value)):
+                # judged as the header it means, so that the one mistake is not also
+                # reported as a missing header (asgi.no-content-type)
+                pairs.append((_as_bytes(name), _as_bytes(value)))
             continue
         if _CONTROL.search(name) or _CONTROL.search(value):
             problems.append(("asgi.header-crlf", {"value": short((name, value), 60)}))
