@@ -14,9 +14,9 @@ in this process, and watches the process while they wait:
   is in flight. Requests go out all at once (a *burst*), or one every
   ``1 / rate`` seconds (a steady stream of arrivals).
 * **The sampler** (:class:`ResourceSampler`) is a thread that wakes every few
-  milliseconds and notes the process's thread count and memory (psutil: ``rss``, the memory really
-  in use, and ``vms``, the address space reserved, which includes every
-  thread's stack). Only samples taken while the clients' thread is alive
+  milliseconds and notes the process's thread count and memory (psutil:
+  ``rss``, the memory really in use, and ``vms``, the address space reserved,
+  which includes every thread's stack). Only samples taken while the clients' thread is alive
   are kept: that thread is part of the baseline count, so a sample taken
   after it ended would show one thread fewer than before the run ("-1
   extra threads"). A thread the mini server keeps for its next connection

@@ -330,13 +330,14 @@ WSGI_RULES = _SHARED + [
         "The app called wsgi.input.{call}, with a size. PEP 3333 lets a server leave that "
         "argument out (as WSGI 1.0 servers did), and on such a server the call fails with "
         "TypeError.",
-        "Read a size with read(n), or call readline() without one on a body you know ends "
-        "with a newline.",
+        "Read the body with read(n), n from CONTENT_LENGTH, and split it into lines yourself "
+        "(body.splitlines()).",
         specs.PEP3333_STREAMS,
         'Servers should support the optional "size" argument to readline(), but as in WSGI '
         "1.0, they are allowed to omit support for it.",
         "The sentence is a SHOULD for servers, with leave to omit the argument: an app that "
-        "relies on it is not portable (werkzeug's lint warns about it too).",
+        "relies on it is not portable, but works on the servers that do support it, so this "
+        "is a warning, not an error.",
     ),
     Rule(
         "wsgi.stream-closed",
