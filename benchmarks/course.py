@@ -270,9 +270,17 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="per cell, seconds")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="run only these notebooks (file names)"
+    )
     args = parser.parse_args()
 
     notebooks = sorted(args.notebooks.glob("*.ipynb"))
+    if args.only:
+        missing = sorted(set(args.only) - {path.name for path in notebooks})
+        if missing:
+            raise SystemExit(f"No such notebooks in {args.notebooks}: {missing}")
+        notebooks = [path for path in notebooks if path.name in args.only]
     if not notebooks:
         raise SystemExit(f"No notebooks (*.ipynb) in {args.notebooks}")
     print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores; {len(notebooks)} notebooks")

@@ -1,4 +1,4 @@
-"""The Binder dry run (tools/binder_dry_run.py) passes: Binder's build, then every notebook.
+"""The Binder dry run (tools/binder_dry_run.py) passes: Binder's build, then lessons in it.
 
 The copy step is tested on its own, on a small scratch git repository: only
 what git tracks is copied (as it is in the working tree), so an untracked
@@ -6,10 +6,10 @@ folder inside the repository, even one that holds the copy being made, is
 never copied.
 
 The whole dry run is the slow test of the suite (a fresh virtual environment, the pinned
-set installed with pip's cache, binder/postBuild, then every notebook in that
-environment's kernel: about two minutes on 2 cores). It skips only when pip
-cannot reach the package registry; any other failure fails it, with the dry
-run's own report.
+set installed with pip's cache, binder/postBuild, every module the lessons import, then
+lessons 00 and 01 in that environment's kernel; every lesson runs under nbval in
+tests/test_notebooks_busy.py). It skips only when pip cannot reach the package registry;
+any other failure fails it, with the dry run's own report.
 """
 
 from __future__ import annotations
@@ -119,8 +119,28 @@ def test_outside_a_git_checkout_the_dry_run_says_so(tmp_path: Path) -> None:
         dry_run.tracked_files(tmp_path)
 
 
+# Two lessons run in Binder's kernel: the start (widgets, a served app) and CGI
+# (scripts run from the copied cgi-bin). Every lesson runs in the busy test.
+SAMPLE = ["00-start-here.ipynb", "01-cgi.ipynb"]
+
+
+def test_every_lesson_import_is_found(tmp_path: Path) -> None:
+    names = _dry_run_module().notebook_imports(ROOT / "notebooks")
+    assert {"gateway_lab", "asyncio", "werkzeug"} <= set(names)
+    lesson = tmp_path / "notebooks"
+    lesson.mkdir()
+    cells = [
+        {"cell_type": "code", "source": ["import alpha.beta\n", "from gamma import delta\n"]},
+        {"cell_type": "code", "source": ["%%writefile x.py\n", "import written_not_imported\n"]},
+        {"cell_type": "code", "source": ["%time import epsilon\n", "from . import relative\n"]},
+        {"cell_type": "markdown", "source": ["import not_code\n"]},
+    ]
+    (lesson / "a.ipynb").write_text(json.dumps({"cells": cells}))
+    assert _dry_run_module().notebook_imports(lesson) == ["alpha", "gamma"]
+
+
 @pytest.mark.timeout(1200)
-def test_binder_dry_run_builds_and_runs_every_notebook(tmp_path: Path) -> None:
+def test_binder_dry_run_builds_and_runs_the_sample_lessons(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
     done = subprocess.run(
         [
@@ -130,6 +150,8 @@ def test_binder_dry_run_builds_and_runs_every_notebook(tmp_path: Path) -> None:
             str(tmp_path / "build"),
             "--json",
             str(report_path),
+            "--only",
+            *SAMPLE,
         ],
         capture_output=True,
         text=True,
@@ -140,8 +162,9 @@ def test_binder_dry_run_builds_and_runs_every_notebook(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     report = json.loads(report_path.read_text())
     ran = sorted(notebook["name"] for notebook in report["course"]["notebooks"])
-    tracked = _dry_run_module().tracked_files(ROOT)
-    notebooks = [name for name in tracked if name.startswith("notebooks/")]
-    assert ran == sorted(Path(name).name for name in notebooks if name.endswith(".ipynb"))
+    assert ran == sorted(SAMPLE)
+    # The other lessons run under nbval in tests/test_notebooks_busy.py; here every
+    # module any of them imports must import in Binder's environment.
+    assert {"gateway_lab", "werkzeug", "h11"} <= set(report["lesson_imports"])
     assert all(notebook["ok"] for notebook in report["course"]["notebooks"])
     assert report["gateway_lab_from"].startswith(str(tmp_path / "build" / "venv"))

@@ -21,12 +21,12 @@ build pack, given a ``binder/`` folder, reads only that folder:
    takes part once it is committed or staged with ``git add``.) postBuild
    builds the package in the copy, so the checkout stays untouched.
 
-Then the proof: ``gateway_lab`` must import from the new environment's
-site-packages (postBuild installed it, not an editable checkout), and every
-``notebooks/*.ipynb`` is executed in the new environment's own kernel by
-``benchmarks/course.py``, which reports per-notebook pass/fail, time and
-memory. The kernel gets a scratch HOME, so no kernel spec or setting of the
-machine's user can leak in.
+Then the proof: ``gateway_lab`` must import from the new environment's site-packages
+(postBuild installed it, not an editable checkout), every module any lesson imports must
+import there, and every ``notebooks/*.ipynb`` (or those named with ``--only``) is
+executed in the new environment's own kernel by ``benchmarks/course.py``, which reports
+per-notebook pass/fail, time and memory. The kernel gets a scratch HOME, so no kernel
+spec or setting of the machine's user can leak in.
 
 Exit status: 0 when everything passed, 1 when something failed, 3 when pip
 could not reach the package registry (no network): the only case a caller
@@ -36,6 +36,7 @@ may treat as "could not check" rather than "failed".
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -166,18 +167,49 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, help="build here and keep it (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="write the report as JSON to this file")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run only these notebooks (file names, e.g. 00-start-here.ipynb); default: all",
+    )
     args = parser.parse_args()
 
     scratch = Path(args.workdir or tempfile.mkdtemp(prefix="binder-dry-run-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:
-        return dry_run(scratch, args.json)
+        return dry_run(scratch, args.json, args.only)
     finally:
         if args.workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def dry_run(scratch: Path, report_path: Path | None) -> int:
+def notebook_imports(notebooks: Path) -> list[str]:
+    """The top-level modules the lessons' code cells import (``import x.y`` gives ``x``)."""
+    names: set[str] = set()
+    for path in sorted(notebooks.glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            if source.startswith("%%"):
+                continue  # a cell magic: %%writefile writes a file, it imports nothing here
+            lines = [
+                line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+            ]
+            try:
+                tree = ast.parse("\n".join(lines))
+            except SyntaxError:
+                continue  # a cell that shows broken code on purpose
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module.split(".")[0])
+    return sorted(names)
+
+
+def dry_run(scratch: Path, report_path: Path | None, only: list[str] | None = None) -> int:
     log = scratch / "build.log"
     report: dict[str, object] = {"steps": {}}
     steps: dict[str, float] = report["steps"]  # type: ignore[assignment]
@@ -259,9 +291,27 @@ def dry_run(scratch: Path, report_path: Path | None) -> int:
     kernel_env = {**env, "HOME": str(home), "JUPYTER_PLATFORM_DIRS": "1"}
     for name in ("JUPYTER_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         kernel_env.pop(name, None)
+    # Every module any lesson imports must import in Binder's environment, even
+    # when only some lessons are run below (a missing pin shows here first).
+    modules = notebook_imports(repo / "notebooks")
+    probe = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    missing = [
+        name
+        for name in modules
+        if subprocess.run(
+            [venv_python, "-c", probe, name], env=kernel_env, cwd=scratch, capture_output=True
+        ).returncode
+    ]
+    report["lesson_imports"] = modules
+    if missing:
+        return finish(1, f"FAILED: lessons import modules Binder's environment lacks: {missing}")
+    print(f"-- the {len(modules)} modules the lessons import all import here")
     figures_path = scratch / "course.json"
     started = time.perf_counter()
-    print("-- every notebook, in the new environment's kernel:", flush=True)
+    print(
+        f"-- {', '.join(only) if only else 'every notebook'}, in the new environment's kernel:",
+        flush=True,
+    )
     course = subprocess.run(
         [
             venv_python,
@@ -272,6 +322,7 @@ def dry_run(scratch: Path, report_path: Path | None) -> int:
             str(venv),
             "--json",
             str(figures_path),
+            *(["--only", *only] if only else []),
         ],
         env=kernel_env,
         cwd=repo,
