@@ -348,7 +348,7 @@ class WebSocketSession:
             # The client began closing (or sent a broken frame): answer with a close frame.
             self.write(self.ws.send(event.response()))
         if self.state != CLOSED:
-            self.mark_closed(event.code, event.reason or "", by="client")
+            self.mark_closed(int(event.code), event.reason or "", by="client")
         if self.owner.transport is not None:
             self.owner.transport.close()  # RFC 6455 5.5.1: the server closes TCP first
 

@@ -247,12 +247,9 @@ class WebSocketClient:
         return messages
 
     def _closed_by_server(self, event: CloseConnection) -> None:
-        self.close_code, self.close_reason, self.closed_by = (
-            event.code,
-            event.reason or "",
-            "server",
-        )
-        self._note("server", "client", CLOSE, {"summary": f"code {event.code}", "code": event.code})
+        code = int(event.code)  # wsproto gives a CloseReason enum for the codes it knows
+        self.close_code, self.close_reason, self.closed_by = code, event.reason or "", "server"
+        self._note("server", "client", CLOSE, {"summary": f"code {code}", "code": code})
         try:
             if self._ws.state.name == "REMOTE_CLOSING":
                 self._write(event.response())
@@ -283,7 +280,10 @@ class WebSocketClient:
                             "server",
                             "client",
                             CLOSE,
-                            {"summary": f"code {event.code} (answer)", "code": event.code},
+                            {
+                                "summary": f"code {int(event.code)} (answer)",
+                                "code": int(event.code),
+                            },
                         )
                     break
         except (OSError, TimeoutError):
