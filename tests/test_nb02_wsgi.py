@@ -475,3 +475,58 @@ def test_wsgiref_answers_500_to_a_bytes_body() -> None:
     SimpleHandler(io.BytesIO(), out, errors, environ).run(_returns_bytes)
     assert out.getvalue().startswith(b"HTTP/1.0 500 ")
     assert "bytes" in errors.getvalue()
+
+
+# -- section 8: the mistakes table, checked against the checker ----------------------------
+def _mistake_apps() -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(_cells()["mistake-apps"], "mistake-apps", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+TABLE = {  # the table's row: (the app of the mistake-apps cell, its rule, its severity)
+    1: ("returns_a_str", "wsgi.body-is-str", "error"),
+    2: ("returns_bytes", "wsgi.body-is-bytes", "error"),
+    3: ("forgets_start_response", "wsgi.no-start-response", "error"),
+    4: ("yields_str", "wsgi.body-not-bytes", "error"),
+    5: ("headers_as_dict", "wsgi.headers-not-list", "error"),
+    6: ("status_as_number", "wsgi.status-not-str", "error"),
+    7: ("reads_everything", "wsgi.input-past-content-length", "warning"),
+    8: ("length_of_the_text", "wsgi.content-length-mismatch", "error"),
+}
+
+
+@pytest.mark.parametrize("row", sorted(TABLE))
+def test_each_mistake_of_the_table_gets_its_rule_and_severity(row: int) -> None:
+    name, rule, severity = TABLE[row]
+    report = gl.check_wsgi(_mistake_apps()[name])
+    assert rule in report.rules(severity), report.rules()
+    table = _cells()["check-hello-after"]
+    line = next(text for text in table.splitlines() if text.startswith(f"| {row} |"))
+    assert f"`{rule}` ({'✗' if severity == 'error' else '!'})" in line or f"`{rule}`," in line
+
+
+@pytest.mark.parametrize(
+    ("status", "rule"),
+    [
+        (200, "wsgi.status-not-str"),
+        ("200", "wsgi.status-no-reason"),
+        ("OK 200", "wsgi.status-form"),
+    ],
+)
+def test_each_wrong_status_shape_gets_its_own_error(status: Any, rule: str) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(status, [("Content-Type", "text/plain")])
+        return [b"Hello world"]
+
+    found = {(f.severity, f.rule) for f in gl.check_wsgi(app).findings if "status" in f.rule}
+    assert found == {("error", rule)}
+    assert f"`{rule}`" in _cells()["check-hello-after"]
+
+
+def test_a_right_status_gets_no_status_finding() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"Hello world"]
+
+    assert not [f for f in gl.check_wsgi(app).findings if "status" in f.rule]
