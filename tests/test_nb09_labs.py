@@ -326,3 +326,15 @@ def test_guestbook_valid_variants_pass(namespace):
         result = ASGI_GUESTBOOK.evaluate(app)
         assert result.passed, str(result)
         assert len(str(result).splitlines()) <= 12, str(result)
+
+
+def test_the_fair_comparison_follows_the_unfair_one():
+    ids = list(notebook_cells())
+    at = ids.index("loopback")
+    assert ids[at + 1 : at + 4] == ["fair-md", "fair", "check-fair"]
+    cells = notebook_cells()
+    for cell_id in ("fair", "check-fair"):
+        assert "lite-recorded" in cells[cell_id]["metadata"].get("tags", [])
+    assert cell_source("check-fair").startswith("# Quiet checks")
+    assert "unfair version, measured" in cell_source("loopback-md")
+    assert cell_source("bench-says").startswith("**What makes a benchmark fair.**")

@@ -5,6 +5,8 @@ plumbing it reuses lives here, one small module per job:
 
 =============  ==========================================================
 ``perf``       time calls and requests; a progress bar for long runs
+``fairbench``  two servers side by side: a client process, one connection
+               policy for both, alternating rounds, p99 only from 100 samples
 ``wire``       send raw bytes to a loopback port and read what comes back
 ``weak``       handlers and servers that are unsafe **on purpose**, each
                next to its fix, for the security lab
