@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
 from wsgiref.validate import validator
+
+import pytest
 
 from gateway_lab.interface.environ import cgi_variables, make_environ, make_http_scope
 from gateway_lab.protocol.calls import call_wsgi
@@ -64,3 +68,27 @@ def test_scope_keeps_bytes_as_bytes():
 def test_underscore_header_cannot_pass_for_a_dash_header():
     variables = cgi_variables("GET", "/", [("X-User", "real"), ("X_User", "forged")])
     assert variables["HTTP_X_USER"] == "real"
+
+
+def test_errors_stream_has_what_pep_3333_asks_even_when_stderr_lacks_writelines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A browser kernel's stderr has no writelines; wsgiref.validate must still pass."""
+    written: list[str] = []
+
+    class WriteOnly:
+        def write(self, text: str) -> int:
+            written.append(text)
+            return len(text)
+
+    monkeypatch.setattr(sys, "stderr", WriteOnly())
+    errors = make_environ()["wsgi.errors"]
+    errors.writelines(["one\n", "two\n"])
+    errors.flush()
+    assert written == ["one\n", "two\n"]
+
+    def app(environ: dict, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    assert call_wsgi(validator(app)).status == 200

@@ -87,3 +87,16 @@ def test_measure_looks_at_this_machine_and_leaves_no_server_behind() -> None:
     assert 0.05 <= budget.factor <= 1.0
     assert set(gl.servers()) == before
     assert "ms per loopback request" in str(budget)
+
+
+def test_in_a_browser_tab_the_budget_is_the_laptops_without_a_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway_lab.labs import budget
+
+    def no_socket() -> float:
+        raise AssertionError("measure() must not serve anything in a browser tab")
+
+    monkeypatch.setattr(budget, "IN_BROWSER", True)
+    monkeypatch.setattr(budget, "_request_seconds", no_socket)
+    assert budget.measure() == budget.Budget.laptop()

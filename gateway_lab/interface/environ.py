@@ -112,6 +112,26 @@ def cgi_variables(
     return variables
 
 
+class ErrorsToStderr:
+    """``sys.stderr`` with the three methods PEP 3333 asks of ``wsgi.errors``.
+
+    A browser kernel's stderr has ``write`` but no ``writelines``; wsgiref.validate
+    (and any app that calls it) would stop there.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            sys.stderr.write(line)
+
+    def flush(self) -> None:
+        flush = getattr(sys.stderr, "flush", None)
+        if flush is not None:
+            flush()
+
+
 def make_environ(
     method: str = "GET",
     target: str = "/",
@@ -128,7 +148,7 @@ def make_environ(
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
             "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
+            "wsgi.errors": sys.stderr if hasattr(sys.stderr, "writelines") else ErrorsToStderr(),
             "wsgi.multithread": False,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
