@@ -51,32 +51,31 @@ def compact_lines(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return folded
 
 
-def _case(finding: Finding) -> tuple[str, str]:
-    """Findings of one rule that differ only in their numbers are one case."""
-    return finding.rule, re.sub(r"\d+", "#", finding.message)
+def _case(finding: Finding) -> str:
+    """Findings of one rule that differ only in numbers or a value shown in brackets: one case."""
+    return re.sub(r"\d+", "#", re.sub(r"\('[^']*'\)", "(…)", finding.message))
 
 
 def finding_lines(report: Report) -> list[tuple[str, str]]:
     """One feedback row per rule the report found (notes left out), errors first.
 
-    Findings of a rule whose messages differ in more than numbers (two
-    different exceptions) keep a row each: they are different causes.
+    The groups are :meth:`Report.grouped`'s, so the row names every request
+    that showed the rule. Findings whose messages differ in more than numbers
+    or a bracketed value (two different exceptions) are different causes: the
+    row says each of them, once.
     """
     rows: list[tuple[str, str]] = []
     for group in report.grouped():
-        cases: dict[tuple[str, str], list[Finding]] = {}
-        for item in group:
-            cases.setdefault(_case(item), []).append(item)
-        for same in cases.values():
-            first = same[0]
-            if first.severity == "info":
-                continue
-            requests = list(dict.fromkeys(r for f in same for r in (f.request, *f.also) if r))
-            where = f" on {', '.join(requests)}" if requests else ""
-            mark = "!" if first.severity == "warning" else "✗"
-            rows.append(
-                (mark, f"{first.rule}{where}: {first.message} What to change: {first.hint}")
-            )
+        first = group[0]
+        if first.severity == "info":
+            continue
+        requests = list(dict.fromkeys(r for f in group for r in (f.request, *f.also) if r))
+        where = f" on {', '.join(requests)}" if requests else ""
+        said = {_case(f): f.message for f in reversed(group)}  # the first of each case
+        messages = " ".join(reversed(list(said.values())))
+        hints = " ".join(dict.fromkeys(f.hint for f in group if f.hint))
+        mark = "!" if first.severity == "warning" else "✗"
+        rows.append((mark, f"{first.rule}{where}: {messages} What to change: {hints}"))
     return rows
 
 

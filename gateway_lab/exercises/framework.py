@@ -31,9 +31,10 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar, cast
 
-from gateway_lab.check.report import Finding, Report
+from gateway_lab.check.report import Report
 from gateway_lab.check.validate import check_asgi, check_wsgi
 from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.compact import finding_lines
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.interface.appkind import looks_async
 from gateway_lab.types import AnyApp
@@ -106,11 +107,7 @@ class Exercise:
         if unusable:
             return ExerciseResult(self.title, False, report=report, unfinished=unusable)
         lines = self._case_lines(report) + self._extra_lines(report)
-        for item in report.ordered():
-            if item.severity == "info":
-                continue
-            mark = "!" if item.severity == "warning" else "✗"
-            lines.append((mark, _finding_line(item)))
+        lines += finding_lines(report)  # one row per rule, naming every request that showed it
         lines += self._final_lines(answer, lines)
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines, report=report)
@@ -191,14 +188,6 @@ class Exercise:
                 "send):`. Yours is a plain function (WSGI style?)."
             )
         return ""
-
-
-def _finding_line(item: Finding) -> str:
-    """One finding as a feedback line, naming every request it showed on."""
-    where = f" on {item.request}" if item.request else ""
-    if item.also:
-        where += f" (also on {', '.join(item.also)})"
-    return f"{item.rule}{where}: {item.message} What to change: {item.hint}"
 
 
 def _no_response(report: Report, label: str) -> str:

@@ -43,10 +43,11 @@ from gateway_lab.check.asgi.base import Connection
 from gateway_lab.check.asgi.outcomes import raised
 from gateway_lab.check.explain import describe_exception
 from gateway_lab.check.looplag import LagMonitor
-from gateway_lab.check.report import Finding
+from gateway_lab.check.report import Finding, Report
 from gateway_lab.check.rules import finding
 from gateway_lab.events.kinds import RETURN, SCOPE
 from gateway_lab.events.payloads import return_payload, scope_payload
+from gateway_lab.exercises.compact import finding_lines as grouped_lines
 from gateway_lab.platform import IN_BROWSER, run_here
 from gateway_lab.types import ASGIApp
 
@@ -163,15 +164,15 @@ def still_not_implemented(conn: Connection) -> bool:
 
 
 def finding_lines(findings: list[Finding], prefix: str = "") -> list[tuple[str, str]]:
-    """The checker's findings (errors and warnings) as feedback lines."""
-    return [
-        (
-            "!" if item.severity == "warning" else "✗",
-            f"{prefix}{item.rule}: {item.message} What to change: {item.hint}",
-        )
-        for item in findings
-        if item.severity != "info"
-    ]
+    """The checker's findings (errors and warnings) as feedback lines, one per rule.
+
+    The findings go through a :class:`Report`, so they are grouped as the
+    checker's own report groups them (:meth:`Report.grouped`).
+    """
+    report = Report("")
+    for item in findings:
+        report.findings.append(item)  # as they are: add() would merge them a second time
+    return [(mark, prefix + text) for mark, text in grouped_lines(report)]
 
 
 def brief(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
