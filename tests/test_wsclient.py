@@ -159,6 +159,19 @@ def test_close_waits_for_and_records_the_servers_close_frame(engine, servers):
     # recorded by the time close() returns: no waiting needed
     assert closes == [("client", "server", 1000), ("server", "client", 1000)]
     assert all(e.connection == ws.connection for e in flow.of_kind("close"))
+    # plain ints, not wsproto's CloseReason enum, so a payload prints as 1000
+    assert all(type(e.payload["code"]) is int for e in flow.of_kind("close"))
+    assert "CloseReason" not in repr([e.payload for e in flow.of_kind("close")])
+    if engine == "mini":  # the app's websocket.disconnect carries a plain int too
+
+        def disconnects() -> list[dict[str, Any]]:
+            kind = "websocket.disconnect"
+            return [e.payload for e in flow.of_kind("receive") if e.payload.get("type") == kind]
+
+        deadline = time.monotonic() + 2
+        while not disconnects() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert disconnects() and all(type(p["code"]) is int for p in disconnects())
 
 
 def test_receive_after_the_close_says_nothing_more_can_be_received(servers):
