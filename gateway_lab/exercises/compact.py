@@ -71,8 +71,10 @@ def finding_lines(report: Report) -> list[tuple[str, str]]:
             continue
         requests = list(dict.fromkeys(r for f in group for r in (f.request, *f.also) if r))
         where = f" on {', '.join(requests)}" if requests else ""
-        said = {_case(f): f.message for f in reversed(group)}  # the first of each case
-        messages = " ".join(reversed(list(said.values())))
+        said: dict[str, str] = {}
+        for item in group:
+            said.setdefault(_case(item), item.message)  # the first message of each case
+        messages = " ".join(said.values())
         hints = " ".join(dict.fromkeys(f.hint for f in group if f.hint))
         mark = "!" if first.severity == "warning" else "✗"
         rows.append((mark, f"{first.rule}{where}: {messages} What to change: {hints}"))
