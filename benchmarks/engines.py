@@ -63,6 +63,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from ceilings import CEILINGS  # benchmarks/ceilings.py, next to this file
+
 from gateway_lab.serving.engines import runner_class
 from gateway_lab.serving.engines.base import EngineRunner
 from gateway_lab.serving.log import ServerLog
@@ -233,6 +235,7 @@ class Pair:
     other: Side
     target: float
     fair: tuple[str, ...]  # the policies under which both sides do the same work
+    ceilings: tuple[Side, ...] = ()  # measured too, under the fair policies only
 
 
 PAIRS = {
@@ -244,12 +247,15 @@ PAIRS = {
         Side("wsgiref", "wsgi", "wsgiref"),
         1.5,
         (NEW_CONNECTION,),
+        tuple(Side(f"ceiling: {name}", "wsgi", name) for name in CEILINGS),
     ),
 }
 SIDES = {f"{s.engine}-{s.interface}": s for p in PAIRS.values() for s in (p.mini, p.other)}
 
 
 def _runner_class(side: Side) -> type[EngineRunner]:
+    if side.engine in CEILINGS:
+        return CEILINGS[side.engine]
     base = runner_class(side.interface, side.engine)
     if side.engine != "uvicorn":
         return base
@@ -350,14 +356,22 @@ def measure(client: LoadClient, side: Side, policy: str, settings: Settings) -> 
 
 def compare(
     client: LoadClient, pair: Pair, policy: str, rounds: int, settings: Settings
-) -> tuple[list[Round], list[Round]]:
-    """``rounds`` alternating rounds: mini, other, mini, other, ..."""
+) -> tuple[list[Round], list[Round], dict[Side, list[Round]]]:
+    """``rounds`` alternating rounds: mini, other, (ceilings,) mini, other, ...
+
+    The pair's ceilings join the alternation under its fair policies only.
+    """
     minis: list[Round] = []
     others: list[Round] = []
+    ceilings: dict[Side, list[Round]] = {
+        side: [] for side in (pair.ceilings if policy in pair.fair else ())
+    }
     for _ in range(rounds):
         minis.append(measure(client, pair.mini, policy, settings))
         others.append(measure(client, pair.other, policy, settings))
-    return minis, others
+        for side, measured in ceilings.items():
+            measured.append(measure(client, side, policy, settings))
+    return minis, others, ceilings
 
 
 def profile(
@@ -401,12 +415,19 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def describe(pair: Pair, policy: str, minis: list[Round], others: list[Round]) -> str:
-    """The table printed for one pair under one policy."""
+def describe(
+    pair: Pair,
+    policy: str,
+    minis: list[Round],
+    others: list[Round],
+    ceilings: dict[Side, list[Round]] | None = None,
+) -> str:
+    """The table printed for one pair under one policy (with its ceilings, if measured)."""
+    ceilings = ceilings or {}
     fair = policy in pair.fair
     note = "" if fair else f" (not like for like: {pair.other.label} closes every connection)"
     rows = [["round", *(str(n + 1) for n in range(len(minis))), "median", "CPU us/req", "others"]]
-    for side, rounds in ((pair.mini, minis), (pair.other, others)):
+    for side, rounds in ((pair.mini, minis), (pair.other, others), *ceilings.items()):
         busy = [r.others for r in rounds if r.others is not None]
         rows.append(
             [side.label, *(f"{r.rate:,.0f}" for r in rounds)]
@@ -433,6 +454,16 @@ def describe(pair: Pair, policy: str, minis: list[Round], others: list[Round]) -
         f" {_median([r.reconnects for r in minis]):,.0f}, other"
         f" {_median([r.reconnects for r in others]):,.0f}"
     )
+    if ceilings:
+        other = _median([r.rate for r in others])
+        shares = [
+            f"{side.engine} {_median([r.rate for r in rounds]) / other:.2f}x"
+            for side, rounds in ceilings.items()
+        ]
+        lines.append(
+            f"  ceilings, by ratio of medians to {pair.other.label}: {', '.join(shares)}"
+            f" (one thread, no app: a server that parses with h11 cannot pass 'h11 alone')"
+        )
     busy = [r.others for r in minis + others if r.others is not None]
     if busy and _median(busy) > 0.25 * (os.cpu_count() or 1):
         lines.append(
@@ -499,8 +530,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> None:
         else:
             for name in args.pairs:
                 for policy in args.policies:
-                    minis, others = compare(client, PAIRS[name], policy, args.rounds, settings)
-                    print(describe(PAIRS[name], policy, minis, others), file=out)
+                    pair = PAIRS[name]
+                    minis, others, ceilings = compare(client, pair, policy, args.rounds, settings)
+                    print(describe(pair, policy, minis, others, ceilings), file=out)
     print(
         f"\nload average {load_average()}; done in {time.perf_counter() - started:.0f} s", file=out
     )

@@ -11,6 +11,7 @@ import io
 import re
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -20,13 +21,17 @@ PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "engines.py"
 
 
 @pytest.fixture(scope="module")
-def engines() -> ModuleType:
+def engines() -> Iterator[ModuleType]:
+    sys.path.insert(0, str(PATH.parent))  # it imports ceilings.py, next to it
     spec = importlib.util.spec_from_file_location("benchmarks_engines", PATH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(PATH.parent))
 
 
 def test_one_tiny_round_prints_every_pair_and_policy(engines: ModuleType) -> None:
@@ -50,6 +55,14 @@ def test_one_tiny_round_prints_every_pair_and_policy(engines: ModuleType) -> Non
         r"^  (mini ASGI|uvicorn \(h11\)|mini WSGI|wsgiref) +([\d,]+) +([\d,]+) ", text, re.M
     )
     assert len(rows) == 8 and all(int(a.replace(",", "")) > 0 for _, a, _ in rows)
+    # the fair WSGI table also measures the two ceilings, and says what they mean
+    ceilings = re.findall(r"^  ceiling: (no parsing|h11 alone) +([\d,]+) ", text, re.M)
+    assert [name for name, _ in ceilings] == ["no parsing", "h11 alone"]
+    assert all(int(rate.replace(",", "")) > 0 for _, rate in ceilings)
+    assert re.search(
+        r"ceilings, by ratio of medians to wsgiref: no parsing \d+\.\d\dx, h11 alone \d+\.\d\dx",
+        text,
+    )
     assert "errors" not in text  # every request was answered 200
     assert re.search(r"done in \d+ s$", text.strip())
 
@@ -78,3 +91,16 @@ def test_the_client_reads_lengths_and_closes(engines: ModuleType) -> None:
         server.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
         with pytest.raises(ConnectionError, match="500"):
             engines.read_response(client, b"")
+
+
+@pytest.mark.parametrize("name", ["no parsing", "h11 alone"])
+def test_each_ceiling_answers_hello_world_and_stops(engines: ModuleType, name: str) -> None:
+    runner = engines.start_side(engines.Side(f"ceiling: {name}", "wsgi", name))
+    try:
+        port = runner.sock.getsockname()[1]
+        for _ in range(3):  # one connection per request, as the fair policy sends them
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(engines.REQUESTS["new-connection"])
+                assert engines.read_response(sock, b"") == (b"", True)
+    finally:
+        assert runner.stop(timeout=2.0)
