@@ -306,6 +306,20 @@ async def ignores_scope_type(scope, receive, send):
     await hello(send)
 
 
+@expect("asgi.scope-type-ignored", "warning")
+async def echo_ignores_scope_type(scope, receive, send):
+    """Lesson 06's echo with no look at scope['type']: it reads the first message
+    of every scope (a websocket.connect too) as a body; one warning, no error."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
 # -- WebSocket ---------------------------------------------------------------------------
 async def _http_or(scope, send):
     if scope["type"] == "http":

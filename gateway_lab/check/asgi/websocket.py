@@ -103,7 +103,9 @@ class WebSocketConnection(Connection):
     def finished(self, outcome: str) -> None:
         self.leave()
         unanswered = order.ending("websocket", self.order)
-        if outcome != "return" or not self.saw_connect or self.sent_any or self.confused:
+        # An app that answered as HTTP (self.ignored) got scope-type-ignored, once.
+        ended_otherwise = self.sent_any or self.confused or self.ignored
+        if outcome != "return" or not self.saw_connect or ended_otherwise:
             return
         if unanswered is not None:
             self.violated(unanswered)
