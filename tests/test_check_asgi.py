@@ -35,6 +35,15 @@ def test_valid_app_gets_no_error(app: Any) -> None:
     assert report.ok, str(report)
 
 
+_NEAR = [a for a in asgi_valid.APPS if getattr(a, "near_miss_of", ())]
+
+
+@pytest.mark.parametrize("app", _NEAR, ids=_name)
+def test_near_miss_does_not_get_its_rule(app: Any) -> None:
+    report = gl.check_asgi(app)
+    assert not report.rules() & set(app.near_miss_of), str(report)
+
+
 def test_raising_for_other_scopes_is_silent() -> None:
     """Raising for a scope type the app does not serve is what the spec asks: no note."""
     report = gl.check_asgi(asgi_valid.raises_for_other_scopes)

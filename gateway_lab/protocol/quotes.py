@@ -156,6 +156,11 @@ ACCEPT_NO_PROTOCOL_HEADER = (
 )
 # specs.ASGI_WEBSOCKET_SEND
 SEND_EXACTLY_ONE = "Exactly one of bytes or text must be non-None."
+# specs.RFC6455_CLOSE_CODES (1006 and 1015 have the same sentence)
+CLOSE_CODE_RESERVED = (
+    "1005 is a reserved value and MUST NOT be set as a status code in a Close control "
+    "frame by an endpoint."
+)
 # specs.ASGI_WEBSOCKET_CLOSE
 CLOSE_BEFORE_ACCEPT = (
     "If this is sent before the socket is accepted, the server must close the connection "

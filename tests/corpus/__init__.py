@@ -29,6 +29,16 @@ def expect(
     return mark
 
 
+def near(*rules: str) -> Any:
+    """Mark a valid app as the near miss of ``rules``: it must get none of them."""
+
+    def mark(app: Any) -> Any:
+        app.near_miss_of = rules
+        return expect(None)(app)
+
+    return mark
+
+
 def collect(namespace: dict[str, Any]) -> list[Any]:
     """The marked apps of a module, in the order they were written."""
     apps: list[Any] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from . import collect, expect
+from . import collect, expect, near
 
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -103,6 +103,16 @@ async def slow_but_async(scope, receive, send):
     await asyncio.to_thread(time.sleep, 0.06)
     await send({"type": "http.response.start", "status": 200, "headers": TEXT})
     await send({"type": "http.response.body", "body": b"done"})
+
+
+@near("asgi.ws-close-code")
+async def websocket_closes_with_own_code(scope, receive, send):
+    """Closes with 4000, a code for applications, and a reason (1011 would do too)."""
+    if scope["type"] != "websocket":
+        raise RuntimeError(scope["type"])
+    await receive()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": 4000, "reason": "done for today"})
 
 
 @expect(None)

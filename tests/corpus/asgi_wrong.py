@@ -349,6 +349,16 @@ async def ws_accept_twice(scope, receive, send):
     await send({"type": "websocket.close"})
 
 
+@expect("asgi.ws-close-code")
+async def ws_close_code_reserved(scope, receive, send):
+    """Closes with 1006 ("abnormal closure"), a code only for an endpoint's own use."""
+    if await _http_or(scope, send):
+        return
+    await receive()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": 1006})
+
+
 @expect("asgi.ws-message-form")
 async def ws_text_and_bytes(scope, receive, send):
     """A websocket.send carrying both text and bytes."""

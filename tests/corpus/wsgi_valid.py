@@ -10,22 +10,11 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any
 from urllib.parse import parse_qs
 
-from . import collect, expect
+from . import collect, expect, near
 
 TEXT = [("Content-Type", "text/plain; charset=utf-8")]
-
-
-def near(*rules: str) -> Any:
-    """Mark a valid app as the near miss of ``rules``: it must get none of them."""
-
-    def mark(app: Any) -> Any:
-        app.near_miss_of = rules
-        return expect(None)(app)
-
-    return mark
 
 
 @near("wsgi.body-is-bytes", "wsgi.body-is-str", "wsgi.body-on-head")

@@ -235,6 +235,11 @@ def _forbidden(value: Any, depth: int) -> str:
     return f"{short(value, 40)} (a {type(value).__name__})"
 
 
+# RFC 6455 section 7.4.1: codes that "MUST NOT be set as a status code in a Close
+# control frame by an endpoint" (the server would put the app's code in one).
+RESERVED_CLOSE_CODES = frozenset({1005, 1006, 1015})
+
+
 def ws_close_problems(message: Mapping[str, Any]) -> list[Problem]:
     code, reason = message.get("code", 1000), message.get("reason", "")
     if isinstance(code, bool) or not isinstance(code, int):

@@ -306,6 +306,18 @@ ASGI_RULES = [
         specs.ASGI_WEBSOCKET_SEND,
         q.SEND_EXACTLY_ONE,
     ),
+    Rule(
+        "asgi.ws-close-code",
+        "error",
+        "'websocket.close' had code {value}, one of the codes RFC 6455 keeps for an "
+        "endpoint's own use, never to be sent in a Close frame (1005: no code was sent; "
+        "1006: the connection broke; 1015: the TLS handshake failed). A browser that "
+        "receives it fails the connection instead of closing cleanly.",
+        "Send 1000 for a normal close, 1011 for a server error, or a code of your own "
+        "from 4000 to 4999.",
+        specs.RFC6455_CLOSE_CODES,
+        q.CLOSE_CODE_RESERVED,
+    ),
     # -- ASGI: lifespan --------------------------------------------------------------
     Rule(
         "asgi.lifespan-no-reply",
