@@ -249,6 +249,8 @@ def ws_close_problems(message: Mapping[str, Any]) -> list[Problem]:
                 "Write 'code': 1000 (or leave it out).",
             )
         ]
+    if code in RESERVED_CLOSE_CODES:
+        return [("asgi.ws-close-code", {"value": code})]
     if reason is not None and not isinstance(reason, str):
         return [
             _form(
