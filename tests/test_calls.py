@@ -46,7 +46,7 @@ def test_call_wsgi_runs_on_the_calling_thread():
     before = threading.active_count()
     gl.call_wsgi(app)
     assert seen == [threading.current_thread()]
-    assert threading.active_count() == before
+    assert threading.active_count() <= before  # none started (an older one may end)
 
 
 def test_call_wsgi_write_callable_and_generator():

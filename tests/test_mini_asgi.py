@@ -930,5 +930,9 @@ def test_many_start_stop_cycles_leave_no_threads_or_files_behind() -> None:
     threads, fds = threading.active_count(), _open_fds()
     for _ in range(200):
         cycle()
-    assert threading.active_count() == threads
-    assert _open_fds() == fds
+    deadline = time.monotonic() + 5  # a loop thread may still be returning
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # at most as many as before: a thread or socket an earlier test left may end meanwhile
+    assert threading.active_count() <= threads
+    assert _open_fds() <= fds

@@ -47,19 +47,23 @@ def test_stop_ends_idle_threads_and_waits_no_longer_than_asked():
 def test_a_threads_name_says_whether_it_serves_and_idle_ones_are_not_counted_as_working():
     from gateway_lab.labs.load import working_threads
 
+    def mine() -> list[threading.Thread]:
+        # only this test's threads: another test's thread ending meanwhile must not move the count
+        return [t for t in threading.enumerate() if t.name.startswith("named: ")]
+
     workers = Workers("named")
     release = threading.Event()
     names: list[str] = []
-    before = working_threads()
+    assert working_threads(mine()) == 0
     workers.submit(lambda: (names.append(threading.current_thread().name), release.wait(5)))
     deadline = time.monotonic() + 5
     while not names and time.monotonic() < deadline:
         time.sleep(0.01)
     assert names == ["named: serving"]
-    assert working_threads() == before + 1  # the serving thread counts
+    assert working_threads(mine()) == 1  # the serving thread counts
     release.set()
     assert workers.wait_idle(time.monotonic() + 5)
     idle = [t for t in threading.enumerate() if t.name == "named: idle"]
     assert len(idle) == 1
-    assert working_threads() == before  # the idle one does not
+    assert working_threads(mine()) == 0  # the idle one does not
     workers.stop(time.monotonic() + 5)

@@ -649,5 +649,6 @@ def test_many_start_stop_cycles_leak_no_threads_or_fds() -> None:
     deadline = time.monotonic() + WAIT  # a thread may still be returning
     while threading.active_count() > threads and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert threading.active_count() == threads
-    assert open_fds() == fds
+    # at most as many as before: a thread or socket an earlier test left may end meanwhile
+    assert threading.active_count() <= threads
+    assert open_fds() <= fds

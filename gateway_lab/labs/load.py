@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -83,9 +83,10 @@ def take_sample(process: psutil.Process | None = None) -> Sample:
     return Sample(time.perf_counter(), working_threads(), memory.rss, memory.vms)
 
 
-def working_threads() -> int:
-    """The threads of this process, less those a server keeps idle for its next connection."""
-    return sum(1 for thread in threading.enumerate() if not thread.name.endswith(IDLE))
+def working_threads(threads: Iterable[threading.Thread] | None = None) -> int:
+    """The threads of this process (or those given), less those a server keeps idle."""
+    pool = threading.enumerate() if threads is None else threads
+    return sum(1 for thread in pool if not thread.name.endswith(IDLE))
 
 
 class ResourceSampler:
