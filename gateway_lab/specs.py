@@ -103,6 +103,18 @@ ASGI_LIFESPAN_SHUTDOWN_COMPLETE = ASGI_LIFESPAN + "#shutdown-complete-send-event
 ASGI_EXTENSIONS_DOC = "https://asgi.readthedocs.io/en/latest/extensions.html"
 # extensions: "WebSocket Denial Response" (websocket.http.response.start and .body).
 ASGI_WEBSOCKET_DENIAL = ASGI_EXTENSIONS_DOC + "#websocket-denial-response"
+# extensions: "HTTP Trailers" (http.response.trailers).
+ASGI_HTTP_TRAILERS = ASGI_EXTENSIONS_DOC + "#http-trailers"
+# extensions: "HTTP/2 Server Push" (http.response.push).
+ASGI_HTTP_PUSH = ASGI_EXTENSIONS_DOC + "#http-2-server-push"
+# extensions: "Zero Copy Send" (http.response.zerocopysend).
+ASGI_ZERO_COPY_SEND = ASGI_EXTENSIONS_DOC + "#zero-copy-send"
+# extensions: "Path Send" (http.response.pathsend).
+ASGI_PATH_SEND = ASGI_EXTENSIONS_DOC + "#path-send"
+# extensions: "Early Hints" (http.response.early_hint).
+ASGI_EARLY_HINTS = ASGI_EXTENSIONS_DOC + "#early-hints"
+# extensions: "Debug" (http.response.debug).
+ASGI_DEBUG = ASGI_EXTENSIONS_DOC + "#debug"
 
 # --- RFC 3875: The Common Gateway Interface (CGI) Version 1.1 ----------------
 RFC3875 = "https://www.rfc-editor.org/rfc/rfc3875"

@@ -359,3 +359,39 @@ def test_a_request_still_running_is_not_judged_as_a_whole_yet():
     next(iter(cut))
     cut.close()  # the server gave up after 3 bytes: not the app's mistake
     assert gl.check_flow(short_flow).rules() == set()
+
+
+# -- extensions: judged against what the recorded scope offers ---------------------------
+async def _denies_after_accepting(scope, receive, send):
+    if scope["type"] != "websocket":
+        raise RuntimeError(scope["type"])
+    await receive()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+    await send({"type": "websocket.http.response.body", "body": b"no"})
+
+
+def test_a_denial_the_scope_does_not_offer_is_named_for_the_extension():
+    report = gl.check_asgi(_denies_after_accepting, lifespan=False)
+    found = [f for f in report.findings if f.rule == "asgi.extension-not-offered"]
+    assert found and "WebSocket denial response extension" in found[0].message
+    assert "asgi.ws-deny-after-accept" not in report.rules()  # the checker offers no denial
+
+
+def test_a_denial_after_accept_on_a_server_that_offers_it_is_named_as_such():
+    recorded, flow = gl.record_asgi(_denies_after_accepting)
+    srv = gl.serve_asgi(recorded, name="check-flow-deny", engine="mini")  # it offers denial
+    try:
+        ws = gl.ws_connect(srv.url + "ws", timeout=2.0)
+        try:
+            ws.receive()
+        except Exception:  # noqa: BLE001 - the server cuts the socket: the flow is what counts
+            pass
+        finally:
+            ws.close()
+    finally:
+        srv.stop()
+    settle(flow, 1)
+    rules = gl.check_flow(flow).rules()
+    assert "asgi.ws-deny-after-accept" in rules
+    assert "asgi.extension-not-offered" not in rules

@@ -9,6 +9,7 @@ on rule ids and key words, not on whole sentences).
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import runpy
 import time
@@ -535,3 +536,24 @@ def test_a_stream_that_does_not_listen_for_disconnect(engine):
     finally:
         srv.stop()
     assert errors == ["ClientDisconnected"] and len(sent) < 60
+
+
+_held = functools.partial(slow_lookup)  # a reference taken before any check runs
+
+
+async def _partial_made_earlier(scope, receive, send):
+    await _answer(send, await asyncio.to_thread(_held, _word(scope)))
+
+
+async def _default_argument(scope, receive, send, _lookup=slow_lookup):
+    await _answer(send, await asyncio.to_thread(_lookup, _word(scope)))
+
+
+@pytest.mark.parametrize("app", [_partial_made_earlier, _default_argument])
+def test_no_blocking_counts_calls_through_a_reference_taken_earlier(app):
+    code = slow_lookup.__code__
+    result = ASGI_NO_BLOCKING.evaluate(app)
+    assert result.passed, str(result)
+    assert "slow_lookup ran" in str(result)  # the calls were seen, not just the answers
+    assert slow_lookup.__code__ is code  # and the function is itself again
+    assert "__gateway_lab_counted__" not in globals()

@@ -63,18 +63,32 @@ def corpus_marks() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         where = path.relative_to(ROOT).as_posix()
         for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                # ``name = expect("rule")(make_app(...))``: a mark applied by a call
+                marker, target = node.value.func, node.targets[0]
+                if isinstance(marker, ast.Call) and isinstance(target, ast.Name):
+                    _mark(marker, f"{where}::{target.id}", fires, near)
+                continue
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             for deco in node.decorator_list:
-                if not (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Name)):
-                    continue
-                names = _string_args(deco)
-                if deco.func.id == "expect" and names:
-                    fires[names[0]].append(f"{where}::{node.name}")
-                elif deco.func.id == "near":
-                    for rule in names:
-                        near[rule].append(f"{where}::{node.name}")
+                if isinstance(deco, ast.Call):
+                    _mark(deco, f"{where}::{node.name}", fires, near)
     return fires, near
+
+
+def _mark(
+    call: ast.Call, name: str, fires: dict[str, list[str]], near: dict[str, list[str]]
+) -> None:
+    """Note what an ``expect(...)`` or ``near(...)`` call says about the app ``name``."""
+    if not isinstance(call.func, ast.Name):
+        return
+    names = _string_args(call)
+    if call.func.id == "expect" and names:
+        fires[names[0]].append(name)
+    elif call.func.id == "near":
+        for rule in names:
+            near[rule].append(name)
 
 
 def test_mentions(rule_ids: set[str]) -> dict[str, list[str]]:
@@ -119,6 +133,7 @@ def rule_section(rule: Rule, fires: list[str], near: list[str], tests: list[str]
         lines.append(f"- Severity: {rule.severity}, as for {_KEYWORDS[rule.severity]}.")
     # the hint's template, its fields shown as <name> (filled in per case)
     hint = re.sub(r"\{(\w+)[^{}]*\}", r"<\1>", rule.hint)
+    hint = hint.replace("{{", "{").replace("}}", "}")  # the template's literal braces
     if hint.strip() and hint.strip() != "<hint>":
         lines.append(f"- What to change: {hint}")
     lines += _tests_line("Fires on", fires)

@@ -16,9 +16,11 @@ returns is reported, never waited for.
   function, fixed so that the event loop stays free (``asyncio.to_thread``
   or ``loop.run_in_executor``). The checker's ``asgi.blocking-call`` rule
   (see :mod:`.looplag`) catches an answer that still blocks. While the
-  check runs, the app's global ``slow_lookup`` is wrapped in a counter (and
-  put back afterwards), so an answer that skips the slow function, say
-  ``word.upper()``, is named. Two slips of the fix get their own line:
+  check runs, every call of the app's ``slow_lookup`` is counted (its code
+  is swapped for code that counts and forwards, and put back afterwards, so
+  a call through ``functools.partial`` or a default argument counts too), so
+  an answer that skips the slow function, say ``word.upper()``, is named.
+  Two slips of the fix get their own line:
   ``asyncio.to_thread(slow_lookup(word))`` (a call where the function
   belongs: a ``TypeError`` "... is not callable") and a missing ``await``
   (a coroutine from ``to_thread``, or a ``Future`` from ``run_in_executor``,
@@ -40,7 +42,10 @@ Reference solutions: ``notebooks/solutions/asgi_no_blocking.py``,
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import types
+from collections.abc import Iterator
 from typing import Any
 
 from gateway_lab.check.report import Report
@@ -74,6 +79,50 @@ __all__ = [
 
 
 BLOCKING_MS = 50.0  # a stall longer than this, inside the app's code, is blocking
+_HOOK = "__gateway_lab_counted__"  # the global a counting function's code calls
+_FORWARD = compile(f"def forward(*args, **kwargs):\n    return {_HOOK}(args, kwargs)\n", "", "exec")
+
+
+@contextlib.contextmanager
+def _counting(function: Any, calls: list[object]) -> Iterator[Any]:
+    """Count every call of ``function`` while the block runs; yield a callable to put in
+    its place as well.
+
+    An answer may hold the function under another name before the check starts
+    (``functools.partial(slow_lookup)``, a default argument, a wrapper built once), so
+    replacing the global name alone would miss those calls and call a right answer wrong.
+    A plain function's own code is swapped for code that counts and forwards to a copy of
+    the original, and swapped back afterwards. Anything else (a closure, a builtin, a
+    callable object) is counted through the name only.
+    """
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    code = getattr(function, "__code__", None)
+    if not isinstance(function, types.FunctionType) or code is None or code.co_freevars:
+        yield functools.wraps(function)(counted)
+        return
+    copy = types.FunctionType(
+        code, function.__globals__, function.__name__, function.__defaults__, None
+    )
+    copy.__kwdefaults__ = function.__kwdefaults__
+
+    def hook(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        calls.append(args)
+        return copy(*args, **kwargs)
+
+    forward: dict[str, Any] = {}
+    exec(_FORWARD, forward)  # noqa: S102 - our own two lines, compiled above
+    function.__globals__[_HOOK] = hook
+    function.__code__ = forward["forward"].__code__
+    try:
+        yield function  # the name keeps the function itself: it counts now
+    finally:
+        function.__code__ = code
+        if function.__globals__.get(_HOOK) is hook:
+            del function.__globals__[_HOOK]
 
 
 class OffloadExercise(Exercise):
@@ -104,19 +153,14 @@ class OffloadExercise(Exercise):
         if not callable(original):
             return self._checked(app)
         calls: list[object] = []
-
-        @functools.wraps(original)
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            calls.append(args)
-            return original(*args, **kwargs)
-
-        namespace[self.function] = counted  # type: ignore[index]
-        try:
-            return self._checked(app)
-        finally:
-            if namespace.get(self.function) is counted:  # type: ignore[union-attr]
-                namespace[self.function] = original  # type: ignore[index]
-            self._calls = len(calls)
+        with _counting(original, calls) as counted:
+            namespace[self.function] = counted  # type: ignore[index]
+            try:
+                return self._checked(app)
+            finally:
+                if namespace.get(self.function) is counted:  # type: ignore[union-attr]
+                    namespace[self.function] = original  # type: ignore[index]
+                self._calls = len(calls)
 
     def _checked(self, app: AnyApp) -> Report:
         probes = [case.probe() for case in self.cases]

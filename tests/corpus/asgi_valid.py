@@ -295,4 +295,18 @@ async def websocket_subprotocol_key(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+@near("asgi.extension-not-offered")
+async def trailers_only_when_offered(scope, receive, send):
+    """Sends HTTP trailers only where scope['extensions'] offers them, a plain body elsewhere."""
+    if scope["type"] != "http":
+        raise RuntimeError(scope["type"])
+    trailers = "http.response.trailers" in (scope.get("extensions") or {})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": TEXT, "trailers": trailers}
+    )
+    await send({"type": "http.response.body", "body": b"ok"})
+    if trailers:
+        await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")]})
+
+
 APPS = collect(globals())

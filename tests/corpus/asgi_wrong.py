@@ -558,6 +558,16 @@ async def ws_accept_protocol_header(scope, receive, send):
         await hello(send)
 
 
+@expect("asgi.extension-not-offered")
+async def trailers_not_offered(scope, receive, send):
+    """Sends HTTP trailers without looking whether the server offers that extension."""
+    if scope["type"] != "http":
+        return
+    await send({**START, "trailers": True})
+    await send(BODY)
+    await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")]})
+
+
 async def _failed_with_an_exception(receive, send):
     await receive()
     await send({"type": "lifespan.startup.failed", "message": ValueError("no database")})

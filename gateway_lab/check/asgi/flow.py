@@ -219,7 +219,11 @@ class RecordedConnection:
         self, message: Mapping[str, Any], event: Event, events: list[Event]
     ) -> order.Violation | None:
         key = order.message_key(message)
-        broken = order.violation(self.scope_type, self.order, key)
+        offered = self.scope.get("extensions")
+        broken = order.unoffered(key, offered) or order.violation(self.scope_type, self.order, key)
+        if broken is not None and key.removesuffix(order.MORE_BODY) in (offered or {}):
+            self.confused = True  # an extension this server offers: the order is its business
+            return None
         if broken is None:
             self.order, _ = order.step(self.scope_type, self.order, key)
             return None

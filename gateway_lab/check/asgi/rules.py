@@ -19,6 +19,8 @@ that no check from outside the app can see, and why.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway_lab import specs
 from gateway_lab.check.ruletypes import Rule, Unchecked
 from gateway_lab.protocol import quotes as q
@@ -80,6 +82,15 @@ for _v in VIOLATIONS:  # the first table's wording stands for a shared id (HTTP'
         _v.rule,
         Rule(_v.rule, "error", _template(_v.what), _template(_v.fix), _v.spec, _quote, _why),
     )
+# One rule for every extension (the denial response, trailers, path send...): its table
+# entry speaks of them all and links the main spec's section its sentence is from.
+_FIRST["asgi.extension-not-offered"] = replace(
+    _FIRST["asgi.extension-not-offered"],
+    message="The app sent {value}, a message of an extension this server does not offer "
+    "(scope['extensions'] has no key for it).",
+    hint="Look in scope.get('extensions', {{}}) for the extension before sending its messages.",
+    spec=specs.ASGI_EXTENSIONS,
+)
 ORDER_RULES = list(_FIRST.values())
 
 ASGI_RULES = [
