@@ -495,6 +495,11 @@ def test_cgiapp_index_and_friendly_404(script: MakeScript, folder: Path) -> None
     assert index.status == 200 and index.header("content-type").startswith("text/html")
     assert 'href="hello.py"' in index.text and "todo.py" in index.text
     assert "os.chmod" in index.text and ".hidden" not in index.text
+    hidden = gl.call_wsgi(app, "GET", "/.hidden.sh")  # executable, but hidden: never run
+    assert hidden.status == 404
+    (folder / ".settings.json").write_text("{}")
+    secret = gl.call_wsgi(app, "GET", "/.settings.json")  # a secret beside the scripts
+    assert secret.status == 404 and str(folder) not in secret.text  # no path, no chmod advice
     missing = gl.call_wsgi(app, "GET", "/nope.py/more")
     assert missing.status == 404
     assert 'href="../hello.py"' in missing.text and "nope.py" in missing.text
@@ -543,7 +548,7 @@ def test_cgiapp_logs_failures_and_explains_them(script: MakeScript, folder: Path
     app = CGIApp(folder, log=log)
     answer = gl.call_wsgi(app, "GET", "/crash.py?a=1")
     assert answer.status == 500
-    assert "RuntimeError: kaput" in answer.text and "srv.errors" in answer.text
+    assert "RuntimeError: kaput" in answer.text and ".errors on the handle" in answer.text
     (error,) = log.errors
     assert error.where == "cgi" and error.request == "GET /crash.py?a=1"
     assert "RuntimeError: kaput" in error.summary

@@ -154,7 +154,7 @@ def test_forgotten_start_response_gets_the_explained_500(engine: str, app: Any, 
     with gl.serve_wsgi(app, engine=engine) as srv:
         response = httpx.get(srv.url, timeout=WAIT)
         assert response.status_code == 500
-        assert words in response.text and "srv.errors" in response.text
+        assert words in response.text and ".errors on the handle" in response.text
         assert len(srv.errors) == 1 and words in srv.errors[0].summary
         log = repr(srv.log)
         assert "1 requests, 1 errors" in log

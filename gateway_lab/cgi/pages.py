@@ -73,5 +73,6 @@ def refused_page(explanation: str) -> bytes:
 def failure_page(status_line: str, request: str, problem: str) -> bytes:
     return (
         f"{status_line}\n\nThe CGI gateway could not answer {request}:\n\n{problem}\n\n"
-        f"This was recorded on the server: look at srv.errors in the notebook.\n"
+        f"This was recorded on the server: in the notebook, look at .errors on the handle "
+        f"gl.serve_cgi returned (gl.servers() lists them by name).\n"
     ).encode("utf-8", "replace")

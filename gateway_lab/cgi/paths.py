@@ -16,7 +16,8 @@ the script, the rest is extra path information for it::
     /hello.py/extra?x=1  ->  script "hello.py", SCRIPT_NAME "/hello.py",
                              PATH_INFO "/extra", QUERY_STRING "x=1"
 
-Only scripts directly in the folder are served; sub-folders are not.
+Only scripts directly in the folder are served; sub-folders are not, and
+neither are hidden files (a name starting with ``.``: settings, secrets).
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ def resolve_script(folder: str, name: str) -> str:
         raise ScriptOutsideFolderError(
             f"Refused {shown!r}: a script name cannot be an absolute path or contain "
             f"'..'. Only scripts inside the served folder can run."
+        )
+    if name.startswith("."):  # a settings file or a secret, as in the listing: never run
+        raise ScriptNotFoundError(
+            f"There is no script called {shown!r}: a hidden file (its name starts with '.') "
+            f"is never run or served."
         )
     root = os.path.realpath(folder)
     candidate = os.path.realpath(os.path.join(root, name))

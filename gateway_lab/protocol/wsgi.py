@@ -101,7 +101,8 @@ def failure_page(summary: str) -> bytes:
     """The body of the 500 every server side answers when the app failed."""
     return (
         f"500 Internal Server Error\n\nThe app failed: {summary}\n\n"
-        f"The full traceback is kept on the server: look at srv.errors in the notebook.\n"
+        f"The full traceback is kept on the server: in the notebook, look at .errors on the "
+        f"handle gl.serve_wsgi returned (gl.servers() lists them by name).\n"
     ).encode("utf-8", "replace")
 
 

@@ -152,7 +152,8 @@ class ASGIGuard:
             raise RuntimeError(summary) from exc  # never let SystemExit end the server
         body = (
             f"500 Internal Server Error\n\nThe app failed: {summary}\n\nThe full "
-            f"traceback is kept on the server: look at srv.errors in the notebook.\n"
+            f"traceback is kept on the server: in the notebook, look at .errors on the handle "
+            f"gl.serve_asgi returned (gl.servers() lists them by name).\n"
         ).encode("utf-8", "replace")
         exchange.status = 500
         exchange.sent = len(body)
