@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import time
 import warnings
@@ -129,6 +130,29 @@ def test_blocking_call_names_the_line_and_the_lag() -> None:
     assert " ms " in item.message
     assert "asyncio.to_thread" in item.hint
     assert item.request == "GET /" and "POST / (body in 3 chunks)" in item.also
+
+
+class _SlowToStart(concurrent.futures.ThreadPoolExecutor):
+    """A pool whose thread starts as slowly as one does on a machine with no core free."""
+
+    def _adjust_thread_count(self) -> None:
+        time.sleep(0.15)
+        super()._adjust_thread_count()
+
+
+def test_handing_work_to_a_thread_is_not_blocking_even_when_the_thread_is_slow_to_start() -> None:
+    async def offloads(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(scope["type"])
+        with _SlowToStart(max_workers=1) as pool:
+            loop = asyncio.get_running_loop()
+            text = await loop.run_in_executor(pool, str.upper, "ok")
+        headers = [(b"content-type", b"text/plain")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": text.encode()})
+
+    report = gl.check_asgi(offloads, [Probe("GET", "/")], lifespan=False, websocket=False)
+    assert "asgi.blocking-call" not in report.rules(), str(report)
 
 
 def test_blocking_threshold_can_be_raised() -> None:

@@ -13,8 +13,10 @@ on the loop runs. No protocol check can see that, but a clock can:
   learner's code, that snapshot names the file and line.
 
 A stall counts only if it happened while a request was being served and the
-snapshot caught the loop inside the app's code (not idle in ``select``), so
-a busy machine is not blamed on the app. Time spent collecting garbage is
+snapshot caught the loop inside the app's code (not idle in ``select``, and
+not handing work to a thread pool, which is the cure: starting a pool
+thread can take a while on a busy machine), so a busy machine is not blamed
+on the app. Time spent collecting garbage is
 measured (``gc.callbacks``) and taken out of every gap: a collection pause
 that happens to land inside a fast-allocating app is not the app blocking.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sys
 import threading
 import time
@@ -47,6 +50,24 @@ class Stall:
     lag: float = 0.0  # seconds the loop could not run
     where: str = ""  # "in app() (app.py, line 7: `time.sleep(0.2)`)"
     confirmed: bool = False  # the watchdog caught the loop inside the app's code
+
+
+# Where the loop hands work to a thread pool: asyncio's run_in_executor (to_thread calls it)
+# and the pool's submit, which may start a thread and wait until it runs. On a busy machine
+# that wait can pass the threshold; it is the cure for blocking, never the disease.
+_HAND_OFF = {
+    ("base_events.py", "run_in_executor"),
+    ("thread.py", "submit"),
+    ("thread.py", "_adjust_thread_count"),
+}
+
+
+def _hands_off(frame: traceback.FrameSummary) -> bool:
+    """Is ``frame`` asyncio's or concurrent.futures' hand-off of work to a thread?"""
+    folder, name = os.path.split(frame.filename)
+    parent = os.path.basename(folder)
+    in_stdlib = parent == "asyncio" or (parent == "futures" and "concurrent" in folder)
+    return in_stdlib and (name, frame.name) in _HAND_OFF
 
 
 class LagMonitor:
@@ -140,6 +161,8 @@ class LagMonitor:
         frames = traceback.extract_stack(frame)
         if frames and frames[-1].filename.endswith("selectors.py"):
             return  # the loop is idle, waiting for I/O: nothing blocks it
+        if any(_hands_off(f) for f in frames):
+            return  # the fix itself: handing work to a thread (starting one can take a while)
         mine = learner_frame(list(frames))
         if mine is not None:
             stall.confirmed = True
