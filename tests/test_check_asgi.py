@@ -475,3 +475,42 @@ def test_str_headers_are_one_mistake_not_also_a_missing_content_type() -> None:
     report = gl.check_asgi(_str_headers)
     assert "asgi.header-not-bytes" in report.rules()
     assert "asgi.no-content-type" not in report.rules()
+
+
+# -- a busy machine is not the app's doing ------------------------------------------------
+def _sampled(monkeypatch: pytest.MonkeyPatch, state: str, cpu_used: float) -> bool:
+    """Does the watchdog confirm a stall of this thread (caught in this test's own code),
+    seen in scheduler ``state`` with ``cpu_used`` seconds of CPU since the last tick?"""
+    import threading
+
+    from gateway_lab.check import looplag
+
+    monitor = looplag.LagMonitor()
+    monitor._loop_thread = threading.get_ident()
+    monitor._loop_native = threading.get_native_id()
+    monitor._cpu_at_tick = 1.0
+    monkeypatch.setattr(looplag, "thread_state", lambda native: state)
+    monkeypatch.setattr(monitor, "_loop_cpu", lambda: 1.0 + cpu_used)
+    stall = looplag.Stall("GET /")
+    monitor._sample(stall)
+    return stall.confirmed
+
+
+def test_a_loop_waiting_for_a_free_core_is_not_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not _sampled(monkeypatch, "R", cpu_used=0.002)  # preempted: it hardly ran
+
+
+def test_a_loop_asleep_in_a_call_or_computing_is_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _sampled(monkeypatch, "S", cpu_used=0.0)  # time.sleep, a blocking read
+    assert _sampled(monkeypatch, "R", cpu_used=0.08)  # a busy loop: its CPU time grew
+
+
+def test_the_scheduler_state_of_a_thread_is_read_where_the_system_shows_it() -> None:
+    import sys
+    import threading
+
+    from gateway_lab.check.looplag import thread_state
+
+    state = thread_state(threading.get_native_id())
+    assert state == "R" if sys.platform.startswith("linux") else state is None
+    assert thread_state(None) is None and thread_state(2**31 - 1) is None

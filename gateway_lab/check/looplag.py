@@ -13,10 +13,14 @@ on the loop runs. No protocol check can see that, but a clock can:
   learner's code, that snapshot names the file and line.
 
 A stall counts only if it happened while a request was being served and the
-snapshot caught the loop inside the app's code (not idle in ``select``, and
-not handing work to a thread pool, which is the cure: starting a pool
-thread can take a while on a busy machine), so a busy machine is not blamed
-on the app. Time spent collecting garbage is
+snapshot caught the loop inside the app's code, and not idle in ``select``,
+not handing work to a thread pool (the cure: starting a pool thread can
+take a while on a busy machine), and not merely waiting for a free core. On
+Linux the watchdog reads the loop thread's scheduler state and CPU clock: a
+thread that is runnable ('R') but used little CPU since its last tick was
+preempted by other processes, while an app that blocks is either asleep in
+a call ('S', 'D') or computing (its CPU time grows). So a busy machine is
+not blamed on the app. Time spent collecting garbage is
 measured (``gc.callbacks``) and taken out of every gap: a collection pause
 that happens to land inside a fast-allocating app is not the app blocking.
 
@@ -62,6 +66,21 @@ _HAND_OFF = {
 }
 
 
+def thread_state(native_id: int | None) -> str | None:
+    """The scheduler's state of a thread of this process: 'R' (running, or runnable and
+    waiting for a core), 'S' or 'D' (blocked in a call), or None where it cannot be read
+    (not Linux)."""
+    if native_id is None:
+        return None
+    try:
+        with open(f"/proc/self/task/{native_id}/stat", encoding="ascii") as stat:
+            line = stat.read()
+    except (OSError, ValueError):
+        return None
+    after = line.rfind(")")  # the thread's name, in parentheses, may hold spaces
+    return line[after + 2 : after + 3] or None if after >= 0 else None
+
+
 def _hands_off(frame: traceback.FrameSummary) -> bool:
     """Is ``frame`` asyncio's or concurrent.futures' hand-off of work to a thread?"""
     folder, name = os.path.split(frame.filename)
@@ -82,6 +101,9 @@ class LagMonitor:
         self._loop_thread: int | None = None
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._loop_native: int | None = None  # the loop thread's id for the OS
+        self._loop_clock: int | None = None  # its CPU-time clock
+        self._cpu_at_tick = 0.0  # its CPU time at the last tick
         self._gc_total = 0.0  # seconds spent collecting garbage so far
         self._gc_started: float | None = None
         self._gc_at_tick = 0.0
@@ -111,7 +133,13 @@ class LagMonitor:
     # -- the ticker (on the loop) -------------------------------------------------------
     async def ticker(self) -> None:
         self._loop_thread = threading.get_ident()
+        self._loop_native = threading.get_native_id()
+        try:
+            self._loop_clock = time.pthread_getcpuclockid(self._loop_thread)
+        except (AttributeError, OSError):
+            self._loop_clock = None  # no per-thread clock here: stalls are judged by stack
         self._last_tick = time.perf_counter()
+        self._cpu_at_tick = time.thread_time()
         while True:
             await asyncio.sleep(self.interval)
             now = time.perf_counter()
@@ -121,6 +149,7 @@ class LagMonitor:
                 stall = self._stall(label)
                 stall.lag = max(stall.lag, lag)
             self._last_tick = now
+            self._cpu_at_tick = time.thread_time()
             self._gc_at_tick = self._gc_total
 
     # -- the watchdog (its own thread) -----------------------------------------------------
@@ -163,10 +192,30 @@ class LagMonitor:
             return  # the loop is idle, waiting for I/O: nothing blocks it
         if any(_hands_off(f) for f in frames):
             return  # the fix itself: handing work to a thread (starting one can take a while)
+        if self._waiting_for_a_core():
+            return  # the machine is busy, not the app: sampled again while the silence lasts
         mine = learner_frame(list(frames))
         if mine is not None:
             stall.confirmed = True
             stall.where = where(mine)
+
+    def _loop_cpu(self) -> float | None:
+        """The loop thread's CPU time so far, in seconds (None: not measurable here)."""
+        if self._loop_clock is None:
+            return None
+        try:
+            return time.clock_gettime(self._loop_clock)
+        except OSError:
+            return None
+
+    def _waiting_for_a_core(self) -> bool:
+        """Is the loop thread runnable but hardly running since its last tick? That is a
+        busy machine's doing: an app that blocks either sleeps in a call (state 'S' or 'D')
+        or computes, and then its CPU time grows past a blocking stall's worth."""
+        if thread_state(self._loop_native) != "R":
+            return False
+        used = self._loop_cpu()
+        return used is not None and used - self._cpu_at_tick < self.threshold * 0.6
 
     def blocking(self) -> list[Stall]:
         """Stalls longer than the threshold that were caught inside the app."""
