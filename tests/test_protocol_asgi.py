@@ -15,6 +15,7 @@ import pytest
 import gateway_lab as gl
 from gateway_lab.check.rules import RULES
 from gateway_lab.protocol import asgi as table
+from gateway_lab.protocol import extensions
 
 
 def test_every_machine_starts_and_ends_in_its_own_states():
@@ -27,7 +28,7 @@ def test_every_machine_starts_and_ends_in_its_own_states():
 
 
 def test_every_violation_is_worded_and_anchored_and_in_the_catalogue():
-    for violation in table.VIOLATIONS:
+    for violation in (*table.VIOLATIONS, *extensions.VIOLATIONS):
         assert violation.what.endswith(".") and violation.fix.endswith(".")
         assert violation.spec.startswith("https://asgi.readthedocs.io/") and "#" in violation.spec
         assert violation.rule in RULES, violation.rule
@@ -82,9 +83,15 @@ def test_each_mistake_has_its_rule(machine, state, kind, rule):
 
 
 def test_the_extension_must_be_offered():
-    assert table.unoffered("websocket.http.response.start", {}).rule == "asgi.extension-not-offered"
-    assert table.unoffered("websocket.http.response.start", {"websocket.http.response": {}}) is None
-    assert table.unoffered("websocket.send", None) is None
+    assert (
+        extensions.unoffered("websocket.http.response.start", {}).rule
+        == "asgi.extension-not-offered"
+    )
+    assert (
+        extensions.unoffered("websocket.http.response.start", {"websocket.http.response": {}})
+        is None
+    )
+    assert extensions.unoffered("websocket.send", None) is None
 
 
 async def _body_first(scope, receive, send):

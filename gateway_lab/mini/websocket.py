@@ -56,6 +56,7 @@ from gateway_lab.mini.cycle import APP_FAILURES
 from gateway_lab.mini.limits import reason_phrase
 from gateway_lab.mini.shared import Owner
 from gateway_lab.protocol import asgi as order
+from gateway_lab.protocol.extensions import unoffered
 from gateway_lab.types import Message, Scope
 
 __all__ = ["WebSocketSession", "handshake_problem"]
@@ -160,7 +161,7 @@ class WebSocketSession:
         if not isinstance(message, dict):
             raise self.mistake(f"send() takes a dict with a 'type' key, not {message!r:.60}.")
         key = order.message_key(message)
-        broken = order.unoffered(key, self.scope.get("extensions"))
+        broken = unoffered(key, self.scope.get("extensions"))
         following, problem = order.step("websocket", self.order, key)
         if broken is not None or problem is not None:
             raise ProtocolError(broken.sentence(key) if broken else problem)

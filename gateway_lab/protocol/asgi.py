@@ -27,10 +27,9 @@ and only the lifespan's two change the state.
 where nothing more may be sent, :func:`ending` what is wrong when the app
 *returns* in a state, :func:`violation` the :class:`Violation` itself (the
 checker's rule id, ``what``, ``fix``, ``spec``). The WebSocket denial
-response is in the tables; the HTTP extensions (trailers, server push,
-zero-copy and path send, early hints, debug) are not: where the scope does
-not offer one, :func:`unoffered` words the refusal (by the extension's name),
-and where it does, the order after its message is the server's business.
+response is in the tables; whether a scope offers it, and the HTTP
+extensions (trailers, server push, path send...), are
+:mod:`gateway_lab.protocol.extensions`' business.
 
 >>> step("http", "before-start", "http.response.body")[0]
 'before-start'
@@ -59,7 +58,6 @@ __all__ = [
     "ending",
     "message_key",
     "step",
-    "unoffered",
     "violation",
 ]
 
@@ -338,56 +336,15 @@ LIFESPAN = Machine(
     endings={"starting": _STARTUP_NO_REPLY, "stopping": _SHUTDOWN_NO_REPLY},
 )
 
-_NOT_OFFERED = Violation(
-    "asgi.extension-not-offered",
-    "The app sent {value}, a message of the WebSocket denial response extension, but "
-    "this server does not offer it (scope['extensions'] has no 'websocket.http.response').",
-    "Look in scope.get('extensions', {}) before using an extension, or refuse with "
-    "{'type': 'websocket.close'} (the client gets 403).",
-    specs.ASGI_WEBSOCKET_DENIAL,
-)
-# The extensions document, for each: "ASGI servers that implement this extension will
-# provide <its message type> in the extensions part of the scope". A message type -> the
-# extension's name, and its section in that document.
-HTTP_EXTENSIONS: dict[str, tuple[str, str]] = {
-    "http.response.trailers": ("HTTP Trailers", specs.ASGI_HTTP_TRAILERS),
-    "http.response.push": ("HTTP/2 Server Push", specs.ASGI_HTTP_PUSH),
-    "http.response.zerocopysend": ("Zero Copy Send", specs.ASGI_ZERO_COPY_SEND),
-    "http.response.pathsend": ("Path Send", specs.ASGI_PATH_SEND),
-    "http.response.early_hint": ("Early Hints", specs.ASGI_EARLY_HINTS),
-    "http.response.debug": ("Debug", specs.ASGI_DEBUG),
-}
-_HTTP_NOT_OFFERED = {
-    kind: Violation(
-        "asgi.extension-not-offered",
-        f"The app sent {{value}}, a message of the {name} extension, but this server does not "
-        f"offer it (scope['extensions'] has no '{kind}'), and a server raises from send on "
-        "a message it does not know.",
-        f"Send it only when '{kind}' in scope.get('extensions', {{}}); otherwise answer "
-        "with 'http.response.start' and 'http.response.body' alone.",
-        spec,
-    )
-    for kind, (name, spec) in HTTP_EXTENSIONS.items()
-}
-# A message type -> the extension key a scope must offer for it, and the violation if not.
-EXTENSIONS: dict[str, tuple[str, Violation]] = {
-    DENY_START: ("websocket.http.response", _NOT_OFFERED),
-    DENY_BODY: ("websocket.http.response", _NOT_OFFERED),
-    **{kind: (kind, broken) for kind, broken in _HTTP_NOT_OFFERED.items()},
-}
-
 MACHINES: dict[str, Machine] = {m.name: m for m in (HTTP, WEBSOCKET, LIFESPAN)}
 INITIAL: dict[str, str] = {m.name: m.initial for m in MACHINES.values()}
 FINAL: dict[str, frozenset[str]] = {m.name: m.final for m in MACHINES.values()}
-# Every violation once (the checker's catalogue lists them), the extension's included.
+# Every violation of the tables once (the checker's catalogue lists them, and those of
+# :mod:`.extensions`).
 _ALL = [
     v for m in MACHINES.values() for t in (m.refused, m.otherwise, m.endings) for v in t.values()
 ]
-VIOLATIONS: tuple[Violation, ...] = (
-    *{id(v): v for v in _ALL}.values(),
-    _NOT_OFFERED,
-    *_HTTP_NOT_OFFERED.values(),
-)
+VIOLATIONS: tuple[Violation, ...] = tuple({id(v): v for v in _ALL}.values())
 
 
 def message_key(message: Mapping[str, Any]) -> str:
@@ -419,14 +376,6 @@ def step(machine: str, state: str, message_type: str) -> tuple[str, str | None]:
         return state, None
     found = violation(machine, state, message_type)
     return state, found.sentence(message_type) if found else None
-
-
-def unoffered(message_type: str, extensions: Mapping[str, Any] | None) -> Violation | None:
-    """The violation for an extension message the scope's ``extensions`` does not offer."""
-    needed = EXTENSIONS.get(message_type.removesuffix(MORE_BODY))
-    if needed is None or needed[0] in (extensions or {}):
-        return None
-    return needed[1]
 
 
 def ending(machine: str, state: str) -> Violation | None:

@@ -43,6 +43,7 @@ from collections.abc import Mapping
 
 from gateway_lab.errors import ClientDisconnected, ProtocolError
 from gateway_lab.protocol import asgi as order
+from gateway_lab.protocol.extensions import unoffered
 from gateway_lab.serving.log import RequestTimer, ServerLog
 from gateway_lab.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -85,7 +86,7 @@ class ASGIGuard:
             nonlocal state, gone
             if isinstance(message, Mapping):
                 key = order.message_key(message)
-                broken = order.unoffered(key, extensions)
+                broken = unoffered(key, extensions)
                 if broken is not None:
                     raise ProtocolError(broken.sentence(key))
                 following, problem = order.step(machine, state, key)

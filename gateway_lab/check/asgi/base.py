@@ -45,6 +45,7 @@ from gateway_lab.events.flow import Event, Flow
 from gateway_lab.events.kinds import RECEIVE, SEND, UNAWAITED
 from gateway_lab.events.payloads import message_payload
 from gateway_lab.protocol import asgi as order
+from gateway_lab.protocol.extensions import unoffered
 
 __all__ = ["ASGI_VERSION", "AWAIT_CONSEQUENCES", "Call", "ClientDisconnected", "Connection"]
 
@@ -162,7 +163,7 @@ class Connection:
         """Step the protocol table with ``message``; a refused one is a finding (unless
         the order is no longer being judged) and leaves ``self.order`` as it was."""
         key = order.message_key(message)
-        broken = order.unoffered(key, self.extensions()) or order.violation(
+        broken = unoffered(key, self.extensions()) or order.violation(
             self.scope_type, self.order, key
         )
         if broken is None:

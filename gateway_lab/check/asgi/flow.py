@@ -52,6 +52,7 @@ from gateway_lab.check.wsgi.rules import BIG_HEAD_BODY
 from gateway_lab.events.flow import Event
 from gateway_lab.events.kinds import EXCEPTION, RECEIVE, RETURN, SCOPE, SEND, UNAWAITED
 from gateway_lab.protocol import asgi as order
+from gateway_lab.protocol.extensions import unoffered
 
 __all__ = [
     "RecordedConnection",
@@ -220,7 +221,7 @@ class RecordedConnection:
     ) -> order.Violation | None:
         key = order.message_key(message)
         offered = self.scope.get("extensions")
-        broken = order.unoffered(key, offered) or order.violation(self.scope_type, self.order, key)
+        broken = unoffered(key, offered) or order.violation(self.scope_type, self.order, key)
         if broken is not None and key.removesuffix(order.MORE_BODY) in (offered or {}):
             self.confused = True  # an extension this server offers: the order is its business
             return None

@@ -22,7 +22,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gateway_lab import specs
-from gateway_lab.check.ruletypes import Rule, Unchecked
+from gateway_lab.check.asgi.unchecked import ASGI_UNCHECKED
+from gateway_lab.check.ruletypes import Rule
+from gateway_lab.protocol import extensions
 from gateway_lab.protocol import quotes as q
 from gateway_lab.protocol.asgi import VIOLATIONS
 
@@ -76,7 +78,10 @@ def _template(text: str) -> str:
 
 
 _FIRST: dict[str, Rule] = {}
-for _v in VIOLATIONS:  # the first table's wording stands for a shared id (HTTP's)
+for _v in (
+    *VIOLATIONS,
+    *extensions.VIOLATIONS,
+):  # the first table's wording stands for a shared id (HTTP's)
     _quote, _why = ORDER_QUOTES.get(_v.rule, ("", ""))
     _FIRST.setdefault(
         _v.rule,
@@ -370,54 +375,5 @@ ASGI_RULES = [
         q.ASYNC_COROUTINES,
         "Measured, not seen in a message: a stall longer than the threshold (50 ms by "
         "default) inside the app's own code.",
-    ),
-]
-
-ASGI_UNCHECKED = [
-    Unchecked(
-        q.MIDDLEWARE_COPY,
-        specs.ASGI_MAIN + "#middleware",
-        "Concerns middleware passing the scope down; the checker sees one app, and an app "
-        "changing its own scope harms nobody.",
-    ),
-    Unchecked(
-        q.RECEIVE_INVALID,
-        specs.ASGI_ERROR_HANDLING,
-        "The checker plays a correct server and never hands the app an invalid event.",
-    ),
-    Unchecked(
-        q.EXTRA_KEYS,
-        specs.ASGI_ERROR_HANDLING,
-        "Covered by app.raised only if a server sends extra keys; the battery's events "
-        "carry the spec's keys, as today's servers do.",
-    ),
-    Unchecked(
-        q.COOKIE_HTTP2,
-        specs.ASGI_HTTP,
-        "The battery speaks HTTP/1.1 and sends no cookies; how an app parses Cookie "
-        "headers happens inside it.",
-    ),
-    Unchecked(
-        q.TRIGGER,
-        specs.ASGI_HTTP_REQUEST,
-        "What the app runs before its first receive() leaves no message behind.",
-    ),
-    Unchecked(
-        q.DISCONNECT_SEND,
-        specs.ASGI_HTTP_DISCONNECT,
-        "The battery's client never leaves in the middle of a response; the exercises "
-        "asgi-sse-until-disconnect and asgi-ws-numbered-echo check it with a client that "
-        "does.",
-    ),
-    Unchecked(
-        q.LIFESPAN_KEY_NAMES,
-        specs.ASGI_LIFESPAN_STATE,
-        "Naming is a convention between frameworks; no key name is wrong on its own.",
-    ),
-    Unchecked(
-        q.LIFESPAN_REJECT,
-        specs.ASGI_LIFESPAN_SCOPE,
-        "A requirement on servers (the checker follows it: an app that raises for the "
-        "lifespan scope gets no lifespan events and no error).",
     ),
 ]
