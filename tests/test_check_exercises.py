@@ -163,7 +163,9 @@ def test_a_finding_merged_across_requests_names_them_all() -> None:
 
     result = gl.exercise("wsgi-hello-name").check(divides_by_zero, quiet=True)
     (row,) = _finding_rows(result)
-    assert row.startswith("app.raised on GET /?name=Ada, GET /?name=Grace%20Hopper, GET /:")
+    assert row.startswith(
+        "app.raised on GET /?name=Ada, GET /?name=Grace%20Hopper, GET /?name=Zo%C3%AB, GET /:"
+    )
     for text in _failing_rows(result):
         assert "no complete response" in text and "see app.raised below" in text, text
 
@@ -174,7 +176,7 @@ def test_different_exceptions_on_different_requests_are_all_shown() -> None:
 
     result = gl.exercise("wsgi-hello-name").check(raises_the_query, quiet=True)
     rows = _finding_rows(result)
-    for query in ("'name=Ada'", "'name=Grace%20Hopper'", "''"):
+    for query in ("'name=Ada'", "'name=Grace%20Hopper'", "'name=Zo%C3%AB'", "''"):
         assert sum(f"ValueError: query {query}" in row for row in rows) == 1, rows
 
 

@@ -20,7 +20,7 @@ from wsgiref.handlers import SimpleHandler
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.course.wsgi import WSGI_JSON_ECHO, JSONCase
+from gateway_lab.course.wsgi import WSGI_HELLO_NAME, WSGI_JSON_ECHO, AdvisedCase, JSONCase
 from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.interface.response import Response
 
@@ -252,6 +252,29 @@ def reads_a_big_block(environ: Any, start_response: Any) -> Any:
     return _respond(start_response, "200 OK", json.dumps({**data, "size": len(raw)}).encode())
 
 
+def refuses_only_get(environ: Any, start_response: Any) -> Any:
+    """Refuses GET, and treats every other method (PUT, DELETE...) as a POST."""
+    if environ["REQUEST_METHOD"] == "GET":
+        start_response("405 Method Not Allowed", [("Allow", "POST"), ("Content-Length", "0")])
+        return []
+    data, size = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    return _respond(start_response, "200 OK", json.dumps({**data, "size": size}).encode())
+
+
+def size_of_a_new_encoding(environ: Any, start_response: Any) -> Any:
+    """Its "size" is the parsed object encoded again, not the bytes that came in."""
+    refused = _not_post(environ, start_response)
+    if refused is not None:
+        return refused
+    data, _ = _parsed(environ)
+    if data is None:
+        return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+    size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    return _respond(start_response, "200 OK", json.dumps({**data, "size": size}).encode())
+
+
 def echoes_without_size(environ: Any, start_response: Any) -> Any:
     refused = _not_post(environ, start_response)
     if refused is not None:
@@ -275,6 +298,8 @@ def echoes_without_size(environ: Any, start_response: Any) -> Any:
         (accepts_any_json, "status should be 400, got 200"),
         (reads_a_big_block, "wsgi.input-past-content-length"),
         (echoes_without_size, "wsgi.body-not-bytes"),
+        (refuses_only_get, "status should be 405, got 200"),
+        (size_of_a_new_encoding, "encoded again with json.dumps"),
     ],
 )
 def test_json_echo_wrong_answer_gets_the_right_feedback(answer: Any, words: str) -> None:
@@ -303,10 +328,70 @@ def test_json_echo_wrong_content_length_is_not_ticked() -> None:
     )
 
 
-def test_json_echo_size_in_characters_fails_only_the_non_ascii_case() -> None:
+def test_json_echo_size_in_characters_fails_only_the_non_ascii_cases() -> None:
     result = WSGI_JSON_ECHO.check(size_in_characters, quiet=True)
     failures = _failures(result)
-    assert len(failures) == 1 and "Zürich" in failures[0], str(result)
+    assert len(failures) == 2, str(result)
+    assert "Zürich" in failures[0] and "Genève" in failures[1], str(result)
+    for failure in failures:
+        assert "is the number of characters of the body" in failure, failure
+        assert "count the bytes" in failure, failure
+
+
+def test_json_echo_refuses_every_method_but_post() -> None:
+    """The task says "any other method": an app that refuses only GET fails on the PUT."""
+    result = WSGI_JSON_ECHO.check(refuses_only_get, quiet=True)
+    failures = _failures(result)
+    assert failures and all(text.startswith("PUT /") for text in failures), str(result)
+    assert "status should be 405, got 200" in failures[0]
+    assert "not only GET" in failures[0] and "!= 'POST'" in failures[0]
+    assert any("header Allow should contain 'POST'" in text for text in failures)
+
+
+def test_json_echo_size_of_a_new_encoding_fails_only_the_hand_spaced_body() -> None:
+    """Every other body is json.dumps output, so only the hand-spaced one tells them apart."""
+    result = WSGI_JSON_ECHO.check(size_of_a_new_encoding, quiet=True)
+    (failure,) = _failures(result)
+    assert "spaced by hand" in failure and "size should be 35" in failure, str(result)
+    assert "the number of bytes of the request body as it came in" in failure
+    assert "encoded again with json.dumps" in failure
+
+
+def test_json_echo_hand_spaced_body_is_not_json_dumps_output() -> None:
+    """The size of the hand-spaced body is none of json.dumps' usual lengths for its object."""
+    (case,) = [c for c in WSGI_JSON_ECHO.cases if isinstance(c, JSONCase) and "by hand" in c.says]
+    assert isinstance(case.body, bytes)
+    data = json.loads(case.body)
+    size = case.json_equals["size"]
+    assert size == len(case.body) and not case.body.isascii()
+    for options in ({}, {"separators": (",", ":")}, {"indent": 2}, {"indent": 4}):
+        for ascii_only in (True, False):
+            text = json.dumps(data, ensure_ascii=ascii_only, **options)
+            assert size not in (len(text), len(text.encode("utf-8"))), (options, ascii_only)
+
+
+def test_json_echo_valid_variants_pass_the_new_cases() -> None:
+    """Sizes from CONTENT_LENGTH or from len() of the bytes read, any spacing out: all pass."""
+
+    def size_from_the_bytes_read(environ: Any, start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] != "POST":
+            start_response("405 Method Not Allowed", [("Allow", "POST")])
+            return [b""]
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return _respond(start_response, "400 Bad Request", b"{}")
+        data["size"] = len(raw)
+        body = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+        return _respond(start_response, "200 OK", body, "application/json; charset=utf-8")
+
+    for answer in (size_from_the_bytes_read, _solution("wsgi-json-echo")):
+        result = WSGI_JSON_ECHO.check(answer, quiet=True)
+        assert result.passed, str(result)
+        assert "PUT / " in str(result) and "spaced by hand" in str(result)
 
 
 # -- wsgi-hello-name: typical wrong answers -------------------------------------------------
@@ -346,6 +431,34 @@ def greets_in_html(environ: Any, start_response: Any) -> Any:
     return _respond(start_response, "200 OK", f"Hello, {name}!".encode(), "text/html")
 
 
+def length_of_the_text_greeting(environ: Any, start_response: Any) -> Any:
+    """Mistake 8 of the lesson: Content-Length is len() of the str, its characters."""
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ.get("QUERY_STRING", "")).get("name", ["World"])[0]
+    text = f"Hello, {name}!"
+    start_response(
+        "200 OK",
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(text)))],
+    )
+    return [text.encode("utf-8")]
+
+
+def text_plain_only_for_ada(environ: Any, start_response: Any) -> Any:
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ.get("QUERY_STRING", "")).get("name", ["World"])[0]
+    kind = "text/plain" if name == "Ada" else "text/html"
+    return _respond(start_response, "200 OK", f"Hello, {name}!".encode(), kind)
+
+
+def html_without_the_bang(environ: Any, start_response: Any) -> Any:
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ.get("QUERY_STRING", "")).get("name", ["World"])[0]
+    return _respond(start_response, "200 OK", f"Hello, {name}".encode(), "text/html")
+
+
 @pytest.mark.parametrize(
     ("answer", "words"),
     [
@@ -354,12 +467,104 @@ def greets_in_html(environ: Any, start_response: Any) -> Any:
         (greets_as_str, "wsgi.body-is-str"),
         (greets_without_content_type, "header Content-Type should contain 'text/plain'"),
         (greets_in_html, "header Content-Type should contain 'text/plain', got 'text/html'"),
+        (length_of_the_text_greeting, "Content-Length counts bytes"),
+        (text_plain_only_for_ada, "header Content-Type should contain 'text/plain'"),
     ],
 )
 def test_hello_name_wrong_answer_gets_the_right_feedback(answer: Any, words: str) -> None:
     result = gl.exercise("wsgi-hello-name").check(answer, quiet=True)
     assert not result.passed and not result.unfinished
     assert _has_failure(result, words), str(result)
+
+
+def test_hello_name_content_length_of_the_characters_is_named() -> None:
+    """ASCII names hide mistake 8; 'Zoë' (12 bytes, 11 characters) shows it, and the row says so."""
+    result = WSGI_HELLO_NAME.check(length_of_the_text_greeting, quiet=True)
+    rows = [text for text in _failures(result) if text.startswith("GET /?name=Zo%C3%AB")]
+    assert len(rows) == 1, str(result)
+    (row,) = rows
+    for words in (
+        "Content-Length is 11, the number of characters",
+        "counts bytes: the body is 12 bytes",
+        "'ë' is 2 bytes in UTF-8",
+        "text.encode('utf-8')",
+        "mistake 8",
+    ):
+        assert words in row, (words, row)
+    assert _has_failure(result, "wsgi.content-length-mismatch on GET /?name=Zo%C3%AB")
+    # the ASCII names are not blamed: their Content-Length is right
+    assert all("Zo%C3%AB" in text for text in _failures(result)), str(result)
+
+
+def test_hello_name_checks_the_content_type_of_every_answer() -> None:
+    result = WSGI_HELLO_NAME.check(text_plain_only_for_ada, quiet=True)
+    rows = [text for text in _failures(result) if "Content-Type" in text]
+    assert {row.split(" (", 1)[0] for row in rows} == {
+        "GET /?name=Grace%20Hopper",
+        "GET /?name=Zo%C3%AB",
+        "GET /",
+    }, str(result)
+
+
+def test_hello_name_bang_advice_is_only_on_the_body_row() -> None:
+    """A wrong Content-Type row does not say "the '!'"; the body row that lacks it does."""
+    result = WSGI_HELLO_NAME.check(html_without_the_bang, quiet=True)
+    failures = _failures(result)
+    content_type = [text for text in failures if "Content-Type" in text]
+    body = [text for text in failures if "body should contain" in text]
+    assert len(content_type) == 4 and len(body) == 4, str(result)
+    assert not any("the task asks for the '!'" in text for text in content_type), str(result)
+    assert all("the task asks for the '!'" in text for text in body), str(result)
+
+
+def test_bang_advice_names_only_a_missing_bang() -> None:
+    (case,) = [c for c in WSGI_HELLO_NAME.cases if c.request == "GET /?name=Ada"]
+    assert isinstance(case, AdvisedCase)
+    for body, advised in (
+        (b"Hello, Ada", True),
+        (b"Hello, Ada.", True),
+        (b"Hello, Adam!", False),  # another name: the '!' is there
+        (b"Hi, Ada!", False),
+    ):
+        rows = case.expectations(Response(200, [("Content-Type", "text/html")], body))
+        said = [text for ok, text in rows if not ok and "the task asks for the '!'" in text]
+        assert bool(said) is advised, (body, rows)
+        assert all(text.startswith("body should contain") for text in said), rows
+
+
+def test_hello_name_valid_variants_pass_the_non_ascii_name() -> None:
+    """No Content-Length, a right one, or a body in the charset its Content-Type declares."""
+    from urllib.parse import parse_qs
+
+    def greeting(environ: Any) -> str:
+        return f"Hello, {parse_qs(environ.get('QUERY_STRING', '')).get('name', ['World'])[0]}!"
+
+    def no_length(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [greeting(environ).encode()]
+
+    def latin_1_declared(environ: Any, start_response: Any) -> Any:
+        body = greeting(environ).encode("latin-1")
+        return _respond(start_response, "200 OK", body, "text/plain; charset=ISO-8859-1")
+
+    for answer in (no_length, latin_1_declared, _solution("wsgi-hello-name")):
+        result = WSGI_HELLO_NAME.check(answer, quiet=True)
+        assert result.passed, str(result)
+        assert "Hello, Zoë!" in str(result)
+    assert "Content-Length: 12" in str(WSGI_HELLO_NAME.evaluate(_solution("wsgi-hello-name")))
+
+
+def test_hello_name_a_body_not_in_utf8_is_named() -> None:
+    from urllib.parse import parse_qs
+
+    def latin_1_undeclared(environ: Any, start_response: Any) -> Any:
+        name = parse_qs(environ.get("QUERY_STRING", "")).get("name", ["World"])[0]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"Hello, {name}!".encode("latin-1")]
+
+    result = WSGI_HELLO_NAME.check(latin_1_undeclared, quiet=True)
+    (failure,) = _failures(result)
+    assert "Zo%C3%AB" in failure and "the body is not UTF-8" in failure, str(result)
 
 
 # -- unfinished answers never raise ---------------------------------------------------------

@@ -70,6 +70,8 @@ def make_respond(
     head_every_write: bool = False,
     refuse_twice: bool = True,
     head_on_empty_chunk: bool = False,
+    head_in_start_response: bool = False,
+    close_twice: bool = False,
 ) -> Any:
     """A respond with one chosen mistake (the defaults make a correct one)."""
 
@@ -94,6 +96,8 @@ def make_respond(
             elif state["status"] is not None and refuse_twice:
                 raise RuntimeError("start_response() twice")
             state["status"], state["headers"] = status, headers
+            if head_in_start_response:
+                send_head_once()  # the head goes out at once, before any body
             return write
 
         body = app(environ, start_response)
@@ -104,6 +108,8 @@ def make_respond(
                 write(chunk)
             if not state["sent"]:
                 send_head_once()
+            if close_twice and hasattr(body, "close"):
+                body.close()  # once here, and once more in the finally block
         finally:
             if close and hasattr(body, "close"):
                 body.close()
@@ -155,6 +161,50 @@ def test_sending_the_head_for_an_empty_chunk_is_named_as_such() -> None:
     (line,) = [t for m, t in result.lines if m == "✗"]
     assert "your server sent the head for an empty chunk" in line
     assert "must replace" not in line and "respond raised" not in line
+
+
+def test_sending_the_head_from_start_response_is_named_as_such() -> None:
+    """The head went out inside start_response, not for the empty chunk: say that."""
+    result = RESPOND.evaluate(make_respond(head_in_start_response=True))
+    assert failed_titles(result) == {
+        "exc_info before the body",
+        "exc_info after an empty chunk",
+    }, str(result)
+    failures = [text for mark, text in result.lines if mark == "✗"]
+    assert len(failures) == 2, str(result)
+    for text in failures:
+        assert "your start_response sent the head" in text, text
+        assert "start_response must only remember the status and headers" in text, text
+        assert "the head goes out with the first non-empty body chunk" in text, text
+        assert '"the start_response callable must not actually transmit the response headers"' in (
+            text
+        )
+        assert "for an empty chunk" not in text and "yielded b''" not in text, text
+        assert "nothing was sent yet" not in text and "respond raised" not in text, text
+
+
+def test_a_head_sent_for_the_empty_chunk_is_not_blamed_on_start_response() -> None:
+    result = RESPOND.evaluate(make_respond(head_on_empty_chunk=True))
+    assert not any("your start_response sent the head" in text for _, text in result.lines)
+
+
+def test_closing_the_body_twice_is_a_warning_not_a_failure() -> None:
+    result = RESPOND.evaluate(make_respond(close_twice=True))
+    assert result.passed, str(result)
+    warnings = [text for mark, text in result.lines if mark == "!"]
+    assert len(warnings) == 1, str(result)  # one row for every case it happened in
+    (warning,) = warnings
+    assert "close() was called more than once" in warning
+    assert "a list body (2 calls)" in warning and "write() (2 calls)" in warning
+    assert "the client hangs up" not in warning  # its loop ended in the error: closed once
+    assert '"upon completion of the current request"' in warning
+    assert len(str(result).splitlines()) <= 12, str(result)
+
+
+def test_closing_the_body_once_gets_no_warning() -> None:
+    for answer in (solution(), make_respond()):
+        result = RESPOND.evaluate(answer)
+        assert all(mark == "✓" for mark, _ in result.lines), str(result)
 
 
 def test_forgetting_close_is_named_on_every_path() -> None:

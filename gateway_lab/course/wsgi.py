@@ -10,23 +10,26 @@ checker itself reports a Content-Length that disagrees with the body, and
 the exercise then marks that row ✗).
 
 * ``wsgi-json-echo``: a WSGI app that answers a JSON POST with the same JSON
-  object plus a ``"size"`` field, the number of bytes in the request body;
-  ``Content-Type: application/json`` and a correct ``Content-Length``. A body
-  that is not a JSON object (not JSON at all, or JSON such as an array) gets
-  ``400 Bad Request``; any other method gets
-  ``405 Method Not Allowed`` with ``Allow: POST``. The task says "read
-  exactly CONTENT_LENGTH bytes", so a read past the body (a warning of the
-  checker, ``wsgi.input-past-content-length``) fails this exercise.
+  object plus a ``"size"`` field, the number of bytes in the request body
+  (one body is spaced by hand: the parsed object encoded again has another
+  length); ``Content-Type: application/json``, a correct ``Content-Length``.
+  A body that is not a JSON object (not JSON at all, or JSON such as an
+  array) gets ``400 Bad Request``; any other method (GET, PUT) gets
+  ``405 Method Not Allowed`` with ``Allow: POST``. The task says
+  "read exactly CONTENT_LENGTH bytes", so a read past the body (a warning of
+  the checker, ``wsgi.input-past-content-length``) fails this exercise.
 * ``wsgi-hello-name``: ``Hello, <name>!`` from the query string, the ``!``
-  included, ``Hello, World!`` without one.
+  included, ``Hello, World!`` without one, ``Content-Type: text/plain``
+  always. One name is not ASCII (``Zoë``), so a Content-Length (optional)
+  that counts characters, not bytes, is caught and named.
 
 Feedback names the cause, not only the symptom: an :class:`AdvisedCase`
-carries what to say when its request got no response (the app raised where
-the task asks for a 400 or a 405) and, for a wrong body, what the body shows
-(a name still percent-encoded: the query was split by hand, not parsed with
-``parse_qs``; a greeting without its ``!``). :class:`LessonExercise` adds
-those sentences to the rows, and fails the rules a task forbids even when
-the checker only warns about them (``strict``).
+says why a request got no response (the app raised where the task asks for
+a 400 or a 405), what a wrong body shows, on its body row only (a name still
+percent-encoded: split by hand, not parsed with ``parse_qs``; no ``!``), and
+a Content-Length that counts characters; a :class:`JSONCase` says what a
+wrong ``size`` counted. :class:`LessonExercise` adds those sentences, and
+fails the rules a task forbids even when the checker only warns (``strict``).
 
 The reference solutions are ``notebooks/solutions/wsgi_json_echo.py`` and
 ``wsgi_hello_name.py``.
@@ -35,23 +38,18 @@ The reference solutions are ``notebooks/solutions/wsgi_json_echo.py`` and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from gateway_lab.check.report import Report
-from gateway_lab.exercises.case import Case, header_row
+from gateway_lab.exercises.case import Case, header_row, in_its_charset, multibyte_characters
 from gateway_lab.exercises.compact import compact_lines, regroup_findings
 from gateway_lab.exercises.framework import Exercise, register
 from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.interface.response import Response
 
-__all__ = [
-    "AdvisedCase",
-    "JSONCase",
-    "LessonExercise",
-    "WSGI_HELLO_NAME",
-    "WSGI_JSON_ECHO",
-]
+__all__ = ["AdvisedCase", "JSONCase", "LessonExercise", "WSGI_HELLO_NAME", "WSGI_JSON_ECHO"]
 
 
 def _shown(value: Any, limit: int = 80) -> str:
@@ -65,26 +63,62 @@ class AdvisedCase(Case):
 
     ``no_response``: the sentence for when the app gave no response to this
     request (it raised) or a response with the wrong status; ``advice``:
-    (text, sentence) pairs, the sentence added to a failed row when the body
-    contains the text.
+    (pattern, sentence) pairs, the sentence added to a failed *body* row when
+    the regular expression is found in the body; ``counts_bytes``: a
+    Content-Length (if any) must count bytes, and one that counts characters
+    gets a ✗ row saying so. The body is read in the charset its Content-Type
+    declares (UTF-8 when it declares none).
     """
 
     no_response: str = ""
     advice: tuple[tuple[str, str], ...] = ()
+    counts_bytes: bool = False
 
     def expectations(self, response: Response | None) -> list[tuple[bool, str]]:
-        results = super().expectations(response)
         if response is None:
-            return results
+            return super().expectations(response)
+        readable = in_its_charset(response)
+        results = super().expectations(readable)
         if self.no_response and self.status is not None and response.status != self.status:
             results = [
                 (ok, text if ok or not text.startswith("status") else f"{text}. {self.no_response}")
                 for ok, text in results
             ]
-        said = [words for text, words in self.advice if text in response.text]
-        if not said:
-            return results
-        return [(ok, text if ok else f"{text}: {' '.join(said)}") for ok, text in results]
+        said = [words for pattern, words in self.advice if re.search(pattern, readable.text)]
+        if said:  # on the failed body rows only ("body should contain ...")
+            results = [
+                (ok, f"{text}: {' '.join(said)}" if not ok and text.startswith("body ") else text)
+                for ok, text in results
+            ]
+        if self.counts_bytes:
+            results += _length_in_bytes(response)
+        return results
+
+
+def _length_in_bytes(response: Response) -> list[tuple[bool, str]]:
+    """✓ for a Content-Length that counts bytes, ✗ for one that counts characters.
+
+    No row otherwise: ``wsgi.content-length-mismatch`` says what is wrong with another number.
+    """
+    value, readable = (
+        (response.header("Content-Length") or "").strip(),
+        in_its_charset(response),
+    )
+    size, text = len(response.body), readable.text
+    if value == str(size):
+        return [(True, header_row("Content-Length", value))]
+    if not value or value != str(len(text)):
+        return []
+    wide = f" ({multibyte_characters(text)} in UTF-8)" if readable is response else ""
+    return [
+        (
+            False,
+            f"Content-Length is {value}, the number of characters in {_shown(text, 40)}, but "
+            f"Content-Length counts bytes: the body is {size} bytes{wide}. Count the bytes "
+            "after encoding: body = text.encode('utf-8'), then ('Content-Length', "
+            "str(len(body))) (mistake 8 in section 8: a Content-Length that lies)",
+        )
+    ]
 
 
 class LessonExercise(Exercise):
@@ -165,7 +199,35 @@ class JSONCase(Case):
             )
         if got == self.json_equals:
             return (True, f"body is the JSON {wanted}")
-        return (False, f"body should be the JSON {wanted}, got {_shown(got)}")
+        return (False, f"body should be the JSON {wanted}, got {_shown(got)}{self._size(got)}")
+
+    def _size(self, got: Any) -> str:
+        """What a wrong ``"size"`` counted, when it alone is wrong ("" otherwise)."""
+        wanted = self.json_equals
+        if not (isinstance(got, dict) and isinstance(wanted, dict) and "size" in wanted):
+            return ""
+        if {**got, "size": 0} != {**wanted, "size": 0} or got.get("size") == wanted["size"]:
+            return ""
+        size, parsed = got.get("size"), {k: v for k, v in wanted.items() if k != "size"}
+        text = b"".join((self.body,) if isinstance(self.body, bytes) else self.body).decode()
+        said = (
+            f": size should be {wanted['size']}, the number of bytes of the request body as it "
+            "came in (int(environ['CONTENT_LENGTH']), or len() of the bytes read from wsgi.input)"
+        )
+        if size == len(text):
+            return (
+                f"{said}; {size} is the number of characters of the body, but "
+                f"{multibyte_characters(text)} in UTF-8: count the bytes, before decoding"
+            )
+        spacings: list[dict[str, Any]] = [{}, {"separators": (",", ":")}, {"indent": 2}]
+        encoded = [json.dumps(parsed, ensure_ascii=a, **s) for a in (True, False) for s in spacings]
+        if size in {n for e in encoded for n in (len(e), len(e.encode()))}:
+            return (
+                f"{said}; {size} is the length of the object encoded again with json.dumps, "
+                "whose spacing differs from the body the client sent: count the bytes that "
+                "came in, not a new encoding"
+            )
+        return said
 
 
 def _json_request(value: Any, pieces: int = 1) -> tuple[bytes, ...]:
@@ -180,6 +242,9 @@ _ADA = {"name": "Ada", "languages": ["Python", "C"]}
 _ZURICH = {"city": "Zürich", "zip": 8000}
 _ADA_BODY = _json_request(_ADA)
 _ZURICH_BODY = _json_request(_ZURICH, pieces=3)
+# Spaced by hand: json.dumps of the parsed object gives other lengths (36, 32, 33, 29...)
+_GENEVA_BODY = '{"zip" : 1200,\n  "city":"Genève" }'.encode()
+_GENEVA = json.loads(_GENEVA_BODY)
 
 _NOT_JSON = (
     "This request must get '400 Bad Request': json.loads raises ValueError "
@@ -192,6 +257,11 @@ _NOT_AN_OBJECT = (
 _NOT_POST = (
     "This request must get '405 Method Not Allowed' with an ('Allow', 'POST') header: "
     "look at environ['REQUEST_METHOD'] first, before reading or parsing the body."
+)
+_NOT_POST_EITHER = (
+    "This request must get '405 Method Not Allowed' with an ('Allow', 'POST') header: the "
+    "task says any method other than POST, so refuse every method that is not POST "
+    "(environ['REQUEST_METHOD'] != 'POST'), not only GET, before reading the body."
 )
 
 WSGI_JSON_ECHO = register(
@@ -217,6 +287,14 @@ WSGI_JSON_ECHO = register(
                 json_equals={**_ZURICH, "size": len(b"".join(_ZURICH_BODY))},
                 needs_length=True,
             ),
+            JSONCase(
+                "POST /",
+                body=_GENEVA_BODY,
+                headers=_JSON_HEADERS,
+                says="spaced by hand, not by json.dumps",
+                json_equals={**_GENEVA, "size": len(_GENEVA_BODY)},
+                needs_length=True,
+            ),
             AdvisedCase(
                 "POST /",
                 body=b"name=Ada",
@@ -240,18 +318,45 @@ WSGI_JSON_ECHO = register(
                 headers_expected={"Allow": "POST"},
                 no_response=_NOT_POST,
             ),
+            AdvisedCase(
+                "PUT /",
+                body=_ADA_BODY,
+                headers=_JSON_HEADERS,
+                status=405,
+                says="PUT is not POST either",
+                headers_expected={"Allow": "POST"},
+                no_response=_NOT_POST_EITHER,
+            ),
         ],
         strict=frozenset({"wsgi.input-past-content-length"}),
     )
 )
 
 
-_PERCENT = (
-    "the name is still percent-encoded (%20 is a space): parse the query with "
-    "urllib.parse.parse_qs(environ['QUERY_STRING']), which decodes it, instead of "
-    "splitting the string by hand"
+def _percent(example: str) -> tuple[str, str]:
+    """The advice for a name still percent-encoded (``example``: what an escape stands for)."""
+    return (
+        r"%[0-9A-Fa-f]{2}",
+        f"the name is still percent-encoded ({example}): parse the query with "
+        "urllib.parse.parse_qs(environ['QUERY_STRING']), which decodes it, instead of "
+        "splitting the string by hand",
+    )
+
+
+def _bang(name: str) -> tuple[str, str]:
+    """The advice for ``Hello, <name>`` without its "!" (not for another name, such as Adam)."""
+    return (
+        rf"Hello, {re.escape(name)}\b(?!!)",
+        "the task asks for the '!' at the end: Hello, <name>!",
+    )
+
+
+_NOT_UTF8 = (
+    "\ufffd",
+    "the body is not UTF-8: encode the greeting with .encode('utf-8') (or declare the "
+    "charset you used: 'text/plain; charset=...')",
 )
-_BANG = "the task asks for the '!' at the end: Hello, <name>!"
+_TEXT = {"Content-Type": "text/plain"}
 
 WSGI_HELLO_NAME = register(
     LessonExercise(
@@ -263,20 +368,30 @@ WSGI_HELLO_NAME = register(
                 "GET /?name=Ada",
                 contains="Hello, Ada!",
                 says="the name from the query string",
-                headers_expected={"Content-Type": "text/plain"},
-                advice=(("Hello, Ada", _BANG),),
+                headers_expected=_TEXT,
+                advice=(_bang("Ada"),),
             ),
             AdvisedCase(
                 "GET /?name=Grace%20Hopper",
                 contains="Hello, Grace Hopper!",
                 says="a percent-encoded name",
-                advice=(("%20", _PERCENT), ("Hello, Grace Hopper", _BANG)),
+                headers_expected=_TEXT,
+                advice=(_percent("%20 is a space"), _bang("Grace Hopper")),
+            ),
+            AdvisedCase(
+                "GET /?name=Zo%C3%AB",
+                contains="Hello, Zoë!",
+                says="'ë' is two bytes in UTF-8",
+                headers_expected=_TEXT,
+                advice=(_percent("%C3%AB is 'ë' in UTF-8"), _NOT_UTF8, _bang("Zoë")),
+                counts_bytes=True,
             ),
             AdvisedCase(
                 "GET /",
                 contains="Hello, World!",
                 says="no name: greet the World",
-                advice=(("Hello, World", _BANG),),
+                headers_expected=_TEXT,
+                advice=(_bang("World"),),
             ),
         ],
     )

@@ -14,6 +14,13 @@ with it (:data:`CASES`), and the registered exercise.
   it, a second ``start_response`` without ``exc_info``, and a client that
   hangs up in the middle of the body.
 
+Feedback names the cause, not the symptom. The two apps that replace their
+status with ``exc_info`` say which step they are at (``closes.step``), so a
+judge knows *when* the head went out: sent by ``start_response`` itself (a
+server that does not wait for the body) or for an empty chunk (one that
+does not skip ``b""``); either way the later ``exc_info`` found the head
+already sent, and the feedback says which mistake it was.
+
 The reference solution is ``notebooks/solutions/wsgi_server_respond.py``.
 
 PEP 3333: https://peps.python.org/pep-3333/#the-start-response-callable
@@ -171,9 +178,36 @@ def _judge_write(run: Run) -> list[Expectation]:
     ]
 
 
+# The step an app is at while it calls start_response("200 OK", ...): a head
+# recorded at this step was sent by the learner's start_response itself.
+IN_START_RESPONSE = "start_response"
+
+
+def _sent_by_start_response(run: Run) -> bool:
+    """The first head went out while the app was inside its first start_response call."""
+    return bool(run.head_steps) and run.head_steps[0] == IN_START_RESPONSE
+
+
+def _head_sent_by_start_response(what: str) -> Expectation:
+    """The ✗ line of a server whose start_response sends the head (``what``: when it mattered)."""
+    return (
+        False,
+        (
+            "your start_response sent the head: status '200 OK' went out when the app called "
+            f"start_response('200 OK', ...), so when {what}, the head was already sent and "
+            "could not be replaced. start_response must only remember the status and "
+            "headers; the head goes out with the first non-empty body chunk (or, for an "
+            'empty body, after the loop). PEP 3333: "the start_response callable must not '
+            f'actually transmit the response headers". See {specs.PEP3333_START_RESPONSE}'
+        ),
+    )
+
+
 def _replace_before_body_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        closes.step = IN_START_RESPONSE
         start_response("200 OK", TEXT)
+        closes.step = "exc_info"
         try:
             raise AppFailure("the database is down")
         except AppFailure:
@@ -184,6 +218,12 @@ def _replace_before_body_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_replace(run: Run, what: str) -> list[Expectation]:
+    if _sent_by_start_response(run) and run.status == "200 OK":
+        return [
+            _head_sent_by_start_response(
+                "the app then called start_response(..., exc_info) to replace its 200"
+            )
+        ]  # the cause alone: the status and body rows would only repeat it
     results = []
     if run.raised is not None:
         results.append(
@@ -203,8 +243,11 @@ def _judge_replace(run: Run, what: str) -> list[Expectation]:
 def _empty_chunk_first_app(closes: CloseCounter) -> WSGIApp:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         def steps() -> Iterator[bytes]:
+            closes.step = IN_START_RESPONSE
             start_response("200 OK", TEXT)
+            closes.step = "empty chunk"
             yield b""  # an empty chunk sends nothing, not even the head
+            closes.step = "exc_info"
             try:
                 raise AppFailure("the template is missing")
             except AppFailure:
@@ -217,9 +260,20 @@ def _empty_chunk_first_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_after_empty_chunk(run: Run) -> list[Expectation]:
-    """The head must wait past the empty chunk; if it did not, that is the cause to name."""
+    """The head must wait past the empty chunk; if it did not, that is the cause to name.
+
+    Two servers send the head too early here: one whose start_response sends
+    it, and one that sends it for the empty chunk. ``run.head_steps`` says which.
+    """
     first = run.heads[0][1] if run.heads else None
-    if first == "200 OK":  # the head went out before the app changed its mind
+    if first == "200 OK" and _sent_by_start_response(run):
+        return [
+            _head_sent_by_start_response(
+                "the app, after an empty chunk, called start_response(..., exc_info)"
+            ),
+            closed(run, "even though the app failed"),
+        ]
+    if first == "200 OK":  # the head went out for the empty chunk, before the app changed its mind
         return [
             (
                 False,

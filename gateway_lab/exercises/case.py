@@ -5,7 +5,10 @@ checker's :class:`~gateway_lab.check.battery.Probe` (the request to send),
 and ``expectations(response)`` turns the response that came back into
 ``(passed, sentence)`` pairs: the status, text the body contains, the exact
 body, and headers whose value must contain some text. Sentences quote at
-most 60 bytes of a body, so a long one stays readable.
+most 60 bytes of a body, so a long one stays readable. Two helpers let a
+case read a body as a client would: :func:`in_its_charset` (the text
+in the charset its Content-Type names) and :func:`multibyte_characters`
+(which characters take more than one byte, to explain a byte count).
 
 >>> case = Case("GET /?name=Ada", contains="Hello, Ada")
 >>> case.probe().label
@@ -17,17 +20,47 @@ most 60 bytes of a body, so a long one stays readable.
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass, field
 
 from gateway_lab.check.battery import Probe
 from gateway_lab.interface.response import Response
 
-__all__ = ["Case", "header_row"]
+__all__ = ["Case", "header_row", "in_its_charset", "multibyte_characters"]
 
 
 def header_row(name: str, value: str | None) -> str:
     """The ✓ sentence of a header a case expects: ``"Content-Type: text/plain"``."""
     return f"{name}: {value}"
+
+
+def in_its_charset(response: Response) -> Response:
+    """``response``, its body re-encoded in UTF-8 if its Content-Type declares another charset.
+
+    >>> latin = Response(200, [("Content-Type", "text/plain; charset=latin-1")], b"Zo\\xeb")
+    >>> in_its_charset(latin).text
+    'Zoë'
+    """
+    declared = re.search(r"charset=\"?([\w.:-]+)", response.header("Content-Type") or "", re.I)
+    if declared is None:
+        return response
+    try:
+        if codecs.lookup(declared.group(1)).name == "utf-8":
+            return response
+        text = response.body.decode(declared.group(1))
+    except (LookupError, UnicodeDecodeError):  # an unknown charset, or not in it: as it is
+        return response
+    return Response(response.status, response.headers, text.encode("utf-8"), response.reason)
+
+
+def multibyte_characters(text: str) -> str:
+    """How many UTF-8 bytes each non-ASCII character of ``text`` takes: ``"'ë' is 2 bytes"``."""
+    return ", ".join(
+        f"{char!r} is {len(char.encode('utf-8'))} bytes"
+        for char in dict.fromkeys(text)
+        if len(char.encode("utf-8")) > 1
+    )
 
 
 @dataclass(frozen=True)

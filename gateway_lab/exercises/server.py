@@ -12,13 +12,20 @@ body counts its ``close()`` calls (a :class:`ClosingList` or a
 the learner's ``respond`` on it with two recording stand-ins for the
 connection (``send_head(status, headers)`` and ``send_body(data)``) and
 returns a :class:`Run`: what went out, in which order, what ``respond``
-raised, and whether ``close()`` was called. The case's ``judge`` turns the
+raised, and how often ``close()`` was called. An app that wants to know
+*when* the head went out names the step it is at (``closes.step =
+"start_response"``): each head sent records that step in
+``Run.head_steps``, so a judge can tell a head sent by ``start_response``
+itself from one sent for an empty chunk. The case's ``judge`` turns the
 run into :data:`Expectation` lines, with the small helpers here
 (:func:`expect`, :func:`head_sent_once`, :func:`no_error`, :func:`body_is`,
 :func:`closed`). A case with ``client_hangs_up`` plays a client that goes
 away: its ``send_body`` raises ``BrokenPipeError`` after the first chunk.
 Every case runs in a daemon thread with a deadline, so an endless loop in an
-answer becomes a line of feedback instead of a stuck notebook. Apps that
+answer becomes a line of feedback instead of a stuck notebook. A body
+closed more than once gets a warning line (!), never a ✗: PEP 3333 asks
+for the call "upon completion of the current request", and most close()
+methods do no harm the second time. Apps that
 fail on purpose raise :class:`AppFailure`, so a judge can tell the app's
 error from the learner's.
 
@@ -60,6 +67,7 @@ __all__ = [
     "ServerPartExercise",
     "body_is",
     "closed",
+    "closed_more_than_once",
     "expect",
     "head_sent_once",
     "no_error",
@@ -70,10 +78,15 @@ Expectation = tuple[bool, str]  # (passed, the sentence the learner reads)
 
 
 class CloseCounter:
-    """Shared between a case's app and its judge: how often the body's close() was called."""
+    """Shared between a case's app and its judge: how often the body's close() was called.
+
+    ``step`` is what the app is doing now, in a word or two, set by the app
+    itself ("" until it says); each head sent records it (``Run.head_steps``).
+    """
 
     def __init__(self) -> None:
         self.count = 0
+        self.step = ""
 
 
 class ClosingList(list[bytes]):
@@ -112,6 +125,7 @@ class Run:
     raised: BaseException | None = None
     finished: bool = False
     closes: CloseCounter = field(default_factory=CloseCounter)
+    head_steps: list[str] = field(default_factory=list)  # the app's step at each head sent
 
     @property
     def heads(self) -> list[tuple[Any, ...]]:
@@ -192,6 +206,21 @@ def body_is(run: Run, wanted: bytes) -> Expectation:
     )
 
 
+def closed_more_than_once(calls: dict[str, int]) -> str:
+    """The warning for bodies closed more than once: ``calls`` maps a case's title to its count.
+
+    One line for all the cases it happened in: the cause is one place in the answer.
+    """
+    where = "; ".join(f"{title} ({count} calls)" for title, count in calls.items())
+    return (
+        f"the body's close() was called more than once, in these cases: {where}. Call it "
+        f"once, in the finally block only (not also after the loop or in an except block). "
+        f'PEP 3333 asks the server to call it "upon completion of the current request", and '
+        f"a close() that releases a resource may not expect a second call. "
+        f"See {specs.PEP3333_DETAILS}"
+    )
+
+
 def closed(run: Run, when: str) -> Expectation:
     """The body's ``close()`` was called (``when`` says on which path, in words)."""
     return expect(
@@ -235,6 +264,7 @@ def run_case(respond: Callable[..., Any], case: ServerCase, timeout: float) -> R
 
     def send_head(status: object, headers: object) -> None:
         run.events.append(("head", status, headers))
+        run.head_steps.append(run.closes.step)
 
     def send_body(data: Any) -> None:
         if case.client_hangs_up and run.body:
@@ -273,6 +303,7 @@ class ServerPartExercise(Exercise):
         if unfinished or not callable(answer):  # (_unfinished said it is callable)
             return ExerciseResult(self.title, False, unfinished=unfinished)
         lines: list[tuple[str, str]] = []
+        closed_twice: dict[str, int] = {}  # case title: close() calls, when more than one
         for case in self.server_cases:
             run = run_case(answer, case, self.timeout)
             if isinstance(run.raised, NotImplementedError):
@@ -296,6 +327,10 @@ class ServerPartExercise(Exercise):
                 results = case.judge(run)
             for ok, text in results:
                 lines.append(("✓" if ok else "✗", f"{case.title}: {text}"))
+            if run.finished and run.closes.count > 1:
+                closed_twice[case.title] = run.closes.count
+        if closed_twice:
+            lines.append(("!", closed_more_than_once(closed_twice)))
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, compact_lines(lines) if passed else lines)
 
