@@ -20,6 +20,10 @@ True
 
 from __future__ import annotations
 
+# --- PEP 594: removing dead batteries from the standard library ------------
+# "cgi": deprecated in Python 3.11, removed in 3.13.
+PEP594_CGI = "https://peps.python.org/pep-0594/#cgi"
+
 # --- PEP 3333: the Python Web Server Gateway Interface v1.0.1 ---------------
 PEP3333 = "https://peps.python.org/pep-3333/"
 # "The Application/Framework Side": an app is a callable taking (environ, start_response).

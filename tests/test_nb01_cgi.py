@@ -390,3 +390,212 @@ def test_a_passing_report_is_brief_and_names_every_check() -> None:
     assert result.passed and len(text.splitlines()) <= 12, text
     for check in ("a <form>", "Hello, Grace Hopper!", "&lt;script&gt;", "Content-Type", "stdin"):
         assert check in text, check
+
+
+# --- testers' findings: the verdict and the advice follow what the page showed --------
+GREETING = 'print(f"<h1>Hello, {html.escape(name)}!</h1>")'
+
+
+def greeting_lines(result: ExerciseResult) -> list[str]:
+    """The failed lines of the four requests that send a name (not the escaping one)."""
+    return [t for t in failing(result) if "Hello, " in t and "%3Cscript" not in t]
+
+
+# Valid answers, each a different legal page or wire form: none may fail or warn.
+VALID_VARIANTS = {
+    "markup around the name": (GREETING, 'print(f"<h1>Hello, <b>{html.escape(name)}</b>!</h1>")'),
+    "upper-case HTML, a line break, an entity": (
+        GREETING,
+        'print(f"<H1>Hello,\\n   <EM>{html.escape(name)}</EM>&#33;</H1>")',
+    ),
+    "a non-breaking space": (GREETING, 'print(f"<p>Hello,&nbsp;{html.escape(name)}!</p>")'),
+    "CRLF through sys.stdout.buffer": (
+        'print("Content-Type: text/html; charset=utf-8")\n'
+        "print()  # the empty line: headers end, body begins\n",
+        'sys.stdout.buffer.write(b"Content-Type: text/html; charset=utf-8\\r\\n\\r\\n")\n'
+        "sys.stdout.flush()\n",
+    ),
+    "an explicit Status: 200 OK and an upper-case form": (
+        'print("Content-Type: text/html; charset=utf-8")\n',
+        'print("Status: 200 OK")\nprint("Content-Type: text/html; charset=utf-8")\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("change", VALID_VARIANTS.values(), ids=VALID_VARIANTS.keys())
+def test_valid_variants_pass_without_a_warning(change: tuple[str, str]) -> None:
+    source = solution_with(*change).replace("<form", "<FORM").replace("</form>", "</FORM>")
+    result = CGI_FORM.evaluate(source)
+    assert result.passed, str(result)
+    assert not marks(result, "!"), str(result)
+    assert "Hello, Grace Hopper!" in str(result) and "&lt;script&gt;" in str(result)
+
+
+def test_markup_around_the_name_reads_as_the_page_shows_it() -> None:
+    result = CGI_FORM.evaluate(solution_with(GREETING, GREETING.replace("{html", "<b>{html")))
+    assert result.passed, str(result)
+    assert "page shows 'Hello, Ada!'" in str(result)
+    assert any("reads exactly CONTENT_LENGTH bytes" in t for t in marks(result, "✓"))
+
+
+def test_markup_does_not_excuse_an_unescaped_name() -> None:
+    result = CGI_FORM.evaluate(solution_with(GREETING, 'print(f"<h1>Hello, <b>{name}</b>!</h1>")'))
+    assert not result.passed
+    bad = failing(result)
+    assert bad and all("%3Cscript%3E" in text for text in bad), bad
+    assert any("should not contain '<script>'" in text for text in bad), bad
+    assert any("html.escape(name)" in text for text in bad), bad
+
+
+def test_a_name_escaped_twice_still_fails() -> None:
+    """Reading the page's text must not let &amp;lt; pass for &lt;."""
+    result = CGI_FORM.evaluate(solution_with("html.escape(name)", "html.escape(html.escape(name))"))
+    assert not result.passed
+    (bad,) = failing(result)
+    assert "should contain '&lt;script&gt;'" in bad and "html.escape" in bad
+
+
+def test_the_cgi_module_passes_with_a_warning() -> None:
+    if sys.version_info >= (3, 13):
+        pytest.skip("the cgi module is gone from this Python")
+    source = (
+        f"#!{sys.executable}\n"
+        "import cgi\nimport html\n\n"
+        "form = cgi.FieldStorage()\n"
+        'name = form.getfirst("name", "").strip()\n'
+        'print("Content-Type: text/html; charset=utf-8")\nprint()\n'
+        "if name:\n"
+        '    print(f"<p>Hello, {html.escape(name)}!</p>")\n'
+        "else:\n"
+        '    print(\'<form method="post"><input name="name"><button>Send</button></form>\')\n'
+    )
+    result = CGI_FORM.evaluate(source)
+    assert result.passed, str(result)
+    (warning,) = marks(result, "!")
+    assert warning.startswith("the cgi module is gone from Python 3.13 (PEP 594"), warning
+    assert "parse with urllib.parse.parse_qs" in warning and "pep-0594" in warning
+    # seen from its DeprecationWarning too, when the source has no import statement
+    hidden = CGI_FORM.evaluate(source.replace("import cgi\n", 'cgi = __import__("cgi")\n'))
+    assert any("cgi module is gone" in text for text in marks(hidden, "!")), str(hidden)
+
+
+def test_a_python_without_the_cgi_module_says_why_the_import_fails() -> None:
+    # What Python 3.13 prints at `import cgi`, raised here so any Python shows it.
+    source = solution_with(
+        "import html\n", "import html\n\nraise ModuleNotFoundError(\"No module named 'cgi'\")\n"
+    )
+    result = CGI_FORM.evaluate(source)
+    assert not result.passed
+    first = failing(result)[0]
+    assert "No module named 'cgi'" in first
+    assert "gone from Python 3.13 (PEP 594)" in first and "parse_qs" in first
+    assert not marks(result, "!")  # the crash says it, once
+
+
+def test_a_greeting_in_other_words_is_told_the_words_not_parse_qs() -> None:
+    other_words = 'print(f"<h1>Hello {html.escape(name)}</h1>")'
+    result = CGI_FORM.evaluate(solution_with(GREETING, other_words))
+    bad = greeting_lines(result)
+    assert len(bad) == 4, str(result)
+    assert "print exactly 'Hello, NAME!'" in bad[0]
+    assert not any("parse_qs" in text or "stdin" in text for text in bad), bad
+
+
+def test_a_parse_qs_list_on_the_page_is_told_to_take_its_first_item() -> None:
+    result = CGI_FORM.evaluate(
+        solution_with('fields.get("name", [""])[0].strip()', 'str(fields.get("name", ""))')
+    )
+    bad = greeting_lines(result)
+    assert len(bad) == 4, str(result)
+    assert "parse_qs gives a list for each name" in bad[0] and "take [0]" in bad[0]
+    assert not any("arrives on stdin" in text for text in bad), bad
+
+
+def test_a_name_left_url_encoded_is_told_to_decode_it() -> None:
+    result = CGI_FORM.evaluate(
+        solution_with(
+            'fields = parse_qs(sys.stdin.buffer.read(length).decode("utf-8", "replace"))',
+            'body = sys.stdin.buffer.read(length).decode("utf-8")\n'
+            '    fields = {"name": [body.partition("name=")[2]]}',
+        )
+    )
+    (bad,) = failing(result)
+    assert "Grace+Hopper" in bad
+    assert "decode it: parse_qs turns + into a space and %XX into bytes" in bad
+    assert "arrives on stdin" not in bad
+
+
+def test_the_whole_field_on_the_page_is_told_to_parse_it() -> None:
+    source = solution_with('fields = parse_qs(os.environ.get("QUERY_STRING", ""))', "fields = {}")
+    result = CGI_FORM.evaluate(
+        source.replace(
+            'name = fields.get("name", [""])[0].strip()',
+            'name = fields.get("name", [""])[0].strip() or os.environ.get("QUERY_STRING", "")',
+        )
+    )
+    bad = [t for t in greeting_lines(result) if t.startswith("GET /?name=Ada")]
+    assert bad and "the whole field" in bad[0] and "parse_qs" in bad[0], str(result)
+
+
+def test_a_crash_in_a_library_frame_names_the_learners_line(tmp_path: Path) -> None:
+    script = tmp_path / "my_form.py"
+    source = solution_with(
+        'method = os.environ.get("REQUEST_METHOD", "GET")',
+        'method = os.environ["REQUEST_METHOD"]\nsecret = os.environ["FORM_SECRET"]',
+    )
+    line = source.splitlines().index('secret = os.environ["FORM_SECRET"]') + 1
+    script.write_text(source)
+    script.chmod(0o755)
+    result = CGI_FORM.evaluate(str(script))
+    first = failing(result)[0]
+    assert f'File "my_form.py", line {line}, in <module>' in first, first
+    assert 'secret = os.environ["FORM_SECRET"]' in first and "KeyError: 'FORM_SECRET'" in first
+    assert "<frozen os>" not in first
+    assert "~~~" not in first.partition("Its error:")[2].splitlines()[1], first
+
+
+def test_html_escape_of_a_list_names_the_line_and_the_list() -> None:
+    result = CGI_FORM.evaluate(solution_with("html.escape(name)", "html.escape(fields['name'])"))
+    first = failing(result)[0]
+    assert "html.escape(fields['name'])" in first and 'File "form_answer.py", line' in first
+    assert "AttributeError: 'list' object has no attribute 'replace'" in first
+    assert "Must be done first" not in first  # the html module's own line
+    assert "take [0]" in first
+
+
+def test_two_different_crashes_are_both_shown() -> None:
+    source = solution_with(
+        'print("Content-Type: text/html; charset=utf-8")',
+        'if method == "POST":\n    1 / 0\nprint("Content-Type: text/html; charset=utf-8")',
+    ).replace("if name:\n", 'if name:\n    name = {}["typo"]\n')
+    result = CGI_FORM.evaluate(source)
+    text = "\n".join(failing(result))
+    assert "KeyError: 'typo'" in text and "ZeroDivisionError" in text, str(result)
+
+
+def test_a_syntax_error_keeps_its_line() -> None:
+    result = CGI_FORM.evaluate(solution_with("print()  # the empty line", "print(  # unclosed"))
+    first = failing(result)[0]
+    assert 'File "form_answer.py", line' in first and "SyntaxError" in first, first
+
+
+def test_reading_stdin_to_the_end_on_every_get_is_worded_for_that() -> None:
+    source = solution_with(
+        'if method == "POST":',
+        "data = sys.stdin.read()\nif data:\n    fields = parse_qs(data)\nelif False:",
+    )
+    result = CGI_FORM.evaluate(source)
+    assert result.passed, str(result)
+    (stray,) = [t for t in marks(result, "!") if "no CONTENT_LENGTH" in t]
+    assert "sys.stdin.read() reads until stdin ends" in stray, stray
+    assert "length - 1" not in stray and "read(-1)" not in stray
+    assert "read stdin only when CONTENT_LENGTH is set" in stray
+
+
+def test_a_form_inside_an_html_comment_does_not_count() -> None:
+    source = solution_with('"""<form method="post">', '"""<!-- <form method="post"> -->\n<p>')
+    source = source.replace("</form>", "</p>")
+    result = CGI_FORM.evaluate(source)
+    assert not result.passed
+    bad = failing(result)
+    assert any("should show a <form>" in text for text in bad), bad

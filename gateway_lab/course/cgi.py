@@ -10,7 +10,10 @@ must show.
 * ``cgi-form``: with no name, show a ``<form>`` with an ``<input
   name="name">``; with a name (in the query string or in a POST body,
   percent- or plus-encoded), answer "Hello, NAME!" with the name
-  HTML-escaped.
+  HTML-escaped. The greeting is read in the page's text, as a browser
+  shows it, so ``Hello, <b>Ada</b>!`` is right; its advice follows what
+  the page showed (``field="name"``), and the hints below are for a page
+  where the name is missing.
 
 The reference solution is ``notebooks/solutions/cgi-form.py``.
 
@@ -64,6 +67,7 @@ def _form_cases() -> list[CGICase]:
                 headers_expected=html,
             ),
             hint=query_hint,
+            field="name",
         ),
         CGICase(
             Case(
@@ -75,6 +79,7 @@ def _form_cases() -> list[CGICase]:
                 headers_expected=html,
             ),
             hint=post_hint,
+            field="name",
         ),
         CGICase(
             Case(
@@ -83,6 +88,7 @@ def _form_cases() -> list[CGICase]:
                 says="a percent-encoded name",
             ),
             hint=query_hint,
+            field="name",
         ),
         CGICase(
             Case(
@@ -93,6 +99,7 @@ def _form_cases() -> list[CGICase]:
                 says="a POST body with + for a space",
             ),
             hint=post_hint,
+            field="name",
         ),
         CGICase(
             Case(
