@@ -10,6 +10,7 @@ engines' terms, the shallow copy of lifespan state, a failed startup).
 
 from __future__ import annotations
 
+import inspect
 import json
 import runpy
 from pathlib import Path
@@ -100,6 +101,13 @@ async def counter_scaffold(scope: Any, receive: Any, send: Any) -> None:
         raise NotImplementedError("answer with the count here")
 
 
+async def counter_requests_still_scaffold(scope: Any, receive: Any, send: Any) -> None:
+    """The lifespan side written, the request side still the scaffold's line."""
+    if scope["type"] == "lifespan":
+        return await _dict_lifespan(scope, receive, send)
+    raise NotImplementedError("answer with the count here")
+
+
 def plain_function(environ: Any, start_response: Any) -> Any:
     start_response("200 OK", [])
     return [b"1"]
@@ -110,6 +118,7 @@ def plain_function(environ: Any, start_response: Any) -> Any:
     [
         ("asgi-streaming-count", count_scaffold, "NotImplementedError"),
         ("asgi-lifespan-counter", counter_scaffold, "NotImplementedError"),
+        ("asgi-lifespan-counter", counter_requests_still_scaffold, "NotImplementedError"),
         ("asgi-streaming-count", None, "still None"),
         ("asgi-lifespan-counter", ..., "still `...`"),
         ("asgi-lifespan-counter", plain_function, "async def app(scope, receive, send)"),
@@ -324,9 +333,35 @@ async def counter_shutdown_not_awaited(scope: Any, receive: Any, send: Any) -> N
     await _answer(send, counter["count"])
 
 
+async def counter_in_the_scope_itself(scope: Any, receive: Any, send: Any) -> None:
+    """The learners' slip: the counter put in the lifespan scope, not in scope['state']."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                scope["counter"] = {"count": 0}  # stays in the lifespan scope
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    scope["counter"]["count"] += 1  # KeyError: a request's scope is a new one
+    await _answer(send, scope["counter"]["count"])
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
+        (
+            counter_in_the_scope_itself,
+            [
+                "app.raised",
+                "KeyError: 'counter'",
+                'scope["counter"]["count"] += 1',  # the app's exception line
+                "no complete response came back (see app.raised below)",
+                "State lives in scope['state']",
+                "copies the lifespan scope's scope['state'] into each request's scope",
+            ],
+        ),
         (counter_returns_after_startup, ["never received 'lifespan.shutdown'"]),
         (counter_int_body, ["asgi.body-not-bytes", "str(1).encode()"]),
         (counter_shutdown_not_awaited, ["asgi.send-not-awaited", "await send(...)"]),
@@ -370,6 +405,15 @@ def test_a_global_counter_reset_at_startup_fails_for_not_using_the_state() -> No
     result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(reset_global)
     assert not result.passed
     assert "left it empty" in _failed(result) and "scope['state']" in _failed(result)
+
+
+def test_a_counter_in_the_lifespan_scope_is_not_called_a_global() -> None:
+    """The requests' KeyError is the clue: no guess at a global variable, no silent note."""
+    result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(counter_in_the_scope_itself)
+    text = str(result)
+    assert "a global variable?" not in text and "see the problems below" not in text, text
+    assert "fine for an app that serves only that" not in text, text
+    assert result.report is not None and "asgi.unsupported-scope" not in result.report.rules()
 
 
 def test_int_body_is_not_blamed_on_the_shallow_copy() -> None:
@@ -429,9 +473,33 @@ async def echo_without_await(scope: Any, receive: Any, send: Any) -> None:
     send({"type": "http.response.body", "body": body})
 
 
+async def echo_loop_never_runs(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+    body, more_body = b"", False  # so the loop below never runs
+    while more_body:
+        message = await receive()
+        body += message.get("body", b"")
+        more_body = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def echo_receive_not_awaited(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+    message = receive()  # no await: a coroutine, not the message
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": message.get("body", b"")})
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
+        (
+            echo_loop_never_runs,
+            ["got b''. receive() was never called", "more_body = True", "never runs"],
+        ),
         (echo_without_await, ["asgi.send-not-awaited", "write `await send(...)`"]),
         (echo_first_message, ["asgi.body-partly-read", "got b'first part, '"]),
         (echo_str_headers, ["asgi.header-not-bytes"]),
@@ -446,9 +514,95 @@ def test_echo_wrong_answer_gets_the_right_feedback(answer: Any, expected: list[s
         assert words in shown, shown
 
 
+def test_echo_never_receiving_is_said_on_the_bodies_only() -> None:
+    result = gl.exercise("asgi-echo-body").evaluate(echo_loop_never_runs)
+    hinted = [text for mark, text in result.lines if "receive() was never called" in text]
+    assert len(hinted) == 2, str(result)  # the two posted bodies; the empty one passes
+    assert all(text.startswith("POST /") and "body should be" in text for text in hinted)
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_echo_receive_not_awaited_is_not_called_never_received() -> None:
+    result = gl.exercise("asgi-echo-body").evaluate(echo_receive_not_awaited)
+    text = str(result)
+    assert "asgi.receive-not-awaited" in text and "receive() was never called" not in text, text
+
+
 def test_echo_without_await_is_not_called_a_missing_response() -> None:
     result = gl.exercise("asgi-echo-body").evaluate(echo_without_await)
     assert result.report is not None and "asgi.no-response" not in result.report.rules()
+
+
+# -- every ASGI reference solution rejects the scopes it does not serve -------------------
+# The lesson teaches the spec's "Applications should actively reject any protocol that
+# they do not understand with an Exception": a solution that returns instead gets an
+# asgi.unsupported-scope note from gl.check_asgi. All of notebooks/solutions/asgi_*.py,
+# lessons 06, 07 and 09 alike, so that a new solution is covered too.
+ASGI_SOLUTION_FILES = sorted(SOLUTIONS.glob("asgi_*.py"))
+NOT_AN_ASGI_APP = {"asgi_to_wsgi_bridge.py"}  # a WSGI wrapper around an ASGI app
+
+
+def _namespace_for_solutions() -> dict[str, Any]:
+    """The names a solution may use from its notebook (lesson 09's guestbook helpers)."""
+    notebook = json.loads((SOLUTIONS.parent / "09-labs.ipynb").read_text(encoding="utf-8"))
+    helpers = next(c["source"] for c in notebook["cells"] if c["id"] == "guestbook-helpers")
+    names: dict[str, Any] = {"gl": gl}
+    exec("from urllib.parse import parse_qs", names)
+    exec("".join(helpers), names)
+    return names
+
+
+def _asgi_apps(path: Path) -> list[Any]:
+    """The ASGI apps (``async def f(scope, receive, send)``) that the file ``path`` defines."""
+    found = runpy.run_path(str(path), init_globals=_namespace_for_solutions())
+    apps = {
+        id(value): value
+        for value in found.values()
+        if inspect.iscoroutinefunction(value)
+        and value.__code__.co_filename == str(path)
+        and list(inspect.signature(value).parameters) == ["scope", "receive", "send"]
+    }
+    return list(apps.values())
+
+
+def _scope_complaints(app: Any) -> list[str]:
+    """What gl.check_asgi says about how ``app`` turns scope types away ([] if nothing).
+
+    An app that serves no HTTP at all (a WebSocket-only one) always gets a note that
+    only its other side was checked; that note is fine as long as it does not ask for
+    an exception in place of a return.
+    """
+    report = gl.check_asgi(app, [gl.Probe("GET", "/")], timeout=0.5)
+    return [
+        f"{f.message} {f.hint}"
+        for f in report.findings
+        if f.rule == "asgi.unsupported-scope"
+        and not ("side was checked" in f.message and not f.hint and "return" not in f.message)
+    ]
+
+
+@pytest.mark.parametrize("path", ASGI_SOLUTION_FILES, ids=lambda p: p.name)
+def test_every_asgi_solution_raises_for_scope_types_it_does_not_serve(path: Path) -> None:
+    apps = _asgi_apps(path)
+    if path.name in NOT_AN_ASGI_APP:
+        assert not apps, path.name
+        return
+    assert apps, f"{path.name} defines no `async def ...(scope, receive, send)`"
+    for app in apps:
+        assert _scope_complaints(app) == [], path.name
+    assert "returning says so" not in path.read_text(encoding="utf-8")
+
+
+def test_a_solution_that_returns_for_other_scopes_is_caught() -> None:
+    """The guard above is not vacuous: the old `return` in asgi_echo_body.py is flagged."""
+    source = (SOLUTIONS / "asgi_echo_body.py").read_text(encoding="utf-8")
+    raising = "raise RuntimeError(f\"unsupported scope type {scope['type']!r}\")"
+    assert raising in source
+    names: dict[str, Any] = {}
+    exec(source.replace(raising, "return"), names)
+    (complaint,) = _scope_complaints(names["echo_app"])
+    assert "lifespan and websocket" in complaint and "A return is tolerated" in complaint
+    assert "actively reject any protocol" in complaint and "raise RuntimeError" in complaint
 
 
 # -- the notebook and its solutions agree ------------------------------------------------
@@ -497,7 +651,7 @@ def test_lesson_counts_seven_mistakes_everywhere() -> None:
 
 def test_lesson_has_its_stated_time_and_one_break_point() -> None:
     cells = _notebook_cells()
-    assert "**Time:** about 85 minutes" in cells["title"]
+    assert "**Time:** about 90 minutes" in cells["title"]
     breaks = [c for c, text in cells.items() if text.startswith("**☕ Break point.**")]
     assert breaks == ["break-point"], breaks
 

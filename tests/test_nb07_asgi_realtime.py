@@ -472,6 +472,60 @@ async def _ticker_that_sleeps(scope, receive, send):
     listener.cancel()
 
 
+def _ticker_listening_once(end_stream=False):
+    """The learners' slip: the listener's single `await receive()` gets 'http.request'."""
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+        left = asyncio.Event()
+
+        async def listen():
+            await receive()  # the request body, taken for the client leaving
+            left.set()
+
+        listener = asyncio.create_task(listen())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        number = 0
+        while not left.is_set():
+            number += 1
+            body = f"data: tick {number}\n\n".encode()
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            await asyncio.sleep(0.05)
+        if end_stream:
+            await send({"type": "http.response.body", "body": b""})
+        listener.cancel()
+
+    return app
+
+
+@pytest.mark.parametrize("end_stream", [False, True], ids=["returns", "ends-the-stream"])
+def test_ticker_whose_listener_takes_the_request_for_the_disconnect(end_stream):
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker_listening_once(end_stream))
+    assert not result.passed and not result.unfinished
+    text = failed_lines(result)
+    assert "before the client left" in text
+    assert "The first message receive() gives is 'http.request' (the request body)" in text
+    assert "keep receiving until a message of type 'http.disconnect' arrives" in text
+    # not the cause: a stall on receive(), the event-stream format, an unfinished response
+    shown = str(result)
+    assert "Is the loop awaiting receive()" not in shown
+    assert "it is empty" not in shown and "asgi.response-incomplete" not in shown
+
+
+def test_ticker_stall_on_receive_keeps_its_hint_and_names_no_request_mixup():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(inline_receive=True))
+    text = failed_lines(result)
+    assert "Is the loop awaiting receive()" in text
+    assert "'http.request' (the request body)" not in text
+
+
 def test_ticker_that_blocks_the_loop_is_caught():
     result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker_that_sleeps)
     assert not result.passed

@@ -13,12 +13,25 @@ in the finished response, so this module adds them:
   battery a second time, as a restarted server would, to tell state kept in
   ``scope["state"]`` from state kept in a global variable.
 
+When every request raised before sending anything while the app did serve
+the lifespan scope, ``check_asgi`` takes it for an app that does not serve
+HTTP (right for a lifespan-only app) and keeps one note instead of the
+errors. These exercises are about HTTP, so :func:`_restore_raised` puts the
+``app.raised`` findings back from the exceptions the flow recorded: the
+learner sees the exception and its line (a ``KeyError`` for a counter kept
+in the lifespan scope itself rather than in ``scope["state"]``).
+
 * ``asgi-streaming-count``: ``GET /?n=5`` streams ``b"1\\n2\\n3\\n4\\n5\\n"``,
   one line per ``http.response.body`` message with ``more_body=True``, and
   ends the response with ``more_body=False``; no ``n`` means 3.
 * ``asgi-lifespan-counter``: lifespan startup puts a counter in the state;
   each request answers with its own number (``b"1"``, ``b"2"``, ...); the
   shutdown is answered with ``lifespan.shutdown.complete``.
+* ``asgi-echo-body``: each POST is answered with its own body, however many
+  ``http.request`` messages it came in. A :class:`ReadBodyExercise`: when a
+  body came back wrong and the app never called ``receive()`` for that
+  request (a loop ``while more_body:`` that starts with ``more_body = False``
+  never runs), the line says so.
 
 The reference solutions are ``notebooks/solutions/asgi_streaming_count.py``
 (``count_app``) and ``notebooks/solutions/asgi_lifespan_counter.py``
@@ -32,10 +45,12 @@ from typing import Any
 
 from gateway_lab import specs
 from gateway_lab.check.report import Report
+from gateway_lab.check.rules import finding
 from gateway_lab.check.validate import check_asgi
+from gateway_lab.check.wsgi.flow import describe_recorded_exception
 from gateway_lab.events.flow import Event
 from gateway_lab.exercises.case import Case
-from gateway_lab.exercises.framework import Exercise, register
+from gateway_lab.exercises.framework import Exercise, _no_response, register
 from gateway_lab.types import AnyApp
 
 __all__ = [
@@ -44,6 +59,7 @@ __all__ = [
     "ASGI_ECHO_BODY",
     "ASGI_LIFESPAN_COUNTER",
     "ASGI_STREAMING_COUNT",
+    "ReadBodyExercise",
 ]
 
 _STREAM_ADVICE = (
@@ -121,6 +137,50 @@ def _lifespan_events(report: Report) -> list[Event]:
     return [e for e in report.flow if e.connection in numbers]
 
 
+def _restore_raised(report: Report, labels: list[str]) -> None:
+    """``app.raised`` again for each request that raised, where check_asgi kept a note.
+
+    ``labels`` are the requests' labels, in the order they were sent. Nothing
+    changes unless the report has an ``asgi.unsupported-scope`` note naming
+    one of them (the checker took the app for one that does not serve HTTP).
+    A request whose flow shows a call the app never awaited is left alone:
+    the checker names that call, not the exception it caused.
+    """
+    mine = set(labels)
+    notes = [
+        f
+        for f in report.findings
+        if f.rule == "asgi.unsupported-scope" and mine & {f.request, *f.also}
+    ]
+    if not notes:
+        return
+    shown = {r for f in report.findings if f.rule == "app.raised" for r in (f.request, *f.also)}
+    restored = False
+    for label, events in zip(labels, _http_connections(report), strict=False):
+        failure = next((e for e in events if e.kind == "exception"), None)
+        if failure is None or label in shown or any(e.kind == "unawaited" for e in events):
+            continue
+        if failure.payload.get("from_server"):
+            continue  # the server raised into the app: not the app's own mistake
+        item = finding(
+            "app.raised", label, [failure], exc=describe_recorded_exception(dict(failure.payload))
+        )
+        item.spec = specs.ASGI_ERROR_HANDLING
+        report.add(item)
+        restored = True
+    if restored:  # the errors say it now; "fine for an app that serves only that" is not
+        report.findings = [f for f in report.findings if f not in notes]
+
+
+def _requests_raised(report: Report, name: str) -> bool:
+    """Did an HTTP request of ``report`` raise an exception of type ``name``?"""
+    return any(
+        e.kind == "exception" and e.payload.get("type") == name
+        for events in _http_connections(report)
+        for e in events
+    )
+
+
 def _has(events: list[Event], kind: str, message_type: str) -> bool:
     return any(e.kind == kind and e.payload.get("type") == message_type for e in events)
 
@@ -159,7 +219,20 @@ def _lifespan_lines(report: Report) -> list[tuple[str, str]]:
             )
         ]
     lines = [("✓", "lifespan startup: the app answered 'lifespan.startup.complete'")]
-    if not _state_used(report):
+    if not _state_used(report) and _requests_raised(report, "KeyError"):
+        lines.append(
+            (
+                "✗",
+                "scope['state']: the lifespan startup left it empty, and the requests raised "
+                "KeyError (see app.raised below). State lives in scope['state']: the server "
+                "copies the lifespan scope's scope['state'] into each request's scope, and "
+                "nothing else of the lifespan scope (a counter put in scope itself, such as "
+                "scope['counter'], stays there). At startup, put a mutable counter in it, "
+                "e.g. scope['state']['counter'] = {'count': 0}, and read it in each request "
+                f"from scope['state'] (see {specs.ASGI_LIFESPAN_STATE})",
+            )
+        )
+    elif not _state_used(report):
         lines.append(
             (
                 "✗",
@@ -225,6 +298,7 @@ class ASGIExercise(Exercise):
         report = check_asgi(
             app, probes, timeout=self.timeout, lifespan=self.lifespan, websocket=False
         )
+        _restore_raised(report, [probe.label for probe in probes])
         if self.lifespan and not _started(report):
             # No server would have sent these requests: their errors (a KeyError on the
             # empty state...) are consequences, and the lifespan line names the cause.
@@ -260,10 +334,11 @@ class ASGIExercise(Exercise):
         for case, response, events in zip(self.cases, report.responses, connections, strict=True):
             about = f" ({case.says})" if case.says else ""
             label = case.probe().label
-            if isinstance(case, ASGICase):
+            if response is None:  # name the findings that say why, as Exercise does
+                checks = [(False, _no_response(report, label))]
+            elif isinstance(case, ASGICase):
                 checks = case.expectations(response, advise=advise)
-                if response is not None:
-                    checks += case.flow_expectations(events)
+                checks += case.flow_expectations(events)
             else:
                 checks = case.expectations(response)
             if not advise:
@@ -336,8 +411,43 @@ ASGI_LIFESPAN_COUNTER = register(
 )
 
 
+_NEVER_RECEIVED = (
+    "receive() was never called, so the app never read the request body: call "
+    "`await receive()` at least once, and again while the message says more_body=True "
+    "(a loop `while more_body:` must start with more_body = True, or it never runs)"
+)
+
+
+class ReadBodyExercise(Exercise):
+    """An exercise whose answer must read the request body with ``receive()``.
+
+    A wrong body on a request for which the flow shows no ``receive()`` at
+    all (not even one left un-awaited: the checker names that one) gets the
+    reason added to its line. The verdict is the base exercise's.
+    """
+
+    def _case_lines(self, report: Report) -> list[tuple[str, str]]:
+        lines = super()._case_lines(report)
+        unread = set()
+        for case, events in zip(self.cases, _http_connections(report), strict=False):
+            if not case.probe().body:
+                continue  # an empty body needs no receive() to come back right
+            if any(e.kind == "receive" for e in events):
+                continue
+            if any(e.kind == "unawaited" and e.payload.get("call") == "receive" for e in events):
+                continue
+            about = f" ({case.says})" if case.says else ""
+            unread.add(f"{case.probe().label}{about}: body should")
+        return [
+            (mark, f"{text}. {_NEVER_RECEIVED}")
+            if mark == "✗" and any(text.startswith(prefix) for prefix in unread)
+            else (mark, text)
+            for mark, text in lines
+        ]
+
+
 ASGI_ECHO_BODY = register(
-    Exercise(
+    ReadBodyExercise(
         "asgi-echo-body",
         kind="asgi",
         title="Echo the body (ASGI)",

@@ -19,9 +19,14 @@ fresh event loop in a worker thread, bounded by the exercise's
   grammar allows (:func:`sse_events`: ``id:``, ``event:``, ``retry:`` and
   comment lines, CRLF, CR or LF line ends, a space after the colon or not),
   made of complete events at least one of which carries ``data``;
-* ``leave_after`` events arrived one by one: an app that stalls by awaiting
-  ``receive()`` in its loop sends fewer, one that ends the stream itself
-  (``more_body=False``) is named too;
+* ``leave_after`` events arrived one by one. Fewer means the app stopped
+  before the client left, and how it stopped names the cause: one that
+  stalls with a ``receive()`` pending is awaiting it in its loop; one that
+  returned, or ended the stream itself (``more_body=False``), after
+  ``receive()`` had given it only ``http.request`` (and with no
+  ``receive()`` still waiting) took the request's own body message for the
+  client leaving, as a listener that does a single ``await receive()``
+  does; one that ends the stream itself is named too;
 * after the client left the app stopped: it did not keep streaming to
   nobody until the deadline, nor send more than two events first;
 * it never blocked the event loop: the connection runs with a
@@ -32,7 +37,11 @@ The checker's ``asgi.receive-after-body`` finding is left out once the
 response has started: in a stream that runs until the client leaves,
 awaiting ``receive()`` after the body is exactly right (in a separate
 task); the ✗ line about events that did not arrive names the real mistake,
-a loop that awaits it between events.
+a loop that awaits it between events. So is ``asgi.response-incomplete``:
+here it only comes from an app that returned before the client left, and
+its advice (end with ``more_body=False``) is what a ticker must not do; the
+✗ line about the events says why the stream stopped. An empty body gets no
+line about the event-stream format either: "only 0 event(s)" says it.
 
 Feedback is an :class:`~.exercises.ExerciseResult` (✓ / ✗ lines, then the
 checker's own findings); the notebook's scaffold, an app that still raises
@@ -79,6 +88,18 @@ class LeavingClient(HTTPRequestConnection):
         self.leave_after = leave_after
         self.messages = 0
         self.sent_after_leaving = 0
+        self.received: list[str] = []  # the type of each message receive() gave the app
+        self.receive_pending = False  # a receive() was waiting when the app stopped
+
+    async def take(self) -> dict[str, Any]:
+        message = await super().take()
+        self.received.append(str(message.get("type")))
+        return message
+
+    def only_the_request(self) -> bool:
+        """receive() gave the app its request body ('http.request') and nothing more, and
+        no receive() was waiting for the next message when the app stopped."""
+        return set(self.received) == {"http.request"} and not self.receive_pending
 
     def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
         if self.gone:
@@ -92,6 +113,7 @@ class LeavingClient(HTTPRequestConnection):
                 self.leave()
 
     def finished(self, outcome: str) -> None:
+        self.receive_pending = self.waiting_after_body  # before leaving changes anything
         if self.gone and outcome == "return":
             return  # the client hung up: a response left open is the right thing here
         super().finished(outcome)
@@ -129,10 +151,13 @@ class StreamUntilDisconnectExercise(Exercise):
         return ExerciseResult(self.title, all(m != "✗" for m, _ in lines), lines)
 
 
+_CONTRADICTED = ("asgi.receive-after-body", "asgi.response-incomplete")
+
+
 def _relevant_findings(conn: LeavingClient) -> list[Finding]:
     """The checker's findings, without those that contradict this exercise (see the module doc)."""
     started = conn.response() is not None
-    return [f for f in conn.findings if not (started and f.rule == "asgi.receive-after-body")]
+    return [f for f in conn.findings if not (started and f.rule in _CONTRADICTED)]
 
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -200,26 +225,20 @@ def _judge_stream(
     )
     events, problem = sse_events(response.body)
     good = problem == ""
-    results.append(
-        (
-            good,
-            f"{len(events)} well-formed events (data lines, each event ended by a blank line)"
-            if good
-            else f"the body is not a well-formed event stream: {problem}. "
-            "Each event is one or more lines such as b'data: tick 1\\n' (id:, event:, retry: "
-            "and ': comment' lines may come too), then a blank line b'\\n'",
-        )
-    )
-    wanted = exercise.leave_after
-    if conn.messages < wanted:
+    if response.body:  # nothing at all: the line about the events below says so
         results.append(
             (
-                False,
-                f"only {conn.messages} event(s) arrived before the app stopped sending; the "
-                f"client waited for {wanted}. Is the loop awaiting receive()? That waits until "
-                "the client leaves: listen for 'http.disconnect' in a separate task",
+                good,
+                f"{len(events)} well-formed events (data lines, each event ended by a blank line)"
+                if good
+                else f"the body is not a well-formed event stream: {problem}. "
+                "Each event is one or more lines such as b'data: tick 1\\n' (id:, event:, "
+                "retry: and ': comment' lines may come too), then a blank line b'\\n'",
             )
         )
+    wanted = exercise.leave_after
+    if conn.messages < wanted:
+        results.append((False, _stopped_early(exercise, conn, outcome)))
         return results
     if conn.complete:
         results.append(
@@ -232,12 +251,18 @@ def _judge_stream(
         return results
     results.append((True, f"{wanted} events arrived one by one, then the client left"))
     if outcome in ("timeout", "stuck"):
+        once = (
+            " (receive() gave it only 'http.request', the request body: the client leaving "
+            "is a later message, so keep receiving until one of type 'http.disconnect' arrives)"
+            if conn.only_the_request()
+            else ""
+        )
         results.append(
             (
                 False,
                 f"the app kept streaming to nobody: {conn.sent_after_leaving} more events "
                 f"after the client left, and it was still going after {exercise.timeout:g} s. "
-                "Listen for {'type': 'http.disconnect'} and stop when it comes",
+                f"Listen for {{'type': 'http.disconnect'}} and stop when it comes{once}",
             )
         )
     elif conn.sent_after_leaving > 2:
@@ -255,3 +280,45 @@ def _judge_stream(
             (True, f"the event loop stayed free (no stall over {exercise.blocking_ms:g} ms)")
         )
     return results
+
+
+def _stopped_early(
+    exercise: StreamUntilDisconnectExercise, conn: LeavingClient, outcome: str
+) -> str:
+    """Why fewer than ``leave_after`` events came: the client never left, the app stopped."""
+    arrived = f"only {conn.messages} event(s) arrived"
+    wanted = f"the client waited for {exercise.leave_after}"
+    stopped = outcome == "return" or conn.complete  # it ended by itself, not stalled
+    if stopped and conn.only_the_request():
+        how = "ended the stream" if conn.complete else "returned"
+        return (
+            f"{arrived}: the app {how} before the client left ({wanted}), after receive() had "
+            "given it only {'type': 'http.request', ...}. The first message receive() gives "
+            "is 'http.request' (the request body), not the client leaving: the listener must "
+            "keep receiving until a message of type 'http.disconnect' arrives, e.g. "
+            "`while (await receive())['type'] != 'http.disconnect': pass`, and only then "
+            "set the event"
+        )
+    if conn.complete:
+        return (
+            f"{arrived}: the app ended the stream itself (more_body=False) before the client "
+            f"left ({wanted}); a ticker keeps going (more_body=True) until the client leaves"
+        )
+    if outcome == "return":
+        return (
+            f"{arrived}: the app returned before the client left ({wanted}). A ticker keeps "
+            "sending until receive() gives {'type': 'http.disconnect'}"
+        )
+    if outcome == "exception":
+        return f"{arrived}: the app raised an exception before the client left ({wanted})"
+    if conn.receive_pending or (outcome == "stuck" and conn.waiting_after_body):
+        return (  # a stall in receive() (stuck: the app's thread never came back, no snapshot)
+            f"{arrived} before the app stopped sending; {wanted}. Is the loop awaiting "
+            "receive()? That waits until the client leaves: listen for 'http.disconnect' in "
+            "a separate task"
+        )
+    return (
+        f"{arrived} before the app stopped sending; {wanted}, and the app was still running "
+        f"after {exercise.timeout:g} s without sending more. A ticker sends an event, pauses "
+        "briefly (await asyncio.sleep(0.05)), and repeats until the client leaves"
+    )

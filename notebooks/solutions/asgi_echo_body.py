@@ -5,7 +5,9 @@
 async def echo_app(scope, receive, send):
     """Answer a request with its own body, however many messages it arrives in."""
     if scope["type"] != "http":
-        return  # this app serves HTTP only; returning says so (lifespan, websocket)
+        # HTTP only: reject the other scope types (lifespan, websocket) by raising,
+        # as the ASGI spec asks; a server then knows the app does not support them
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
     body = b""
     more_body = True
     while more_body:

@@ -8,7 +8,8 @@ asgi_messages = []  # this version's own store (the WSGI one has its own list)
 async def guestbook_asgi(scope, receive, send):
     """The guestbook as an ASGI app: GET and HEAD show it, POST signs it, others: 405."""
     if scope["type"] != "http":
-        return  # HTTP only; returning says so (lifespan, websocket)
+        # HTTP only: reject the other scope types (lifespan, websocket) by raising
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
     method = scope["method"]
     if method in ("GET", "HEAD"):
         status, headers, body = 200, [(b"content-type", b"text/html; charset=utf-8")], None

@@ -12,7 +12,8 @@ def slow_lookup(word):
 
 async def lookup_app(scope, receive, send):
     if scope["type"] != "http":
-        return
+        # HTTP only: reject the other scope types (lifespan, websocket) by raising
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
     query = parse_qs(scope["query_string"].decode("latin-1"))
     word = query.get("word", ["hello"])[0]
     # The fix: run the blocking function in a worker thread and await the result.

@@ -4,7 +4,8 @@ import asyncio
 
 async def ticker(scope, receive, send):
     if scope["type"] != "http":
-        return
+        # HTTP only: reject the other scope types (lifespan, websocket) by raising
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
     client_left = asyncio.Event()
 
     async def listen():

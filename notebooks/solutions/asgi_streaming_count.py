@@ -6,7 +6,9 @@ from urllib.parse import parse_qs
 async def count_app(scope, receive, send):
     """Stream the lines 1 to n, one http.response.body message per line."""
     if scope["type"] != "http":
-        return  # this app serves HTTP only; returning says so (lifespan, websocket)
+        # HTTP only: reject the other scope types (lifespan, websocket) by raising,
+        # as the ASGI spec asks; a server then knows the app does not support them
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
     query = parse_qs(scope["query_string"].decode("latin-1"))  # query_string is bytes
     n = int(query.get("n", ["3"])[0])
     await send(

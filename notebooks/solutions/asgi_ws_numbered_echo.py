@@ -1,7 +1,8 @@
 # Reference solution for the exercise "asgi-ws-numbered-echo" (notebook 07).
 async def numbered_echo(scope, receive, send):
     if scope["type"] != "websocket":
-        return  # this app only speaks WebSocket
+        # WebSocket only: reject the other scope types (http, lifespan) by raising
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
     count = 0  # one counter per connection: each call of the app is one connection
     while True:
         message = await receive()

@@ -121,6 +121,114 @@ async def sse_ends_itself(scope: Any, receive: Any, send: Any) -> None:
 answer(SSE, False, "ended the stream itself")(sse_ends_itself)
 
 
+# A listener that does a single `await receive()` takes the request's own 'http.request'
+# for the client leaving: the stream stops at once. The cause is named, not a stall.
+FIRST_IS_REQUEST = "The first message receive() gives is 'http.request' (the request body)"
+UNTIL_DISCONNECT = "keep receiving until a message of type 'http.disconnect' arrives"
+NOT_THE_CAUSE = ("Is the loop awaiting receive()", "asgi.response-incomplete", "it is empty")
+
+
+def _ticker_with(listen: Callable[[Any, asyncio.Event], Any], end: bool = False) -> Any:
+    """A ticker whose listener task is ``listen(receive, left)``; ``end``: more_body=False
+    once the loop stops (harmless after the client left)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(scope["type"])
+        left = asyncio.Event()
+        task = asyncio.create_task(listen(receive, left))
+        await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM})
+        number = 0
+        while not left.is_set():
+            number += 1
+            body = f"data: tick {number}\n\n".encode()
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            await asyncio.sleep(0.05)
+        if end:
+            await send({"type": "http.response.body", "body": b""})
+        task.cancel()
+
+    return app
+
+
+async def _listen_once(receive: Any, left: asyncio.Event) -> None:
+    await receive()  # the request body, not the client leaving
+    left.set()
+
+
+async def _listen_once_checked(receive: Any, left: asyncio.Event) -> None:
+    if (await receive())["type"] == "http.disconnect":  # it is 'http.request': never set
+        left.set()
+
+
+async def _listen_until_disconnect(receive: Any, left: asyncio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    left.set()
+
+
+async def _listen_after_the_body(receive: Any, left: asyncio.Event) -> None:
+    message = await receive()
+    while message.get("more_body"):
+        message = await receive()
+    await receive()  # after the body, the next message is the client leaving
+    left.set()
+
+
+sse_single_receive = answer(SSE, False, FIRST_IS_REQUEST, UNTIL_DISCONNECT, never=NOT_THE_CAUSE)(
+    _ticker_with(_listen_once)
+)
+sse_single_receive_then_ends = answer(
+    SSE, False, FIRST_IS_REQUEST, "ended the stream before the client left", never=NOT_THE_CAUSE
+)(_ticker_with(_listen_once, end=True))
+sse_single_receive_checked = answer(
+    SSE, False, "kept streaming to nobody", "receive() gave it only 'http.request'"
+)(_ticker_with(_listen_once_checked))
+sse_reads_the_body_then_waits = answer(SSE, True, "noticed the client leaving")(
+    _ticker_with(_listen_after_the_body)
+)
+sse_ends_after_disconnect = answer(SSE, True, "noticed the client leaving")(
+    _ticker_with(_listen_until_disconnect, end=True)
+)
+
+
+async def sse_inline_first_message(scope: Any, receive: Any, send: Any) -> None:
+    """No task: one receive() before each event, taken as 'the client left' if it came."""
+    await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM})
+    number = 0
+    while True:
+        number += 1
+        await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": True})
+        if await receive():  # 'http.request' comes at once: the loop stops after one event
+            return
+        await asyncio.sleep(0.05)
+
+
+answer(SSE, False, FIRST_IS_REQUEST, "returned before the client left", never=NOT_THE_CAUSE)(
+    sse_inline_first_message
+)
+
+
+async def sse_stops_by_itself_while_listening(scope: Any, receive: Any, send: Any) -> None:
+    """A right listener, but the loop stops after two events: not the http.request mix-up."""
+    left = asyncio.Event()
+    task = asyncio.create_task(_listen_until_disconnect(receive, left))
+    await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM})
+    for number in (1, 2):
+        body = f"data: {number}\n\n".encode()
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        await asyncio.sleep(0.05)
+    task.cancel()
+
+
+answer(
+    SSE,
+    False,
+    "only 2 event(s) arrived: the app returned before the client left",
+    never=("'http.request' (the request body)", "Is the loop awaiting receive()"),
+)(sse_stops_by_itself_while_listening)
+
+
 # -- lesson 07: a numbered echo over a WebSocket ---------------------------------------------
 async def ws_reference_shape(scope: Any, receive: Any, send: Any) -> None:
     count = 0

@@ -6,6 +6,7 @@ exercise, the verdict, words the feedback must hold and words it must not.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from starlette.applications import Starlette
@@ -121,6 +122,33 @@ async def echo_never_finished(scope: Any, receive: Any, send: Any) -> None:
 
 
 answer(ECHO, False, "asgi.response-incomplete")(echo_never_finished)
+
+
+async def echo_loop_never_runs(scope: Any, receive: Any, send: Any) -> None:
+    body, more_body = b"", False  # the loop below never runs: receive() is never called
+    while more_body:
+        message = await receive()
+        body += message.get("body", b"")
+        more_body = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": body})
+
+
+answer(ECHO, False, "got b''. receive() was never called", "more_body = True")(echo_loop_never_runs)
+
+
+async def echo_walrus(scope: Any, receive: Any, send: Any) -> None:
+    """Reads at least once, then while more_body: another shape of the same right loop."""
+    if scope["type"] != "http":
+        raise RuntimeError(scope["type"])
+    body = (message := await receive()).get("body", b"")
+    while message.get("more_body"):
+        body += (message := await receive()).get("body", b"")
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": body})
+
+
+answer(ECHO, True, "a body in three messages", never=("never called",))(echo_walrus)
 
 
 # -- lesson 06: stream a count ----------------------------------------------------------------
@@ -295,6 +323,35 @@ answer(COUNTER, True, "scope['state']: the startup put the counter there")(
     _lifespan_app(_dict_start, _dict_count)
 )
 answer(COUNTER, True, "after a restart")(_lifespan_app(_list_start, _list_count))
+
+
+def _counting_start(scope: Any) -> None:
+    scope["state"]["numbers"] = itertools.count(1)  # a mutable object: survives the copy
+
+
+answer(COUNTER, True, "scope['state']: the startup put the counter there")(
+    _lifespan_app(_counting_start, lambda scope: next(scope["state"]["numbers"]))
+)
+
+
+def _scope_start(scope: Any) -> None:
+    scope["counter"] = {"count": 0}  # the lifespan scope itself: no request sees it
+
+
+def _scope_count(scope: Any) -> int:
+    scope["counter"]["count"] += 1  # KeyError: each request has a scope of its own
+    return int(scope["counter"]["count"])
+
+
+answer(
+    COUNTER,
+    False,
+    "app.raised",
+    "KeyError: 'counter'",
+    "State lives in scope['state']",
+    "copies the lifespan scope's scope['state'] into each request's scope",
+    never=("a global variable?", "see the problems below"),
+)(_lifespan_app(_scope_start, _scope_count))
 
 
 class CounterClass:
