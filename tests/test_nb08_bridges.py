@@ -11,6 +11,9 @@ the prose states without measuring.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
+import re
 import runpy
 import threading
 from collections.abc import Callable, Iterator
@@ -291,7 +294,7 @@ def test_gunicorn_has_what_the_notebook_uses() -> None:
 
 # -- issue 12: the bridge's verdicts, and a corpus of bridges ---------------------------------
 def _learner_bridge(
-    receive_after: str = "disconnect", decode: bool = True, whole: bool = True
+    receive_after: str = "disconnect", decode: bool = True, whole: bool = True, sized: bool = True
 ) -> Any:
     """A bridge like the reference, with one thing done the way a learner might."""
     import asyncio as _asyncio
@@ -299,7 +302,10 @@ def _learner_bridge(
     def asgi_to_wsgi(asgi_app: Any) -> Any:
         def wsgi_app(environ: Any, start_response: Any) -> Any:
             length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
+            if sized:
+                body = environ["wsgi.input"].read(length) if length else b""
+            else:  # no size: on werkzeug and wsgiref, the request hangs
+                body = environ["wsgi.input"].read()
             incoming = [{"type": "http.request", "body": body, "more_body": False}]
 
             async def receive() -> Any:
@@ -366,6 +372,7 @@ BRIDGES = [
     (_learner_bridge(receive_after="hang"), False, "had not returned after 0.5 s", ""),
     (_learner_bridge(decode=False), False, ".decode('latin-1')", ""),
     (_learner_bridge(whole=False), False, "[streamed]", ""),
+    (_learner_bridge(sized=False), False, 'int(environ.get("CONTENT_LENGTH") or 0)', ""),
     (lambda app: None, False, "returned None", ""),
     (lambda app: app, False, "pep-3333", "asgi.readthedocs"),
 ]
@@ -381,3 +388,166 @@ def test_bridge_corpus_gets_its_verdict_and_words(bridge, passes, words, never):
         assert never not in text, text
     if passes:
         assert len(text.splitlines()) <= 12, text
+
+
+# -- a read past CONTENT_LENGTH fails: on werkzeug and wsgiref it hangs the request ---------
+def _reading_bridge(solution: dict[str, Any], read_body: Callable[[Any], bytes]) -> Any:
+    """The reference bridge, with step 1 (reading the request body) done by ``read_body``."""
+    scope_from = solution["scope_from"]
+
+    def asgi_to_wsgi(asgi_app: Any) -> Any:
+        def wsgi_app(environ: Any, start_response: Any) -> Any:
+            incoming = [{"type": "http.request", "body": read_body(environ), "more_body": False}]
+
+            async def receive() -> dict[str, Any]:
+                return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+            sent: list[dict[str, Any]] = []
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            asyncio.run(asgi_app(scope_from(environ), receive, send))
+            start = next(m for m in sent if m["type"] == "http.response.start")
+            status = HTTPStatus(start["status"])
+            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in start["headers"]]
+            start_response(f"{status.value} {status.phrase}", headers)
+            return [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
+
+        return wsgi_app
+
+    return asgi_to_wsgi
+
+
+def _length(environ: Any) -> int:
+    return int(environ.get("CONTENT_LENGTH") or 0)
+
+
+def _in_pieces(environ: Any) -> bytes:
+    left, parts = _length(environ), []
+    while left:
+        part = environ["wsgi.input"].read(min(left, 8))
+        left -= len(part)
+        parts.append(part)
+        if not part:
+            break
+    return b"".join(parts)
+
+
+WRONG_READS: dict[str, Callable[[Any], bytes]] = {
+    "read() with no size": lambda environ: environ["wsgi.input"].read(),
+    "read() when there is a length": lambda environ: (
+        environ["wsgi.input"].read() if environ.get("CONTENT_LENGTH") else b""
+    ),
+    "a fixed block": lambda environ: environ["wsgi.input"].read(65536),
+    "line by line": lambda environ: b"".join(environ["wsgi.input"]),
+}
+VALID_READS: dict[str, Callable[[Any], bytes]] = {
+    "read(length), read(0) for no body": lambda environ: environ["wsgi.input"].read(
+        _length(environ)
+    ),
+    "in pieces, up to the length": _in_pieces,
+}
+READ_THE_LENGTH = 'read exactly int(environ.get("CONTENT_LENGTH") or 0) bytes'
+
+
+@pytest.mark.parametrize("read_body", WRONG_READS.values(), ids=list(WRONG_READS))
+def test_a_read_past_content_length_fails_in_one_line_about_step_1(
+    solution: dict[str, Any], read_body: Callable[[Any], bytes]
+) -> None:
+    result = _check(_reading_bridge(solution, read_body))
+    assert not result.passed and not result.unfinished, str(result)
+    (line,) = _failed(result)  # everything else about the bridge is right
+    assert line.startswith("wsgi.input-past-content-length on "), line
+    assert READ_THE_LENGTH in line and "hang" in line, line
+    assert str(result).count("wsgi.input-past-content-length") == 1, str(result)
+    assert not [text for mark, text in result.lines if mark == "!"], str(result)
+
+
+def test_read_with_no_size_is_named_on_every_app(solution: dict[str, Any]) -> None:
+    (line,) = _failed(_check(_reading_bridge(solution, WRONG_READS["read() with no size"])))
+    about, _, _ = line.partition(": ")
+    assert all(f"[{target.label}] " in about for target in course_08.TARGET_APPS), about
+    assert "The bridge asked wsgi.input for everything up to end-of-file" in line, line
+
+
+@pytest.mark.parametrize("read_body", VALID_READS.values(), ids=list(VALID_READS))
+def test_reads_of_exactly_the_body_pass(
+    solution: dict[str, Any], read_body: Callable[[Any], bytes]
+) -> None:
+    result = _check(_reading_bridge(solution, read_body))
+    assert result.passed, str(result)
+    assert "wsgi.input-past-content-length" not in str(result)
+
+
+@pytest.mark.parametrize("engine", ["werkzeug", "wsgiref"])
+def test_a_read_with_no_size_hangs_on_a_real_server(solution: dict[str, Any], engine: str) -> None:
+    """What the ✗ line says: served on werkzeug or wsgiref, GET and POST both hang."""
+    wrong = _reading_bridge(solution, WRONG_READS["read() with no size"])(course_08.echo_app)
+    right = solution["asgi_to_wsgi"](course_08.echo_app)
+    for method, body in (("GET", None), ("POST", b"across")):
+        with gl.serve_wsgi(wrong, name=f"nb08-hangs-{engine}", engine=engine) as server:
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.request(method, server.url, content=body, timeout=1.0)
+        with gl.serve_wsgi(right, name=f"nb08-answers-{engine}", engine=engine) as server:
+            reply = httpx.request(method, server.url, content=body, timeout=10.0)
+            assert reply.status_code == 200 and reply.content == (body or b"")
+
+
+# -- what the notebook's prose says about the exercise and the code it shows -------------------
+NOTEBOOK = SOLUTION.parent.parent / "08-bridges-and-servers.ipynb"
+
+
+def _cell(cell_id: str) -> str:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return "".join(next(cell["source"] for cell in cells if cell["id"] == cell_id))
+
+
+def test_the_exercise_text_names_every_app_the_check_carries() -> None:
+    text = _cell("b08-ex-md")
+    (said,) = re.findall(r"The check carries (\w+) small ASGI apps", text)
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+    assert words.index(said) + 1 == len(course_08.TARGET_APPS), said
+    assert all(f"`[{target.label}]`" in text for target in course_08.TARGET_APPS), text
+
+
+def test_the_buffering_bridge_raises_for_a_scope_type_it_does_not_serve() -> None:
+    """The spec: reject a protocol you do not understand with an exception (cell 16)."""
+    names: dict[str, Any] = {"asyncio": asyncio, "gl": gl}
+    exec(_cell("b08-buffering-bridge"), names)
+    bridge = names["buffering_bridge"](course_08.hello_app)  # any callable will do here
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError(f"sent {message!r} for a scope it does not serve")
+
+    for scope_type in ("lifespan", "websocket"):
+        with pytest.raises(RuntimeError, match=f"unsupported scope type '{scope_type}'"):
+            asyncio.run(bridge({"type": scope_type}, receive, send))
+
+    def hello(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    reply = gl.call_asgi(names["buffering_bridge"](hello))
+    assert reply.status == 200 and reply.body == b"hello"
+
+
+def test_the_mini_server_prose_names_the_modules_the_cells_show() -> None:
+    from gateway_lab.mini import asgi as mini_asgi
+
+    text = _cell("b08-mini-md")
+    shown = {
+        "HTTPConnection": mini_asgi.HTTPConnection,
+        "request_scope": mini_asgi.request_scope,
+        "RequestCycle": mini_asgi.RequestCycle,
+    }
+    for name, thing in shown.items():
+        module = Path(inspect.getsourcefile(thing) or "").name
+        said = re.search(rf"`([a-z_]+\.py)` holds [^;]*`{name}`", text)
+        assert said and said.group(1) == module, (name, module)
+    runner = Path(inspect.getsourcefile(mini_asgi.MiniASGIRunner) or "").name
+    assert f"`{runner}` the runner" in text, text
+    assert "runs `gateway_lab/mini/asgi.py`" not in text

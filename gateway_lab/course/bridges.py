@@ -26,9 +26,16 @@ Feedback lines are those of an ordinary exercise, each prefixed with the
 app it is about. One validator hint is made specific to bridges: a header
 passed through as bytes (``wsgi.header-not-str``) is what an ASGI app
 sends, so the advice names ``.decode('latin-1')`` instead of the generic
-"write it as str". A bridge that returns something that cannot be a WSGI app
-(``None``, the ASGI app itself, an ``async def``) gets one line saying so,
-not one per app. An unfinished bridge (``None``, ``...``, or one that still
+"write it as str". A read of ``wsgi.input`` past ``CONTENT_LENGTH``
+(``read()`` with no size, say) is only a warning of the validator, but it
+fails this exercise (:data:`STRICT_RULES`, as in notebook 02): werkzeug's
+and wsgiref's ``wsgi.input`` read from the connection, so there the read
+waits for bytes the client never sends and the request hangs. It gets one
+✗ line, naming every app and request that showed it.
+
+A bridge that returns something that cannot be a WSGI app (``None``, the
+ASGI app itself, an ``async def``) gets one line saying so, not one per
+app. An unfinished bridge (``None``, ``...``, or one that still
 raises ``NotImplementedError``) gets a sentence saying what to do next,
 never an exception.
 
@@ -43,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway_lab import specs
+from gateway_lab.check.report import Finding
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import Exercise, register
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
@@ -50,10 +58,13 @@ from gateway_lab.exercises.runner import brief
 from gateway_lab.interface.appkind import looks_async
 from gateway_lab.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["ASGI_TO_WSGI_BRIDGE", "BridgeExercise", "BridgeTarget", "TARGET_APPS"]
+__all__ = ["ASGI_TO_WSGI_BRIDGE", "STRICT_RULES", "BridgeExercise", "BridgeTarget", "TARGET_APPS"]
 
 
 # -- the ASGI apps the learner's bridge must carry ------------------------------------
+
+
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -72,13 +83,7 @@ async def hello_app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
     body = f"Hello from ASGI at {scope['path']}!".encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
+    await send({"type": "http.response.start", "status": 200, "headers": _TEXT})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -118,13 +123,7 @@ async def streamed_app(scope: Scope, receive: Receive, send: Send) -> None:
     """A body in three messages: more_body=True, True, then False."""
     if scope["type"] != "http":
         return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
+    await send({"type": "http.response.start", "status": 200, "headers": _TEXT})
     for piece in (b"one, ", b"two, "):
         await send({"type": "http.response.body", "body": piece, "more_body": True})
     await send({"type": "http.response.body", "body": b"three", "more_body": False})
@@ -139,13 +138,7 @@ async def disconnect_app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
     await _read_body(receive)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
+    await send({"type": "http.response.start", "status": 200, "headers": _TEXT})
     await send({"type": "http.response.body", "body": b"done"})
     try:
         message = await asyncio.wait_for(receive(), AFTER_RESPONSE_WAIT)
@@ -266,6 +259,7 @@ class BridgeExercise(Exercise):
         if unfinished or not callable(bridge):  # (_unfinished_bridge said it is callable)
             return ExerciseResult(self.title, False, unfinished=unfinished)
         lines: list[tuple[str, str]] = []
+        strict: list[tuple[str, Finding]] = []  # (app label, finding) of a STRICT_RULES rule
         for target in self.targets:
             try:
                 wrapped = bridge(target.app)
@@ -281,11 +275,18 @@ class BridgeExercise(Exercise):
             result = inner.evaluate(wrapped)
             if result.unfinished:
                 return ExerciseResult(self.title, False, unfinished=_STILL_TODO)
+            findings = result.report.findings if result.report is not None else []
+            found = [finding for finding in findings if finding.rule in STRICT_RULES]
+            strict += [(target.label, finding) for finding in found]
             lines += [
-                (mark, f"[{target.label}] {_for_a_bridge(text)}") for mark, text in result.lines
+                (mark, f"[{target.label}] {_for_a_bridge(text)}")
+                for mark, text in result.lines
+                if text.split(" ", 1)[0] not in STRICT_RULES  # said once, below
             ]
             if target.app is disconnect_app:
                 lines.append(_disconnect_line())
+        if strict:
+            lines.append(_read_past_line(strict))
         passed = bool(lines) and all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, brief(lines))
 
@@ -314,6 +315,33 @@ BYTES_HEADER_ADVICE = (
     "bridge, decode each name and value with .decode('latin-1'), for example "
     "[(name.decode('latin-1'), value.decode('latin-1')) for name, value in headers]."
 )
+
+
+# Validator warnings that fail this exercise: on a real WSGI server they hang the request.
+STRICT_RULES = frozenset({"wsgi.input-past-content-length"})
+
+READ_THE_LENGTH_ADVICE = (
+    "What to change (step 1 of the task): read exactly "
+    'int(environ.get("CONTENT_LENGTH") or 0) bytes, for example '
+    'length = int(environ.get("CONTENT_LENGTH") or 0), then '
+    'body = environ["wsgi.input"].read(length) if length else b"".'
+)
+
+
+def _read_past_line(strict: list[tuple[str, Finding]]) -> tuple[str, str]:
+    """The one ✗ line about reads past CONTENT_LENGTH, naming every app and request."""
+    requests = [(label, r) for label, f in strict for r in (f.request, *f.also) if r]
+    where = ", ".join(dict.fromkeys(f"[{label}] {request}" for label, request in requests))
+    firsts = (f.message.split(". ", 1)[0].rstrip(".") + "." for _, f in strict)
+    said = " ".join(dict.fromkeys(m.replace("The app", "The bridge", 1) for m in firsts))
+    return (
+        "✗",
+        f"{strict[0][1].rule} on {where}: {said} The check's wsgi.input answers such a read "
+        "at once, but werkzeug's (gl.serve_wsgi's default engine) and wsgiref's read from the "
+        "connection: served on either, the read waits for bytes the client never sends, and "
+        f"these requests hang until the client gives up. {READ_THE_LENGTH_ADVICE} "
+        f"See {specs.PEP3333_STREAMS}",
+    )
 
 
 def _for_a_bridge(line: str) -> str:
