@@ -122,6 +122,45 @@ def test_median_of_round_medians_and_ratio():
     assert "keep-alive" in text and "3 rounds" in text and "separate process" in text
 
 
+def _result(policy: str, connections: dict[str, list[int]]) -> FairResult:
+    servers = {
+        name: ServerFigures(name, "u", rounds=[[0.001] * 3] * len(counts), connections=counts)
+        for name, counts in connections.items()
+    }
+    return FairResult(policy, 3, list(servers), servers, [1, 2])
+
+
+def test_like_for_like_only_when_every_server_used_as_many_connections():
+    same = _result("new-connection", {"a": [4, 4], "b": [4, 4]})
+    assert same.like_for_like and same.connections == {"a": 8, "b": 8}
+    assert "like for like: every server used 8 connections" in str(same)
+    closing = _result("keep-alive", {"werkzeug": [31] * 5, "uvicorn": [1] * 5})
+    assert not closing.like_for_like
+    assert closing.connections == {"werkzeug": 155, "uvicorn": 5}
+    text = str(closing)
+    assert "NOT like for like" in text and "werkzeug 155, uvicorn 5" in text
+    assert text.splitlines()[-1].startswith("NOT like for like")
+
+
+def test_the_table_says_the_client_shares_the_machines_cores():
+    text = str(_result("keep-alive", {"a": [1], "b": [1]}))
+    client = next(line for line in text.splitlines() if line.startswith("client:"))
+    assert f"share its {fairbench._cores()} CPU cores with the servers" in client
+    assert fairbench._cores() >= 1
+
+
+def test_keep_alive_against_a_closing_server_is_not_like_for_like(server):
+    closing = CountingServer(honour_keep_alive=False)
+    try:
+        result = compare(
+            {"keeps": server.url, "closes": closing.url}, requests=4, rounds=2, policy="keep-alive"
+        )
+    finally:
+        closing.stop()
+    assert result.connections == {"keeps": 2, "closes": 10}
+    assert not result.like_for_like
+
+
 def test_servers_take_turns_reversed_every_other_round():
     assert schedule(["a", "b"], 4) == ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert schedule(["a", "b", "c"], 2) == ["a", "b", "c", "c", "b", "a"]

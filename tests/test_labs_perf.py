@@ -13,6 +13,7 @@ import pytest
 
 import gateway_lab as gl
 from gateway_lab.labs.perf import (
+    P99_MIN_SAMPLES,
     Progress,
     Timings,
     atime_calls,
@@ -60,6 +61,25 @@ def test_timings_statistics():
     assert timings.p(100) == 0.010
     assert "4 calls" in timings.summary() and "t:" in repr(timings)
     assert "empty" in repr(Timings())
+
+
+def test_summary_gives_no_p99_below_100_samples():
+    """Lesson 09's rule, in its own summaries: a p99 over 4 calls is the worst call renamed."""
+    few = Timings([0.001, 0.002, 0.003, 0.010], "CGI")
+    assert P99_MIN_SAMPLES == 100
+    assert few.p99 is None
+    line = few.summary()
+    assert "p99 needs 100 samples" in line and "p99 0" not in line and "p99 1" not in line
+    assert "median 2.500 ms" in line and "worst 10.000 ms" in line
+    almost = Timings([0.001] * 99, "t")
+    assert almost.p99 is None and "p99 needs 100 samples" in almost.summary()
+
+
+def test_summary_gives_the_p99_from_100_samples():
+    enough = Timings([0.001] * 99 + [0.5], "t")
+    assert enough.p99 == pytest.approx(enough.p(99))
+    assert f"p99 {enough.p(99) * 1e3:.3f} ms" in enough.summary()
+    assert "needs" not in enough.summary()
 
 
 def test_time_calls_warms_up_then_times_each_call():

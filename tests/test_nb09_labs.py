@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -338,3 +341,156 @@ def test_the_fair_comparison_follows_the_unfair_one():
     assert cell_source("check-fair").startswith("# Quiet checks")
     assert "unfair version, measured" in cell_source("loopback-md")
     assert cell_source("bench-says").startswith("**What makes a benchmark fair.**")
+
+
+# -- a learner's walk of lesson 09: the HEAD row, rejecting scopes, CRLF rows, the prose -----
+
+
+def _head_as_405(namespace: dict, *, body_on_head: bool) -> Any:
+    """A guestbook that serves only GET: HEAD gets the 405 of any other method."""
+    page = namespace["guestbook_page"]
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+        if scope["method"] == "GET":
+            status, headers, body = 200, [(b"content-type", b"text/html; charset=utf-8")], page([])
+        else:
+            status, body = 405, b"Only GET, HEAD and POST here.\n"
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, POST")]
+        if scope["method"] == "HEAD" and not body_on_head:
+            body = b""
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def _head_rows(result) -> list[tuple[str, str]]:
+    return [(mark, text) for mark, text in result.lines if text.startswith("HEAD /")]
+
+
+def test_head_answered_405_without_a_body_is_told_its_status_not_a_body(namespace):
+    """The learner's report: "the app sent 0 bytes of it", twice, and never the 405."""
+    result = ASGI_GUESTBOOK.evaluate(_head_as_405(namespace, body_on_head=False))
+    rows = _head_rows(result)
+    failed = [text for mark, text in rows if mark == "✗"]
+    assert not result.passed and failed, result.lines
+    assert "status should be 200, got 405" in failed[0], failed
+    assert "answer HEAD like GET" in failed[0]
+    assert not any("has no body" in text or "sent 0 bytes" in text for _, text in rows), rows
+    assert any("Content-Type should contain 'text/html'" in text for text in failed), failed
+    assert len(set(failed)) == len(failed), failed  # no sentence twice
+
+
+def test_head_answered_405_with_a_body_names_the_status_then_the_bytes(namespace):
+    result = ASGI_GUESTBOOK.evaluate(_head_as_405(namespace, body_on_head=True))
+    failed = [text for mark, text in _head_rows(result) if mark == "✗"]
+    assert "status should be 200, got 405" in failed[0], failed
+    body_rows = [text for text in failed if "a HEAD response has no body" in text]
+    assert len(body_rows) == 1 and "sent 30 bytes" in body_rows[0], failed
+    assert failed.index(body_rows[0]) > 0
+
+
+def test_the_lesson_tells_learners_to_raise_for_other_scopes():
+    exercise = cell_source("exercise-md")
+    assert "(`return`)" not in exercise and "ignore scopes" not in exercise
+    assert "by raising an exception" in exercise
+    assert "Applications should actively reject any protocol" in exercise
+    assert "specs/main.html#protocol-specifications" in exercise
+    fallback = cell_source("fallback-md")
+    assert "which the ASGI spec allows" not in fallback and "returns at once" not in fallback
+    assert "raises for both, as the spec asks" in fallback
+
+
+def test_the_scaffold_and_every_asgi_app_of_the_lesson_raise_for_other_scopes():
+    returning = re.compile(r'if scope\["type"\] != "http":[^\n]*\n\s+return\b')
+    raising = re.compile(r'if scope\["type"\] != "http":[^\n]*\n\s+raise RuntimeError\(')
+    code = [c for c in notebook_cells().values() if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]) for c in code]
+    assert not any(returning.search(s) for s in sources)
+    assert sum(len(raising.findall(s)) for s in sources) == 6
+    names: dict = {}
+    exec(cell_source("exercise"), names)
+    with pytest.raises(RuntimeError, match="lifespan"):
+        asyncio.run(names["guestbook_asgi"]({"type": "lifespan"}, None, None))
+
+
+def test_the_fallback_notes_are_what_the_full_check_says(namespace):
+    """Cell 100: the reference raises, so no note; a guestbook that returns gets one i note."""
+    reference = gl.check_asgi(namespace["guestbook_asgi"])
+    assert reference.ok and not [f for f in reference.findings if f.severity != "ok"], reference
+    source = SOLUTION.read_text(encoding="utf-8")
+    rejecting = "raise RuntimeError(f\"unsupported scope type {scope['type']!r}\")"
+    assert rejecting in source  # the reference solution rejects, as the lesson says
+    names = dict(namespace)
+    exec(source.replace(rejecting, "return"), names)
+    returning = gl.check_asgi(names["guestbook_asgi"])
+    notes = [f for f in returning.findings if f.rule == "asgi.unsupported-scope"]
+    assert returning.ok and len(notes) == 1 and notes[0].severity == "info", returning
+    assert "`asgi.unsupported-scope`" in cell_source("fallback-md")
+
+
+@pytest.fixture
+def crlf_cell() -> dict:
+    names: dict = {"parse_qs": parse_qs}
+    exec(cell_source("crlf-outcome"), names)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("raw", "outcome"),
+    [
+        (b"HTTP/1.0 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nbad", "refused: 500"),
+        (b"HTTP/1.1 500 Internal Server Error\r\n\r\n", "refused: 500"),
+        (
+            b"HTTP/1.0 200 OK\r\nContent-Language: en\r\nSet-Cookie: session=attacker\r\n\r\n",
+            "forged",
+        ),
+        (b"HTTP/1.1 200 OK\r\nset-cookie: session=attacker\r\n\r\nhi", "forged"),
+        (b"", "refused: connection closed"),
+        (b"HTTP/1.1 200 OK\r\n\r\nSet-Cookie: session=attacker\r\n", "answered without"),
+        (b"HTTP/1.1 5000 Odd\r\n\r\n", "answered without"),
+    ],
+)
+def test_the_crlf_classifier_reads_any_http_version(crlf_cell, raw, outcome):
+    assert crlf_cell["crlf_outcome"](raw).startswith(outcome)
+
+
+def test_the_crlf_asgi_app_rejects_other_scopes(crlf_cell):
+    with pytest.raises(RuntimeError):
+        asyncio.run(crlf_cell["lang_header_asgi"]({"type": "lifespan"}, None, None))
+
+
+def test_the_crlf_rows_are_explained_as_the_guard_and_the_bare_engines():
+    code = cell_source("crlf-servers")
+    assert "serve_bare_wsgi" in code and ', bare"' in code
+    says = cell_source("crlf-servers-says")
+    assert "wsgi_guard.py" in says and "whatever the engine" in says
+    assert "gh-143916" in says and "tests/test_labs_guards.py" in says
+    check = cell_source("check-crlf-servers")
+    assert '"wsgi werkzeug", "wsgi wsgiref", "wsgi mini"' in check
+
+
+def test_the_benchmark_prose_keeps_the_keep_alive_ratio_apart():
+    ids = list(notebook_cells())
+    assert ids[ids.index("check-fair") + 1 : ids.index("check-fair") + 3] == ["guards-md", "guards"]
+    assert "not like for like" in cell_source("fair")
+    assert "like_for_like" in cell_source("check-fair")
+    says = cell_source("bench-says")
+    assert "**not like for like**" in says and "`client:` line" in says
+    assert "still shares the machine's cores, and its table says so." not in says
+
+
+def test_the_prose_numbers_are_the_measured_ones():
+    assert "a minute or two" not in cell_source("sizes-md") + cell_source("sizes")
+    assert "about two minutes on a two-core machine" in cell_source("sizes-md")
+    assert "(about two minutes)" in cell_source("sizes")
+    cost = cell_source("cost-says") + cell_source("summary")
+    assert "about a millisecond" not in cost and "(milliseconds)" not in cost
+    assert cost.count("tens of milliseconds or more") == 2
+    assert "about one `SLEEP`" not in cell_source("slow-says")
+    assert "about one SLEEP" not in cell_source("check-slow")
+    traversal = cell_source("traversal-attack-md")
+    assert "which clients leave alone" not in traversal
+    assert "url.spec.whatwg.org/#double-dot-path-segment" in traversal

@@ -14,13 +14,17 @@ twice (more messages in the list) still passes.
   answers the page, an empty message is a 400, any other method a 405 with
   ``Allow: GET, HEAD, POST``.
 
-Three adjustments make the feedback point at the cause, on top of the
+Four adjustments make the feedback point at the cause, on top of the
 shared :class:`.exercises.Exercise`:
 
 * a header the case looks for but cannot see, because the app sent it as
   ``str`` (``asgi.header-not-bytes``), says so instead of "got None";
 * a missing message shows the part of the page around where it should be
   (the ``<ul>`` list), not the page's first 60 bytes;
+* the ``HEAD /`` case keeps its own rows apart: a wrong status is named
+  first, as a status (``status should be 200, got 405``, and to answer
+  ``HEAD`` like ``GET``), and only a body that really has bytes in it gets
+  the "a HEAD response has no body" row, with their count;
 * reading only part of a body (``asgi.body-partly-read``) is a mistake to
   fix here, not a warning: the guestbook *uses* the body. The headline
   counts it with the other ✗ lines, and names any ``!`` warnings apart.
@@ -77,6 +81,7 @@ class GuestbookCase(Case):
             return results
         texts = (self.contains,) if isinstance(self.contains, str) else self.contains
         page = response.text
+        head = self.probe().method == "HEAD"
         judged: list[tuple[bool, str]] = []
         for ok, sentence in results:
             missing = next(
@@ -87,7 +92,14 @@ class GuestbookCase(Case):
                     f"body should contain {missing!r}; around there the page has "
                     f"{excerpt(page, missing)}"
                 )
-            elif not ok and self.equals == b"" and self.probe().method == "HEAD":
+            elif not ok and head and sentence.startswith("status should be"):
+                sentence += ": answer HEAD like GET, with the same status and headers"
+                if response.status == 405:
+                    sentence += (
+                        " (405 is for the methods the guestbook does not serve;"
+                        " HEAD is one it does)"
+                    )
+            elif not ok and head and self.equals == b"" and sentence.startswith("body should be"):
                 sentence = (
                     f"a HEAD response has no body, but the app sent {len(response.body)} "
                     "bytes of it: when scope['method'] == 'HEAD', send the same status and "

@@ -8,6 +8,8 @@ plumbing it reuses lives here, one small module per job:
 ``fairbench``  two servers side by side: a client process, one connection
                policy for both, alternating rounds, p99 only from 100 samples
 ``wire``       send raw bytes to a loopback port and read what comes back
+``guards``     what the course's guards add per call, and a WSGI engine
+               served bare (no guard), for what the engine itself does
 ``weak``       handlers and servers that are unsafe **on purpose**, each
                next to its fix, for the security lab
 =============  ==========================================================

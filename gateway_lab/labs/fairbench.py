@@ -23,7 +23,13 @@ removes those two differences and says what it kept:
 :class:`FairResult` keeps each round's latencies and reports, per server, the
 median of the round medians, the number of samples, a p99 only when there are
 at least ``P99_MIN_SAMPLES`` (otherwise ``None`` and why), and each median as a
-ratio of the first server's. Every socket and every client run has a timeout.
+ratio of the first server's. Asking one policy of every server does not make
+them *use* one: :attr:`FairResult.like_for_like` is true only when every server
+took as many connections as the others, and the table's last line says which
+(with the counts) so that a ratio across different connections is not read as
+a fair one. The client is another process but not another machine: the table
+says it shares this machine's cores with the servers. Every socket and every
+client run has a timeout.
 """
 
 from __future__ import annotations
@@ -94,6 +100,33 @@ class FairResult:
     def rounds(self) -> int:
         return max((len(s.rounds) for s in self.servers.values()), default=0)
 
+    @property
+    def connections(self) -> dict[str, int]:
+        """Each server's connections over every round (warm-up requests included)."""
+        return {name: sum(figures.connections) for name, figures in self.servers.items()}
+
+    @property
+    def like_for_like(self) -> bool:
+        """True when every server used as many connections as the others.
+
+        Under ``"keep-alive"`` a server that closes after each response is
+        reconnected for every request, so it pays a TCP connection per request
+        that the other does not: its ratio is not a like-for-like one.
+        """
+        return len(set(self.connections.values())) <= 1
+
+    def like_for_like_note(self) -> str:
+        """One line: whether the servers used the same connections, with the counts."""
+        counts = self.connections
+        if self.like_for_like:
+            each = next(iter(counts.values()), 0)
+            return f"like for like: every server used {each} connections"
+        shown = ", ".join(f"{name} {count}" for name, count in counts.items())
+        return (
+            f"NOT like for like: the servers used different connections ({shown}), so the "
+            "ratios also time the extra TCP connections of one side"
+        )
+
     def ratio(self, name: str, baseline: str | None = None) -> float:
         """``name``'s median over ``baseline``'s (default: the first server)."""
         base = self.servers[baseline if baseline is not None else next(iter(self.servers))]
@@ -105,8 +138,8 @@ class FairResult:
         lines = [
             f"policy {self.policy}: {self.rounds} rounds of {self.requests} sequential GETs per "
             f"server, in turn (order reversed every other round)",
-            f"client: {len(pids)} separate processes, not this one (pid {os.getpid()}); "
-            f"connections include the warm-up requests",
+            f"client: {len(pids)} separate processes, not this one (pid {os.getpid()}), on "
+            f"this machine: they share its {_cores()} CPU cores with the servers",
             f"{'server':<24} {'samples':>7} {'connections':>11} {'median':>10} "
             f"{'p99':>28}  ratio to {first}",
         ]
@@ -116,7 +149,16 @@ class FairResult:
                 f"{figures.median * 1e3:>7.3f} ms {figures.p99_note:>28} "
                 f"  {self.ratio(name):.2f}"
             )
+        lines.append(f"{self.like_for_like_note()} (connections include the warm-up requests)")
         return "\n".join(lines)
+
+
+def _cores() -> int:
+    """The CPU cores this process may run on (the machine's, if the OS cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return len(affinity(0))
+    return os.cpu_count() or 1
 
 
 def http_parser(server: object) -> str:

@@ -4,7 +4,11 @@ Theory of operation: every measurement here is a list of per-call times in
 seconds, kept whole in a :class:`Timings` (never boiled down to one number
 too early), so a lesson can show the mean, the median, the percentiles and
 the spread side by side: the point of the lab is that one "requests per
-second" figure hides most of what happened.
+second" figure hides most of what happened. A p99 needs samples to stand on:
+:attr:`Timings.p99` and :meth:`Timings.summary` give one only over at least
+``P99_MIN_SAMPLES`` (100, the figure :mod:`.fairbench` uses) calls, since with
+fewer the slowest 1 % is less than one call and the "p99" is just the worst
+call renamed; :meth:`Timings.p` computes any percentile on request.
 
 * :func:`time_calls` times a plain function (a WSGI call, a CGI run);
   :func:`atime_calls` awaits a coroutine function (an ASGI call) the same way.
@@ -35,8 +39,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from gateway_lab.labs.fairbench import P99_MIN_SAMPLES
+
 __all__ = [
     "MAX_COUNT",
+    "P99_MIN_SAMPLES",
     "Progress",
     "Timings",
     "atime_calls",
@@ -89,6 +96,11 @@ class Timings:
         return percentile(self.seconds, q)
 
     @property
+    def p99(self) -> float | None:
+        """The 99th percentile, or ``None`` below ``P99_MIN_SAMPLES`` calls (too few for it)."""
+        return self.p(99) if self.count >= P99_MIN_SAMPLES else None
+
+    @property
     def best(self) -> float:
         return min(self.seconds)
 
@@ -106,10 +118,14 @@ class Timings:
         return float(getattr(self, statistic)) * 1000
 
     def summary(self) -> str:
+        """One line: count, median, mean, p99 (only over enough calls), worst."""
+        p99 = self.p99
+        tail = (
+            f"p99 {p99 * 1e3:.3f} ms" if p99 is not None else f"p99 needs {P99_MIN_SAMPLES} samples"
+        )
         return (
             f"{self.label or 'timings'}: {self.count} calls, median {self.median * 1e3:.3f} ms, "
-            f"mean {self.mean * 1e3:.3f} ms, p99 {self.p(99) * 1e3:.3f} ms, "
-            f"worst {self.worst * 1e3:.3f} ms"
+            f"mean {self.mean * 1e3:.3f} ms, {tail}, worst {self.worst * 1e3:.3f} ms"
         )
 
     def __repr__(self) -> str:
