@@ -314,6 +314,142 @@ def test_auth_lines_do_not_blame_what_is_right() -> None:
     assert failed and all("WWW-Authenticate" in text for text in failed), failed
 
 
+# --------------------------------------------------------------------------- auth: scheme and realm
+
+
+def _auth_with(*, scheme_ok: Any = None, challenge: str = 'Basic realm="notes"') -> Any:
+    """Right in everything, with this scheme test (None: none at all) and this challenge."""
+
+    def factory(app: Any, users: dict[str, str]) -> Any:
+        def middleware(environ: Any, start_response: Any) -> Any:
+            scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+            try:
+                user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
+            except ValueError:
+                user, password = "", ""
+            expected = users.get(user)
+            if (
+                (scheme_ok is not None and not scheme_ok(scheme))
+                or expected is None
+                or not hmac.compare_digest(expected.encode(), password.encode())
+            ):
+                return _refuse(start_response, [("WWW-Authenticate", challenge)])
+            environ["REMOTE_USER"] = user
+            return app(environ, start_response)
+
+        return middleware
+
+    return factory
+
+
+def _is_basic(scheme: str) -> bool:
+    return scheme == "Basic"
+
+
+def test_a_middleware_that_ignores_the_scheme_is_told_to_check_it() -> None:
+    # Authorization: Bearer <base64 of ada:lovelace> must not get in (step 1: "checks the
+    # scheme is Basic")
+    result = AUTH_MIDDLEWARE.evaluate(_auth_with(scheme_ok=None))
+    assert not result.passed and not result.unfinished
+    failed = _failed(result.lines)
+    assert all("under the Bearer scheme" in text for text in failed), str(result)
+    assert _has(
+        result.lines,
+        "under the Bearer scheme",
+        "status should be 401, got 200",
+        "What to change: check the scheme",
+        "scheme.lower() == 'basic'",
+    ), str(result)
+    assert _has(result.lines, "under the Bearer scheme", "the inner app was called")
+    # the advice is said once, on the step's first ✗ line
+    assert sum("check the scheme" in text for text in failed) == 1, str(result)
+
+
+def test_the_scheme_case_sends_valid_base64_credentials_under_bearer() -> None:
+    steps = [s for s in AUTH_MIDDLEWARE.steps if "Bearer" in s.case.says]
+    assert len(steps) == 1
+    (header,) = steps[0].case.headers
+    scheme, _, token = header[1].partition(" ")
+    assert scheme == "Bearer"
+    assert base64.b64decode(token, validate=True) == b"ada:lovelace"
+    assert steps[0].case.status == 401 and steps[0].inner_called is False
+
+
+def test_no_case_sends_a_lower_case_scheme() -> None:
+    # RFC 9110 section 11.1: the scheme is case-insensitive, so `basic` is not wrong: no case
+    # may send it expecting a 401 (nor expecting a 200, which exact "Basic" answers refuse)
+    for step in AUTH_MIDDLEWARE.steps:
+        for name, value in step.case.headers:
+            if name.lower() == "authorization":
+                assert value.split(" ")[0] in {"Basic", "Bearer"}, value
+
+
+@pytest.mark.parametrize(
+    "scheme_ok",
+    [
+        lambda scheme: scheme == "Basic",
+        lambda scheme: scheme.lower() == "basic",
+        lambda scheme: scheme.casefold() == "basic",
+    ],
+    ids=["exact", "lower", "casefold"],
+)
+def test_an_exact_or_case_insensitive_scheme_check_both_pass(scheme_ok: Any) -> None:
+    result = AUTH_MIDDLEWARE.evaluate(_auth_with(scheme_ok=scheme_ok))
+    assert result.passed, str(result)
+    assert "under the Bearer scheme" in str(result)
+
+
+@pytest.mark.parametrize(
+    "challenge", ["Basic realm=notes", 'Basic charset="UTF-8", realm=notes', "basic realm=x"]
+)
+def test_an_unquoted_realm_is_told_to_quote_it(challenge: str) -> None:
+    result = AUTH_MIDDLEWARE.evaluate(_auth_with(scheme_ok=_is_basic, challenge=challenge))
+    failed = _failed(result.lines)
+    assert not result.passed and len(failed) == 1, str(result)  # the one complaint
+    for words in (
+        "no credentials",
+        "double quotes",
+        "a sender MUST only generate the quoted-string syntax",
+        """send ('WWW-Authenticate', 'Basic realm="notes"'), quotes included""",
+        "https://www.rfc-editor.org/rfc/rfc9110#section-11.5",
+    ):
+        assert words in failed[0], (words, failed[0])
+    assert "'realm' is REQUIRED" not in failed[0]  # it has a realm: only the quotes are missing
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    [
+        'Basic realm="notes"',
+        'basic realm="notes"',
+        'Basic realm = "notes"',
+        'Basic realm="secret plans", charset="UTF-8"',
+        'Basic charset="UTF-8", realm="notes"',
+        r'Basic realm="the \"notes\""',
+    ],
+)
+def test_a_quoted_realm_passes_in_every_legal_spelling(challenge: str) -> None:
+    result = AUTH_MIDDLEWARE.evaluate(_auth_with(scheme_ok=_is_basic, challenge=challenge))
+    assert result.passed, str(result)
+
+
+def test_the_missing_realm_hint_suggests_what_the_task_asks() -> None:
+    for answer in (auth_without_www_authenticate, auth_bare_basic_challenge):
+        (line,) = [t for t in _failed(AUTH_MIDDLEWARE.evaluate(answer).lines) if "realm" in t]
+        assert """send ('WWW-Authenticate', 'Basic realm="notes"')""" in line, line
+        assert "secret plans" not in line and "of your choice" not in line, line
+
+
+def test_the_task_cell_asks_for_the_realm_the_hints_suggest() -> None:
+    cells = json.loads((SOLUTIONS.parent / "04-wsgi-middleware.ipynb").read_text())["cells"]
+    task = next(
+        "".join(c["source"]) for c in cells if "## Exercise 1: HTTP Basic" in "".join(c["source"])
+    )
+    assert course_04.CHALLENGE in task and "checks the scheme is `Basic`" in task
+    solution = (SOLUTIONS / "wsgi_auth_middleware.py").read_text()
+    assert course_04.CHALLENGE in solution
+
+
 # --------------------------------------------------------------------------- counter: wrong answers
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway_lab.course.why_async import check_littles_law, evaluate_littles_law
+from gateway_lab.labs.budget import Budget
 from gateway_lab.labs.load import LoadRun, RequestTiming, Sample
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -111,6 +112,112 @@ def test_the_burst_size_is_named_as_its_own_slip():
 def test_the_burst_size_is_not_blamed_when_it_is_also_the_right_answer():
     right = round(RATE * WAIT)
     assert evaluate_littles_law(right, measured_run(), wait=WAIT, clients=right).passed
+    # CLIENTS two threads from λ × W: it is a rounding of the right answer, never blamed
+    for clients in (right - 2, right + 2):
+        result = evaluate_littles_law(clients, measured_run(), wait=WAIT, clients=clients)
+        assert result.passed, str(result)
+
+
+def burst_run(clients: int = CLIENTS, wait: float = WAIT, spread: float = 0.002) -> LoadRun:
+    """The earlier burst: ``clients`` requests sent at (almost) the same moment."""
+    timings = [RequestTiming(i * spread, i * spread + wait, 204) for i in range(clients)]
+    samples = []
+    for k in range(int((timings[-1].done + 0.1) / 0.01)):
+        at = k * 0.01 + 0.005
+        inside = sum(1 for t in timings if t.sent <= at < t.done)
+        samples.append(Sample(at, 5 + inside, 0, 0))
+    baseline = Sample(0.0, 5, 0, 0)
+    return LoadRun(timings, samples, baseline, baseline)
+
+
+@pytest.mark.parametrize(
+    "prediction", [CLIENTS - 1, CLIENTS + 1, CLIENTS - 2, CLIENTS - 4, 58.5, CLIENTS + 5]
+)
+def test_a_prediction_near_the_burst_size_is_the_burst_slip_not_a_pass(prediction):
+    # all of these are inside the 25 % pass band (60 is 1.2 x λ × W = 50): before, only
+    # exactly CLIENTS was caught and CLIENTS - 1 passed with "well done!"
+    result = evaluate_littles_law(prediction, measured_run(), wait=WAIT, clients=CLIENTS)
+    assert not result.passed and not result.unfinished, str(result)
+    assert "[burst-size]" in result.lines[0][1], str(result)
+    hint = result.lines[1][1]
+    assert f"is about CLIENTS ({CLIENTS}), the size of the earlier burst" in hint, hint
+    assert "steady stream" in hint and "L = λ × W" in hint, hint
+
+
+def test_the_measured_peak_of_the_burst_is_the_burst_slip():
+    threaded = burst_run()
+    assert abs(threaded.peak_threads - CLIENTS) <= 1, threaded.peak_threads
+    for peak in (threaded.peak_threads, CLIENTS - 3, CLIENTS + 1):  # what a live burst shows
+        result = evaluate_littles_law(peak, measured_run(), wait=WAIT, clients=CLIENTS)
+        assert not result.passed and "[burst-size]" in result.lines[0][1], str(result)
+        assert "the peak of threads measured there" in result.lines[1][1]
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        RATE * WAIT,
+        round(RATE * WAIT),
+        math.ceil(RATE * WAIT) + 1,
+        RATE * DURATION / 3,  # DURATION = 3 * WAIT
+        round(RATE * WAIT * 1.1),  # with a little room, as the lesson says a pool needs
+        RATE * WAIT + 5,  # plus a few idle threads: a tie between 50 and 60 is not blamed
+        45,
+    ],
+)
+def test_right_answers_and_roundings_pass_next_to_the_burst_size(prediction):
+    result = evaluate_littles_law(prediction, measured_run(), wait=WAIT, clients=CLIENTS)
+    assert result.passed, str(result)
+    assert "burst" not in str(result)
+
+
+FULL_RUN = {"RATE": 40, "WAIT": 2.0, "DURATION": 6.0, "CLIENTS": 100}  # the notebook's FULL_RUN
+
+
+@pytest.mark.parametrize(
+    ("prediction", "passes"),
+    [
+        (solution_prediction(**FULL_RUN), True),
+        (80, True),
+        (round(80 * 1.1), True),
+        (80 + 5, True),
+        (90, True),  # a tie between λ × W = 80 and CLIENTS = 100
+        (100, False),
+        (99, False),
+        (95, False),
+        (91, False),
+    ],
+)
+def test_the_full_run_sizes_judge_the_burst_size_the_same_way(prediction, passes):
+    run = measured_run(rate=40, wait=2.0, duration=6.0)
+    result = evaluate_littles_law(prediction, run, wait=2.0, clients=FULL_RUN["CLIENTS"])
+    assert result.passed is passes, str(result)
+    assert ("[burst-size]" in str(result)) is not passes, str(result)
+
+
+def budget_sizes() -> set[tuple[int, float, int]]:
+    """(CLIENTS, WAIT, RATE) as the notebook's sizes cell makes them, over many machines."""
+    sizes = {(100, 2.0, 40)}  # FULL_RUN
+    for cores in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9, 1.0, 4.0):
+        for request_s in (0.0005, 0.002, 0.003, 0.005, 0.008, 0.01, 0.02, 0.04, 0.1):
+            budget = Budget(cores=cores, request_s=request_s)
+            clients = budget.count(60, floor=20)
+            wait = budget.wait(0.5, clients=clients)
+            sizes.add((clients, wait, budget.count(100, floor=40)))
+    return sizes
+
+
+@pytest.mark.parametrize(("clients", "wait", "rate"), sorted(budget_sizes()))
+def test_on_every_budget_the_right_answer_passes_and_the_burst_size_does_not(clients, wait, rate):
+    run = measured_run(rate=rate, wait=wait, duration=3 * wait)
+    right = rate * wait
+    for prediction in {right, round(right), math.ceil(right), math.floor(right)}:
+        result = evaluate_littles_law(prediction, run, wait=wait, clients=clients)
+        assert result.passed, (prediction, str(result))
+    if abs(clients - right) > max(2, 0.05 * right):  # else CLIENTS is a right answer too
+        for prediction in (clients, clients - 1, clients + 1):
+            result = evaluate_littles_law(prediction, run, wait=wait, clients=clients)
+            assert not result.passed and "[burst-size]" in str(result), str(result)
 
 
 def test_the_check_prints_its_feedback(capsys):
@@ -159,6 +266,9 @@ PREDICTIONS = [
     (RATE / WAIT, False, "[divided]"),
     (RATE * DURATION, False, "[every-request]"),
     (CLIENTS, False, "[burst-size]"),
+    (CLIENTS - 1, False, "[burst-size]"),  # passed with "well done!" before
+    (CLIENTS + 2, False, "is about CLIENTS (60)"),
+    (57, False, "the size of the earlier burst"),  # threaded.peak_threads, as a burst shows it
     (500, False, "[too-high]"),
     (2, False, "[too-low]"),
 ]

@@ -9,12 +9,17 @@ several requests. This module is only the data.
 * ``wsgi-auth-middleware``: ``basic_auth(app, users)`` returns a middleware
   that lets a request through only with a right HTTP Basic user and password
   (RFC 7617), answers everyone else ``401`` with
-  ``WWW-Authenticate: Basic realm="..."`` (RFC 7617 requires the realm)
-  without calling the app, and tells the app who came in (``REMOTE_USER``,
-  as in RFC 3875). Everyone else includes a user who is not in ``users``
-  (``users[user]`` would raise KeyError: a 500, not a 401) and a password
-  with a non-ASCII letter (``hmac.compare_digest`` on ``str`` raises
-  TypeError for those: compare bytes).
+  ``WWW-Authenticate: Basic realm="notes"`` (RFC 7617 requires the realm,
+  RFC 9110 section 11.5 its quoted form) without calling the app, and tells
+  the app who came in (``REMOTE_USER``, as in RFC 3875). Everyone else
+  includes a user who is not in ``users`` (``users[user]`` would raise
+  KeyError: a 500, not a 401), a password with a non-ASCII letter
+  (``hmac.compare_digest`` on ``str`` raises TypeError for those: compare
+  bytes) and a right user and password sent under another scheme
+  (``Bearer``: the task says to check the scheme is Basic). No request sends
+  ``basic`` in lower case: scheme names are case-insensitive (RFC 9110
+  section 11.1), so ``scheme.lower() == "basic"`` and ``scheme == "Basic"``
+  are both right answers, and no case tells them apart.
 * ``wsgi-cookie-counter``: ``count_visits(app)`` returns a middleware that
   reads a ``visits`` cookie, puts the new count in
   ``environ["counter.visits"]`` and adds ``Set-Cookie: visits=N; Path=/`` to
@@ -40,10 +45,14 @@ SECRET = "the secret plans"
 USERS = {"ada": "lovelace", "grace": "cobol:1959"}
 
 
-def basic_credentials(user: str, password: str) -> str:
-    """The value of an ``Authorization`` header for HTTP Basic (RFC 7617)."""
+def basic_credentials(user: str, password: str, scheme: str = "Basic") -> str:
+    """The value of an ``Authorization`` header for HTTP Basic (RFC 7617).
+
+    ``scheme`` puts the same token under another scheme (``"Bearer"``), which
+    a Basic middleware must refuse.
+    """
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
+    return f"{scheme} {token}"
 
 
 def _greeting(environ: Environ) -> str:
@@ -65,13 +74,32 @@ STRANGER = (
 )
 
 
+# What the task cell asks for, word for word.
+CHALLENGE = 'Basic realm="notes"'
+
 # RFC 7617 section 2, quoted: the realm is what the browser shows in its login box.
 REALM = (
     "WWW-Authenticate",
-    r'basic\s+(?:[^,]*,\s*)*realm\s*=\s*(?:"[^"]*"|[-!#$%&\'*+.^_`|~0-9a-z]+)(?:\s*,.*)?',
+    r'basic\s+(?:[^,]*,\s*)*realm\s*=\s*(?:"(?:[^"\\]|\\.)*"|[-!#$%&\'*+.^_`|~0-9a-z]+)(?:\s*,.*)?',
     "RFC 7617 says: \"The authentication parameter 'realm' is REQUIRED ([RFC7235], "
-    "Section 2.2).\" What to change: send ('WWW-Authenticate', 'Basic realm=\"secret "
-    f"plans\"'), a quoted realm of your choice. See {specs.RFC7617_BASIC}",
+    f"Section 2.2).\" What to change: send ('WWW-Authenticate', '{CHALLENGE}'), as the "
+    f"task asks. See {specs.RFC7617_BASIC}",
+)
+# RFC 9110 section 11.5, quoted: a token realm (realm=notes) is for recipients to
+# put up with, never for a sender to write.
+QUOTED_REALM = (
+    r'basic\s+(?:[^,]*,\s*)*realm\s*=\s*"(?:[^"\\]|\\.)*"(?:\s*,.*)?',
+    'The realm needs double quotes around it: RFC 9110 says "For historical reasons, a '
+    f'sender MUST only generate the quoted-string syntax." What to change: send '
+    f"('WWW-Authenticate', '{CHALLENGE}'), quotes included (werkzeug's WWWAuthenticate "
+    "leaves a one-word realm unquoted: write the header yourself). See "
+    f"{specs.RFC9110}#section-11.5",
+)
+OTHER_SCHEME = (
+    "check the scheme: a request under any scheme but Basic gets a 401, even when the rest "
+    "decodes to a right user and password. Split the header with scheme, _, token = "
+    "environ.get('HTTP_AUTHORIZATION', '').partition(' ') and answer 401 unless "
+    "scheme.lower() == 'basic' (scheme names are case-insensitive), before decoding token."
 )
 UNKNOWN_USER = (
     "the middleware raised instead of answering 401 (see app.raised below): a user who is "
@@ -94,6 +122,7 @@ def _auth_steps() -> list[Step]:
             inner_called=False,
             hides=SECRET,
             header_form=REALM,
+            header_details=(QUOTED_REALM,),
         ),
         Step(
             Case(
@@ -114,6 +143,17 @@ def _auth_steps() -> list[Step]:
             ),
             inner_called=False,
             hides=SECRET,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Authorization", basic_credentials("ada", "lovelace", "Bearer")),),
+                status=401,
+                says="ada's right password, under the Bearer scheme",
+            ),
+            inner_called=False,
+            hides=SECRET,
+            if_failed=OTHER_SCHEME,
         ),
         Step(
             Case(

@@ -27,7 +27,14 @@ exercise can ask:
 * ``if_raised``: what to change when the middleware raised on this request
   instead of answering (``users[user]`` on a user who is not there);
 * ``header_form``: (header, regular expression, what to change): the header
-  must match, in full (``WWW-Authenticate`` must carry a ``realm``).
+  must match, in full (``WWW-Authenticate`` must carry a ``realm``);
+* ``header_details``: further (regular expression, what to change) pairs the
+  same header must match too, once it has the form: only the first one it
+  misses is reported, so a header with no realm hears about the realm, and
+  one with an unquoted realm hears about the quotes, each once;
+* ``if_failed``: what to change when a check of this step fails while a
+  response came back (a request under another scheme than Basic got in):
+  added to the step's first ✗ line.
 
 A ``wsgi.start-response-twice`` finding on a request that reached the inner
 app gets advice for *middleware* (the server's ``start_response`` was called
@@ -75,6 +82,8 @@ class Step:
     body_hint: tuple[str, str] | None = None
     if_raised: str = ""
     header_form: tuple[str, str, str] | None = None
+    header_details: tuple[tuple[str, str], ...] = ()
+    if_failed: str = ""
 
 
 # --------------------------------------------------------------------------- inner apps
@@ -290,10 +299,11 @@ class MiddlewareExercise(Exercise):
             # a response that never came, for a reason already shown: point at it
             errors = [(f.rule, f.message) for f in findings if f.severity == "error"]
             earlier = [shown[key] for key in errors] if all(k in shown for k in errors) else []
-            lines += self._case_lines_for(step, case, label, response, inner_ran, earlier, advised)
+            own = self._case_lines_for(step, case, label, response, inner_ran, earlier, advised)
             if _dropped_headers(step, response, inner_ran):
                 explained.add("wsgi.no-content-type")
-            lines += self._step_lines(step, label, response, inner_ran)
+            own += self._step_lines(step, label, response, inner_ran)
+            lines += _with_advice(own, step.if_failed) if response is not None else own
             jar_update(jar, response)
             for item in findings:
                 key = (item.rule, item.message)
@@ -390,16 +400,34 @@ class MiddlewareExercise(Exercise):
         if step.cookie is not None:
             lines += cookie_lines(response, label, *step.cookie)
         if step.header_form is not None and response is not None:
-            lines.append(_header_form_line(response, label, *step.header_form))
+            name, pattern, advice = step.header_form
+            lines.append(
+                _header_form_line(response, label, name, (pattern, advice), *step.header_details)
+            )
         return lines
 
 
+def _with_advice(lines: list[tuple[str, str]], advice: str) -> list[tuple[str, str]]:
+    """``lines`` with ``advice`` added to the first ✗ line (none, or no advice: unchanged)."""
+    if not advice:
+        return lines
+    for index, (mark, text) in enumerate(lines):
+        if mark == "✗":
+            said = f"{text.rstrip('.')}. What to change: {advice}"
+            return [*lines[:index], (mark, said), *lines[index + 1 :]]
+    return lines
+
+
 def _header_form_line(
-    response: Response, label: str, name: str, pattern: str, advice: str
+    response: Response, label: str, name: str, *checks: tuple[str, str]
 ) -> tuple[str, str]:
-    """✓ when header ``name`` matches ``pattern`` in full, else ✗ with ``advice``."""
+    """✓ when header ``name`` matches every (pattern, advice) of ``checks`` in full.
+
+    Otherwise ✗ with the advice of the first pattern it misses.
+    """
     value = response.header(name)
-    if value is not None and re.fullmatch(pattern, value.strip(), re.IGNORECASE):
-        return ("✓", f"{label}: {name}: {value}")
-    got = "no such header" if value is None else repr(f"{name}: {value}")
-    return ("✗", f"{label}: {name} is not of the right form (got {got}). {advice}")
+    for pattern, advice in checks:
+        if value is None or not re.fullmatch(pattern, value.strip(), re.IGNORECASE):
+            got = "no such header" if value is None else repr(f"{name}: {value}")
+            return ("✗", f"{label}: {name} is not of the right form (got {got}). {advice}")
+    return ("✓", f"{label}: {name}: {value}")

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hmac
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.wrappers import Request, Response
 
 SOLUTIONS = Path(__file__).resolve().parent.parent.parent / "notebooks" / "solutions"
@@ -112,6 +114,45 @@ _script(
     False,
     "a <form>",
 )
+_script(
+    "greeting_in_other_words",
+    _cgi("<h1>Hello, {html.escape(name)}!</h1>", "<h1>Hello {html.escape(name)}</h1>"),
+    False,
+    "print exactly 'Hello, NAME!'",
+)
+_script(
+    "parse_qs_list_printed_whole",
+    _cgi('name = fields.get("name", [""])[0].strip()', 'name = str(fields.get("name", ""))'),
+    False,
+    "parse_qs gives a list for each name",
+    "take [0]",
+)
+_script(
+    "post_body_split_by_hand",
+    _cgi(
+        'fields = parse_qs(sys.stdin.buffer.read(length).decode("utf-8", "replace"))',
+        'body = sys.stdin.buffer.read(length).decode("utf-8")\n'
+        '    fields = {"name": [body.partition("name=")[2]]}',
+    ),
+    False,
+    "Grace+Hopper",
+    "decode it: parse_qs turns + into a space",
+)
+_script(
+    "keyerror_in_os_environ",
+    _cgi('os.environ.get("REQUEST_METHOD", "GET")', 'os.environ["X"] or "GET"'),
+    False,
+    'File "form_answer.py", line',
+    "KeyError: 'X'",
+)
+_script(
+    "form_in_an_html_comment",
+    _cgi('"""<form method="post">', '"""<!-- <form method="post"> -->\n<p>').replace(
+        "</form>", "</p>"
+    ),
+    False,
+    "should show a <form>",
+)
 # valid variants: CRLF line ends and a lower-case header name; a Status header and
 # single-quoted attributes; the reference solution itself
 _script(
@@ -137,6 +178,36 @@ _script(
     "prints its own Content-Type header",
 )
 _script("reference_solution", CGI_SOLUTION, True, "&lt;script&gt;", "no CONTENT_LENGTH")
+_script(
+    "markup_around_the_name",
+    _cgi("<h1>Hello, {html.escape(name)}!</h1>", "<H1>Hello, <B>{html.escape(name)}</B>!</H1>"),
+    True,
+    "page shows 'Hello, Grace Hopper!'",
+    "&lt;script&gt;",
+)
+_script(
+    "crlf_through_stdout_buffer",
+    _cgi(
+        'print("Content-Type: text/html; charset=utf-8")\nprint()  # the empty line: headers end, '
+        "body begins\n",
+        'sys.stdout.buffer.write(b"Status: 200 OK\\r\\nContent-Type: text/html\\r\\n\\r\\n")\n'
+        "sys.stdout.flush()\n",
+    ),
+    True,
+    "prints its own Content-Type header",
+)
+_script(
+    "cgi_module_still_works_here",
+    "#!/usr/bin/env python3\n"
+    "import cgi\nimport html\n\n"
+    "form = cgi.FieldStorage()\n"
+    'name = form.getfirst("name", "").strip()\n'
+    'print("Content-Type: text/html")\nprint()\n'
+    'print(f"<p>Hello, {html.escape(name)}!</p>" if name else \'<form method="post">'
+    '<input name="name"></form>\')\n',
+    sys.version_info < (3, 13),  # on 3.13 `import cgi` fails, and the crash says why
+    "the cgi module is gone from Python 3.13 (PEP 594",
+)
 
 
 # ======================================================= 02: wsgi-hello-name
@@ -188,6 +259,20 @@ def hello_bare_status(environ, start_response):
     return [f"Hello, {_greet(environ)}!".encode()]
 
 
+@answer("wsgi-hello-name", False, "Content-Length counts bytes", "'ë' is 2 bytes", "mistake 8")
+def hello_length_of_the_text(environ, start_response):
+    text = f"Hello, {_greet(environ)}!"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))])
+    return [text.encode("utf-8")]
+
+
+@answer("wsgi-hello-name", False, "GET / (no name: greet the World): header Content-Type")
+def hello_html_for_the_world(environ, start_response):
+    name = _greet(environ)
+    kind = "text/html" if name == "World" else "text/plain"  # only the default page is HTML
+    return _text(start_response, f"Hello, {name}!".encode(), kind)
+
+
 class HelloApp:
     """A class whose instances are the app (PEP 3333: any callable)."""
 
@@ -208,6 +293,15 @@ def hello_generator(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     yield b"Hello, "
     yield f"{_greet(environ)}!".encode()
+
+
+@answer("wsgi-hello-name", True, "Hello, Zoë!", "Content-Length: 11")
+def hello_in_latin_1_declared(environ, start_response):
+    return _text(
+        start_response,
+        f"Hello, {_greet(environ)}!".encode("latin-1"),
+        "text/plain; charset=ISO-8859-1",
+    )
 
 
 @answer("wsgi-hello-name", True, "Hello, Ada!")
@@ -320,6 +414,35 @@ def echo_length_of_the_str(environ, start_response):
     return [text.encode("utf-8")]
 
 
+@answer("wsgi-json-echo", False, "PUT is not POST either", "not only GET")
+def echo_refuses_only_get(environ, start_response):
+    if environ["REQUEST_METHOD"] == "GET":
+        return _json(start_response, "405 Method Not Allowed", {}, [("Allow", "POST")])
+    raw = environ["wsgi.input"].read(_size(environ))
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return _json(start_response, "400 Bad Request", {"error": "not an object"})
+    return _json(start_response, "200 OK", {**data, "size": len(raw)})
+
+
+@answer("wsgi-json-echo", False, "spaced by hand", "encoded again with json.dumps")
+def echo_sizes_a_new_encoding(environ, start_response):
+    if environ["REQUEST_METHOD"] != "POST":
+        return _json(start_response, "405 Method Not Allowed", {}, [("Allow", "POST")])
+    raw = environ["wsgi.input"].read(_size(environ))
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return _json(start_response, "400 Bad Request", {"error": "not an object"})
+    size = len(json.dumps(data, ensure_ascii=False).encode())  # the same bytes? not always
+    return _json(start_response, "200 OK", {**data, "size": size})
+
+
 class EchoApp:
     """A class-based echo: the instance is the app."""
 
@@ -389,6 +512,8 @@ def make_respond(
     refuse_twice: bool = True,
     head_on_empty_chunk: bool = False,
     drop_write: bool = False,
+    head_in_start_response: bool = False,
+    close_twice: bool = False,
 ) -> Any:
     """A learner's respond with one chosen mistake (the defaults make a correct one)."""
 
@@ -413,6 +538,8 @@ def make_respond(
             elif state["status"] is not None and refuse_twice:
                 raise RuntimeError("start_response() twice")
             state["status"], state["headers"] = status, headers
+            if head_in_start_response:
+                send_head_once()
             return (lambda data: None) if drop_write else write
 
         body = app(environ, start_response)
@@ -423,6 +550,8 @@ def make_respond(
                 write(chunk)
             if not state["sent"]:
                 send_head_once()
+            if close_twice and hasattr(body, "close"):
+                body.close()
         finally:
             if close and hasattr(body, "close"):
                 body.close()
@@ -446,6 +575,9 @@ _respond("takes_a_second_status_quietly", False, "without exc_info is an error",
 _respond("sends_the_head_for_an_empty_chunk", False,
          "your server sent the head for an empty chunk", head_on_empty_chunk=True)  # fmt: skip
 _respond("write_sends_nothing", False, "write()", drop_write=True)
+_respond("sends_the_head_from_start_response", False, "your start_response sent the head",
+         "must only remember the status and headers", head_in_start_response=True)  # fmt: skip
+_respond("closes_the_body_twice", True, "close() was called more than once", close_twice=True)
 _respond("correct_with_a_dict_for_state", True, "exc_info after an empty chunk")
 
 
@@ -653,9 +785,9 @@ class BasicAuth:
 answer("wsgi-auth-middleware", True, "realm=", "a user who is not in users")(BasicAuth)
 
 
-@answer("wsgi-auth-middleware", True, "Hello, grace")
+@answer("wsgi-auth-middleware", True, "Hello, grace", "under the Bearer scheme")
 def auth_with_werkzeug(app, users):
-    """Valid: werkzeug parses the Authorization header; an unquoted token realm."""
+    """Valid: werkzeug parses the Authorization header (its type is lower case)."""
 
     def middleware(environ, start_response):
         auth = Request(environ).authorization
@@ -665,9 +797,73 @@ def auth_with_werkzeug(app, users):
             or not _right(users, (auth.username or "", auth.password or ""))
         ):
             response = Response("Please log in.", status=401)
-            response.headers["WWW-Authenticate"] = "Basic realm=notes"
+            response.headers["WWW-Authenticate"] = 'Basic realm="notes"'
             return response(environ, start_response)
         environ["REMOTE_USER"] = auth.username
+        return app(environ, start_response)
+
+    return middleware
+
+
+@answer("wsgi-auth-middleware", True, "under the Bearer scheme", 'realm="notes"')
+def auth_exact_basic_prefix(app, users):
+    """Valid: the scheme checked as exactly "Basic " (no case sent tells it from .lower())."""
+
+    def middleware(environ, start_response):
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith("Basic "):
+            return _refuse(start_response)
+        try:
+            user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except ValueError:
+            return _refuse(start_response)
+        if not _right(users, (user, password)):
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+@answer("wsgi-auth-middleware", False, "quoted-string", 'realm="notes"', "rfc9110#section-11.5")
+def auth_werkzeug_unquoted_realm(app, users):
+    """werkzeug's WWWAuthenticate writes a one-word realm as a token: realm=notes."""
+
+    def middleware(environ, start_response):
+        auth = Request(environ).authorization
+        if (
+            auth is None
+            or auth.type != "basic"
+            or not _right(users, (auth.username, auth.password))
+        ):
+            response = Response("Please log in.", status=401)
+            response.www_authenticate = WWWAuthenticate("basic", {"realm": "notes"})
+            return response(environ, start_response)
+        environ["REMOTE_USER"] = auth.username
+        return app(environ, start_response)
+
+    return middleware
+
+
+@answer(
+    "wsgi-auth-middleware",
+    False,
+    "under the Bearer scheme",
+    "status should be 401, got 200",
+    "check the scheme",
+)
+def auth_ignores_the_scheme(app, users):
+    """Decodes whatever follows the first space: Bearer <base64 of ada:lovelace> gets in."""
+
+    def middleware(environ, start_response):
+        _, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
+        except ValueError:
+            return _refuse(start_response)
+        if not _right(users, (user, password)):
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
         return app(environ, start_response)
 
     return middleware
