@@ -11,6 +11,10 @@ characters, takes one extra byte, and answers with an ``E`` stuck on.
 Either is a warning (``!``), not a failure: most servers, this course's
 included, close stdin after the body, so such a script works here, but it
 would hang or misread elsewhere.
+
+:func:`stdin_without_length_line` asks the opposite: a ``GET`` with no
+``CONTENT_LENGTH`` gets a form on stdin all the same (:data:`STRAY_NAME`), and
+a script that greets that name read stdin with no length to go by.
 """
 
 from __future__ import annotations
@@ -23,9 +27,18 @@ from gateway_lab.cgi.parse import CGIOutputError, parse_cgi_output
 from gateway_lab.cgi.process import run_process
 from gateway_lab.cgi.run import child_environment, forwardable_headers
 from gateway_lab.exercises.case import Case
+from gateway_lab.exercises.source import read_source, stdin_read_in
 from gateway_lab.interface.environ import cgi_variables
 
-__all__ = ["EXTRA_STDIN", "UTF8_BODY", "UTF8_NAME", "BodyCase", "body_reading_line"]
+__all__ = [
+    "EXTRA_STDIN",
+    "STRAY_NAME",
+    "UTF8_BODY",
+    "UTF8_NAME",
+    "BodyCase",
+    "body_reading_line",
+    "stdin_without_length_line",
+]
 
 EXTRA_STDIN = b"Eve"  # sent after the body, beyond CONTENT_LENGTH
 UTF8_NAME = "Zoë"
@@ -116,3 +129,56 @@ def _answer_with_extra(script: str, case: Case, body: bytes, timeout: float) -> 
         return parse_cgi_output(outcome.stdout).body.decode("utf-8", "replace")
     except CGIOutputError:
         return None
+
+
+# Put on stdin of a GET that has no CONTENT_LENGTH: a script that greets this
+# name read stdin with no length to go by.
+STRAY_NAME = "Eve"
+_STRAY_STDIN = f"name={STRAY_NAME}".encode()
+
+
+def stdin_without_length_line(script: str, timeout: float) -> tuple[str, str] | None:
+    """The warning for a script that reads stdin on a request with no CONTENT_LENGTH.
+
+    The script gets ``GET /`` (no body, so no ``CONTENT_LENGTH``) with a form
+    on stdin all the same. Greeting that name means it read stdin with no
+    length to go by (a ``!``, worded for the read its source shows: one to
+    the end, or ``read(length - 1)``); a ✓ when it did not; None when its
+    answer cannot be read.
+    """
+    variables = cgi_variables("GET", "", [], None, script_name="/" + os.path.basename(script))
+    variables.pop("CONTENT_LENGTH", None)
+    variables["PATH_INFO"] = ""
+    outcome = run_process(
+        [script],
+        child_environment(variables),
+        os.path.dirname(script),
+        _STRAY_STDIN,
+        timeout=timeout,
+        max_output=MAX_OUTPUT,
+    )
+    try:
+        page = parse_cgi_output(outcome.stdout).body.decode("utf-8", "replace")
+    except CGIOutputError:
+        return None
+    if STRAY_NAME not in page:
+        return ("✓", "GET / with no body: leaves stdin alone when there is no CONTENT_LENGTH")
+    kind, code = stdin_read_in(read_source(script))
+    if kind == "length - 1":
+        how = (
+            f"With CONTENT_LENGTH absent, int(... or 0) is 0, so {code} is read(-1), and "
+            f"read(-1) reads until stdin ends"
+        )
+    elif kind == "to the end":
+        how = f"Its {code} reads until stdin ends, whatever CONTENT_LENGTH says"
+    else:
+        how = "With no CONTENT_LENGTH there is no body, so there is nothing to read"
+    return (
+        "!",
+        f"GET / with no body: this request has no CONTENT_LENGTH, yet the script read "
+        f"stdin (it greeted {STRAY_NAME!r}, a name this check put on stdin). {how}; a "
+        f"server that keeps stdin open never ends it, and the request hangs. What to "
+        f"change: read stdin only when CONTENT_LENGTH is set (a POST), and exactly "
+        f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)) bytes. "
+        f"See {specs.RFC3875_REQUEST_BODY}",
+    )
