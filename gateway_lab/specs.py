@@ -153,6 +153,8 @@ RFC9110_CONTENT_TYPE = RFC9110 + "#section-8.3"
 RFC9110_CONTENT_LENGTH = RFC9110 + "#section-8.6"
 # 9.3.2 "HEAD".
 RFC9110_HEAD = RFC9110 + "#section-9.3.2"
+# 15.2 "Informational 1xx": an interim response, never the final one.
+RFC9110_INFORMATIONAL = RFC9110 + "#section-15.2"
 # 15.6.6 "505 HTTP Version Not Supported".
 RFC9110_VERSION_NOT_SUPPORTED = RFC9110 + "#section-15.6.6"
 

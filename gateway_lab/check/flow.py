@@ -45,6 +45,9 @@ What a recording cannot show, and so is not judged here (:data:`NOT_JUDGED`):
   beside the app on the same event loop.
 * ``asgi.receive-after-body``: needs a client that keeps waiting for the
   answer; a real client's disconnect ends the wait differently per server.
+* ``asgi.receive-after-disconnect``: a receive() after the disconnect waits
+  forever on a real server (uvicorn), so the recording never shows it; only
+  the checker's own receive() answers the call and can notice it.
 * ``asgi.body-partly-read``: needs the number of pieces the server *meant*
   to send; the recording only has those the app asked for.
 * ``check.failed``, ``app.not-callable``, ``app.wrong-kind``: about the
@@ -84,6 +87,7 @@ _NOT_JUDGED = frozenset(
         "asgi.receive-not-awaited",
         "asgi.blocking-call",
         "asgi.receive-after-body",
+        "asgi.receive-after-disconnect",
         "asgi.body-partly-read",
         "check.failed",
         "app.not-callable",

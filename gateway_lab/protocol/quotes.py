@@ -24,11 +24,13 @@ __all__ = [
     "CONTENT_TYPE",
     "CR_LF_NUL",
     "DISCONNECT_SEND",
+    "DISCONNECT_WS",
     "EVENT_DICT",
     "EVENT_TYPES",
     "HEAD_NO_CONTENT",
     "HEADERS_FORM",
     "HEADERS_LOWER",
+    "INFORMATIONAL",
     "LIFESPAN_FAILED",
     "LIFESPAN_KEY_NAMES",
     "LIFESPAN_REJECT",
@@ -144,6 +146,18 @@ MORE_BODY = (
 DISCONNECT_SEND = (
     "Once you have received this event, you should expect future calls to send() to raise "
     "an exception, as described above."
+)
+# specs.ASGI_WEBSOCKET: "Disconnect - receive event" of the WebSocket part
+DISCONNECT_WS = (
+    "Sent to the application when either connection to the client is lost, either from "
+    "the client closing the connection, the server closing the connection, or loss of "
+    "the socket."
+)
+# specs.RFC9110_INFORMATIONAL
+INFORMATIONAL = (
+    "The 1xx (Informational) class of status code indicates an interim response for "
+    "communicating connection status or request progress prior to completing the "
+    "requested action and sending a final response."
 )
 # specs.ASGI_WWW + "#connect-receive-event"
 CONNECT_ANSWER = (

@@ -295,6 +295,23 @@ async def websocket_subprotocol_key(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+@near("asgi.receive-after-disconnect", "asgi.status-informational")
+async def ws_close_then_collect_the_disconnect(scope, receive, send):
+    """Closes, then reads once more to collect the disconnect, and returns; HTTP gets 200."""
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        await send({"type": "websocket.close", "code": 1000})
+        message = await receive()
+        assert message["type"] == "websocket.disconnect", message
+        return
+    if scope["type"] != "http":
+        raise RuntimeError(scope["type"])
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 @near("asgi.extension-not-offered")
 async def trailers_only_when_offered(scope, receive, send):
     """Sends HTTP trailers only where scope['extensions'] offers them, a plain body elsewhere."""

@@ -558,6 +558,28 @@ async def ws_accept_protocol_header(scope, receive, send):
         await hello(send)
 
 
+@expect("asgi.status-informational")
+async def status_informational(scope, receive, send):
+    """Answers with 103 Early Hints as if it were the response."""
+    if scope["type"] != "http":
+        return
+    await send({**START, "status": 103})
+    await send(BODY)
+
+
+@expect("asgi.receive-after-disconnect")
+async def ws_loop_ignores_disconnect(scope, receive, send):
+    """An echo loop that handles connect and receive, and never stops on the disconnect."""
+    if await _http_or(scope, send):
+        return
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif message["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": message.get("text")})
+
+
 @expect("asgi.extension-not-offered")
 async def trailers_not_offered(scope, receive, send):
     """Sends HTTP trailers without looking whether the server offers that extension."""

@@ -28,6 +28,7 @@ import queue
 import threading
 from typing import Any
 
+from gateway_lab import specs
 from gateway_lab.check.asgi.base import ClientDisconnected, Connection
 from gateway_lab.check.asgi.http import HTTPRequestConnection
 from gateway_lab.check.asgi.lifespan import LifespanConnection
@@ -340,6 +341,9 @@ def run_asgi_battery(
     else:
         worker.join(1.0)
     findings.extend(_blocking_findings(lag))
+    for item in findings:
+        if item.rule == "app.timeout":  # a rule of both interfaces: here, the ASGI spec's app
+            item.spec = specs.ASGI_APPLICATIONS
     return findings, list(battery.responses)
 
 

@@ -3,10 +3,11 @@
 Theory of operation: pure functions from a message dict to a list of
 problems (a rule id and the details its message needs). The order of
 messages is the drivers' business; here only the *shape* of one message is
-judged: status an int from 100 to 599, headers an iterable of [name, value]
-pairs of bytes without control characters (lower-case names are asked for,
-so upper case is a warning), bodies bytes, WebSocket frames with exactly one
-of ``bytes`` / ``text``.
+judged: status an int from 100 to 599 and not an informational 1xx,
+headers an iterable of [name, value] pairs of bytes without control
+characters, names in lower case ("Header names must be lowercased": an
+upper-case name is an error), bodies bytes, WebSocket frames with exactly
+one of ``bytes`` / ``text``.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def start_problems(message: Mapping[str, Any]) -> list[Problem]:
         )
     elif not 100 <= status <= 599:
         problems.append(("asgi.status-invalid", {"value": status}))
+    elif status < 200:
+        problems.append(("asgi.status-informational", {"value": status}))
     found, _ = headers_problems(message.get("headers", []))
     return problems + found
 

@@ -194,6 +194,17 @@ ASGI_RULES = [
         q.STATUS_INT,
     ),
     Rule(
+        "asgi.status-informational",
+        "error",
+        "The status {value} is informational (1xx): it announces a response, it is not "
+        "one. An app cannot send it as its answer (a server sends '100 Continue' itself).",
+        "Send a final status, such as 200.",
+        specs.RFC9110_INFORMATIONAL,
+        q.INFORMATIONAL,
+        "The response is left without its final status; servers raise from send (h11 "
+        "takes a status of 200 or more for a response).",
+    ),
+    Rule(
         "asgi.headers-form",
         "error",
         "The headers {value} are not a list of [name, value] pairs.",
@@ -333,6 +344,19 @@ ASGI_RULES = [
         "from 4000 to 4999.",
         specs.RFC6455_CLOSE_CODES,
         q.CLOSE_CODE_RESERVED,
+    ),
+    Rule(
+        "asgi.receive-after-disconnect",
+        "error",
+        "The app called receive() again after it had received 'websocket.disconnect'. "
+        "The connection is over and nothing more will come: a server then waits forever "
+        "(uvicorn), or answers with the disconnect again, and a loop that does not stop "
+        "on it never ends.",
+        "Return (or break out of the loop) when a message of type 'websocket.disconnect' arrives.",
+        specs.ASGI_WEBSOCKET,
+        q.DISCONNECT_WS,
+        "No sentence forbids the call, but the app never returns: it holds its task, and "
+        "its memory, for every client that ever left.",
     ),
     # -- ASGI: lifespan --------------------------------------------------------------
     Rule(

@@ -2,7 +2,10 @@
 
 Theory of operation: the client connects (``websocket.connect``), and once
 the app accepts it says "hello" once and then leaves
-(``websocket.disconnect``). An app that never reads is left after a short
+(``websocket.disconnect``); a ``receive()`` after that is a mistake
+(``asgi.receive-after-disconnect``), answered by raising
+:class:`ClientDisconnected` so a loop that ignores the disconnect ends at
+once instead of spinning. An app that never reads is left after a short
 ``linger``; from then on its sends raise :class:`ClientDisconnected`, an
 ``OSError`` as the spec asks, which ends an endless push loop the way a
 real server would. The order is the ``"websocket"`` table of
@@ -19,7 +22,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from gateway_lab.check.asgi.base import ASGI_VERSION, Connection
+from gateway_lab.check.asgi.base import ASGI_VERSION, ClientDisconnected, Connection
 from gateway_lab.check.asgi.messages import ws_accept_problems, ws_close_problems, ws_send_problems
 from gateway_lab.events.flow import Event, Flow
 from gateway_lab.interface.environ import make_http_scope
@@ -72,6 +75,9 @@ class WebSocketConnection(Connection):
         return scope
 
     async def next_message(self) -> dict[str, Any]:
+        if self.step == 3:  # the disconnect was given: a real server would wait for good
+            self.find("asgi.receive-after-disconnect")
+            raise ClientDisconnected("receive() after websocket.disconnect")
         if self.step == 0:
             self.step = 1
             self.saw_connect = True
@@ -83,6 +89,7 @@ class WebSocketConnection(Connection):
             self.step = 2
             return {"type": "websocket.receive", "text": "hello"}
         self.gone = True
+        self.step = 3
         return {"type": "websocket.disconnect", "code": 1000, "reason": ""}
 
     def judge_send(self, kind: str, message: Mapping[str, Any], event: Event) -> None:
