@@ -10,7 +10,7 @@ from . import collect, expect, near
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
-@expect(None)
+@near("asgi.content-length-invalid", "asgi.content-length-mismatch")
 async def hello(scope, receive, send):
     """The usual hello: checks the scope type, HEAD-aware."""
     assert scope["type"] == "http"

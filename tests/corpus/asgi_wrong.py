@@ -558,6 +558,16 @@ async def ws_accept_protocol_header(scope, receive, send):
         await hello(send)
 
 
+@expect("asgi.content-length-invalid")
+async def two_content_lengths(scope, receive, send):
+    """Sends two content-length headers that disagree (a middleware adding its own)."""
+    if scope["type"] != "http":
+        return
+    headers = [*START["headers"], (b"content-length", b"5"), (b"content-length", b"7")]
+    await send({**START, "headers": headers})
+    await send(BODY)
+
+
 @expect("asgi.status-informational")
 async def status_informational(scope, receive, send):
     """Answers with 103 Early Hints as if it were the response."""

@@ -89,7 +89,7 @@ def response_problems(
     if sent and not head and code not in NO_BODY_STATUSES and b"content-type" not in names:
         problems.append(("asgi.no-content-type", {"status": code}))
     lengths = {v.strip() for k, v in headers if k.lower() == b"content-length"}
-    if len(lengths) != 1 or head or code in NO_BODY_STATUSES:
+    if len(lengths) != 1 or head or code in NO_BODY_STATUSES:  # (an invalid one: at the start)
         return problems
     value = lengths.pop()
     if value.isdigit() and int(value) != sent:

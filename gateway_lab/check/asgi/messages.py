@@ -88,7 +88,11 @@ def start_problems(message: Mapping[str, Any]) -> list[Problem]:
         problems.append(("asgi.status-invalid", {"value": status}))
     elif status < 200:
         problems.append(("asgi.status-informational", {"value": status}))
-    found, _ = headers_problems(message.get("headers", []))
+    found, pairs = headers_problems(message.get("headers", []))
+    lengths = {value.strip() for name, value in pairs if name.lower() == b"content-length"}
+    if len(lengths) > 1 or (lengths and not next(iter(lengths)).isdigit()):
+        shown = b", ".join(sorted(lengths)).decode("latin-1")
+        found.append(("asgi.content-length-invalid", {"value": short(shown)}))
     return problems + found
 
 

@@ -288,6 +288,16 @@ ASGI_RULES = [
         "A SHOULD, but the app and the client then wait for each other: the request hangs.",
     ),
     Rule(
+        "asgi.content-length-invalid",
+        "error",
+        "The content-length header is {value}, which is not one whole number of bytes.",
+        "Send one content-length, str(len(body)).encode(), where body is the bytes you send.",
+        specs.RFC9110_CONTENT_LENGTH,
+        "Content-Length = 1*DIGIT",
+        "A value that is not digits, or two that differ, cannot be read as the body's "
+        "length; clients reject the response.",
+    ),
+    Rule(
         "asgi.content-length-mismatch",
         "error",
         "The content-length header says {declared} bytes but the app sent {sent}. {why}",
