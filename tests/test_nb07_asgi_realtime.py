@@ -611,3 +611,29 @@ def test_no_blocking_counts_calls_through_a_reference_taken_earlier(app):
     assert "slow_lookup ran" in str(result)  # the calls were seen, not just the answers
     assert slow_lookup.__code__ is code  # and the function is itself again
     assert "__gateway_lab_counted__" not in globals()
+
+
+async def _echo_that_answers_the_disconnect(scope, receive, send):
+    """Numbers every message without looking at its type, the disconnect included."""
+    if scope["type"] != "websocket":
+        raise RuntimeError(scope["type"])
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+            continue
+        count += 1
+        text = message.get("text")
+        await send({"type": "websocket.send", "text": f"{count}: {text}"})
+        if text == "bye":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+
+
+def test_numbered_echo_that_answers_the_disconnect_is_not_said_to_return_on_it():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_echo_that_answers_the_disconnect)
+    assert not result.passed
+    text = str(result)
+    assert "returned when the client left" not in text  # it ended on a send that raised
+    assert "answered it as if it were a message" in text and "message['type']" in text

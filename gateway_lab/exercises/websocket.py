@@ -91,6 +91,7 @@ class ScriptedWebSocket(WebSocketConnection):
         self.receives_after_leaving = 0
         self.receives_after_close = 0  # receive() calls after the app's own close
         self.closed_after_leaving = False  # a close sent after the client left: a no-op
+        self.sent_after_leaving: list[str | bytes] = []  # frames sent to a client gone
 
     async def next_message(self) -> dict[str, Any]:
         if self.step == 0:
@@ -126,6 +127,8 @@ class ScriptedWebSocket(WebSocketConnection):
         if kind == "websocket.send":
             data = message.get("text")
             data = message.get("bytes") if data is None else data
+            if self.gone and self.receives_after_leaving:
+                self.sent_after_leaving.append(data if isinstance(data, (str, bytes)) else "")
             if isinstance(data, (str, bytes)):
                 self.replies[self.delivered - 1].append(data)
         elif kind == "websocket.close" and self.gone:
@@ -317,6 +320,15 @@ def _how_it_raised(conn: ScriptedWebSocket) -> tuple[bool, str]:
 
 def _how_it_returned(conn: ScriptedWebSocket) -> tuple[bool, str]:
     """(passed, sentence) about an app that returned: right after its close, or on disconnect."""
+    if conn.sent_after_leaving:
+        return (
+            False,
+            f"receive() gave the app {{'type': 'websocket.disconnect'}} (the client left), "
+            f"and the app answered it as if it were a message: it sent "
+            f"{short(conn.sent_after_leaving[0], 40)} to a client that was gone (and ended "
+            "only because that send raised). Look at message['type'] first and return when "
+            "it is 'websocket.disconnect'",
+        )
     if conn.closed_after is None:
         return True, "the app returned when the client left (websocket.disconnect)"
     if conn.receives_after_close:

@@ -75,9 +75,16 @@ def message_of(payload: Mapping[str, Any]) -> Any:
 
 
 def response_problems(
-    method: str, status: Any, headers: Sequence[tuple[bytes, bytes]], sent: int
+    method: str,
+    status: Any,
+    headers: Sequence[tuple[bytes, bytes]],
+    sent: int,
+    headers_read: bool = True,
 ) -> list[Problem]:
-    """What is wrong with a whole HTTP response: 204/304 or HEAD bodies, content-length."""
+    """What is wrong with a whole HTTP response: 204/304 or HEAD bodies, content-length.
+
+    ``headers_read``: False when the start's headers could not be read as pairs (a dict,
+    say), so a header the app did mean to send is not also called missing."""
     problems: list[Problem] = []
     code = status if isinstance(status, int) and not isinstance(status, bool) else None
     head = method == "HEAD"
@@ -86,7 +93,8 @@ def response_problems(
     elif head and sent >= BIG_HEAD_BODY:  # every server drops it: a note if it was work
         problems.append(("asgi.body-on-head", {"sent": sent}))
     names = {k.lower() for k, _ in headers}
-    if sent and not head and code not in NO_BODY_STATUSES and b"content-type" not in names:
+    typed = b"content-type" in names or not headers_read
+    if sent and not head and code is not None and code not in NO_BODY_STATUSES and not typed:
         problems.append(("asgi.no-content-type", {"status": code}))
     lengths = {v.strip() for k, v in headers if k.lower() == b"content-length"}
     if len(lengths) != 1 or head or code in NO_BODY_STATUSES:  # (an invalid one: at the start)
@@ -322,8 +330,9 @@ class RecordedConnection:
                 return self.findings
             method = str(self.scope.get("method", ""))
             events = [e for e in (self.start_event,) if e] + self.body_events[:3]
+            read = "asgi.headers-form" not in self.noted
             for rule, details in response_problems(
-                method, self.status, self.headers, self.body_size
+                method, self.status, self.headers, self.body_size, read
             ):
                 self.find(rule, events, **details)
         return self.findings

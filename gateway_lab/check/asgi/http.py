@@ -132,6 +132,9 @@ class HTTPRequestConnection(Connection):
     def judge_response(self) -> None:
         """The response as a whole: the one judgement, shared with ``check_flow``."""
         events = [e for e in (self.start_event,) if e] + self.body_events[:3]
-        found = response_problems(self.probe.method, self.status, self.headers, self.body_size)
+        read = "asgi.headers-form" not in self.noted
+        found = response_problems(
+            self.probe.method, self.status, self.headers, self.body_size, read
+        )
         for rule, details in found:
             self.find(rule, events, **details)
