@@ -57,7 +57,7 @@ def _refuse(start_response: Any, headers: list[tuple[str, str]] | None = None) -
 def _user(environ: dict[str, Any], users: dict[str, str]) -> str | None:
     """A correct Basic check, shared by the wrong answers that break something else."""
     scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme != "Basic":
+    if scheme.lower() != "basic":
         return None
     try:
         user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
@@ -216,7 +216,9 @@ def auth_looks_up_with_brackets(app: Any, users: dict[str, str]) -> Any:
             user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return _refuse(start_response)
-        if scheme != "Basic" or not hmac.compare_digest(users[user].encode(), password.encode()):
+        if scheme.lower() != "basic" or not hmac.compare_digest(
+            users[user].encode(), password.encode()
+        ):
             return _refuse(start_response)
         environ["REMOTE_USER"] = user
         return app(environ, start_response)
@@ -247,7 +249,11 @@ def auth_compares_str(app: Any, users: dict[str, str]) -> Any:
         except (binascii.Error, UnicodeDecodeError):
             return _refuse(start_response)
         expected = users.get(user)
-        if scheme != "Basic" or expected is None or not hmac.compare_digest(expected, password):
+        if (
+            scheme.lower() != "basic"
+            or expected is None
+            or not hmac.compare_digest(expected, password)
+        ):
             return _refuse(start_response)
         environ["REMOTE_USER"] = user
         return app(environ, start_response)
@@ -343,7 +349,7 @@ def _auth_with(*, scheme_ok: Any = None, challenge: str = 'Basic realm="notes"')
 
 
 def _is_basic(scheme: str) -> bool:
-    return scheme == "Basic"
+    return scheme.lower() == "basic"
 
 
 def test_a_middleware_that_ignores_the_scheme_is_told_to_check_it() -> None:
@@ -375,28 +381,86 @@ def test_the_scheme_case_sends_valid_base64_credentials_under_bearer() -> None:
     assert steps[0].case.status == 401 and steps[0].inner_called is False
 
 
-def test_no_case_sends_a_lower_case_scheme() -> None:
-    # RFC 9110 section 11.1: the scheme is case-insensitive, so `basic` is not wrong: no case
-    # may send it expecting a 401 (nor expecting a 200, which exact "Basic" answers refuse)
-    for step in AUTH_MIDDLEWARE.steps:
-        for name, value in step.case.headers:
-            if name.lower() == "authorization":
-                assert value.split(" ")[0] in {"Basic", "Bearer"}, value
+LOWER_CASE = "under the scheme written basic in lower case"
+
+
+def test_the_lower_case_scheme_case_sends_ada_under_basic_and_expects_her_in() -> None:
+    # the task: "scheme names are case-insensitive" (RFC 9110 section 11.1)
+    steps = [s for s in AUTH_MIDDLEWARE.steps if LOWER_CASE in s.case.says]
+    assert len(steps) == 1
+    (header,) = steps[0].case.headers
+    scheme, _, token = header[1].partition(" ")
+    assert scheme == "basic"
+    assert base64.b64decode(token, validate=True) == b"ada:lovelace"
+    assert steps[0].case.status == 200 and steps[0].inner_called is True
+    assert steps[0].case.contains == "Hello, ada"
 
 
 @pytest.mark.parametrize(
     "scheme_ok",
     [
-        lambda scheme: scheme == "Basic",
         lambda scheme: scheme.lower() == "basic",
         lambda scheme: scheme.casefold() == "basic",
+        lambda scheme: scheme.upper() == "BASIC",
     ],
-    ids=["exact", "lower", "casefold"],
+    ids=["lower", "casefold", "upper"],
 )
-def test_an_exact_or_case_insensitive_scheme_check_both_pass(scheme_ok: Any) -> None:
+def test_a_case_insensitive_scheme_check_passes(scheme_ok: Any) -> None:
     result = AUTH_MIDDLEWARE.evaluate(_auth_with(scheme_ok=scheme_ok))
     assert result.passed, str(result)
-    assert "under the Bearer scheme" in str(result)
+    assert "under the Bearer scheme" in str(result) and LOWER_CASE in str(result)
+
+
+def auth_exact_basic_prefix(app: Any, users: dict[str, str]) -> Any:
+    """The scheme checked as exactly "Basic ": a right user under `basic` is turned away."""
+
+    def middleware(environ: Any, start_response: Any) -> Any:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith("Basic "):
+            return _refuse(start_response)
+        try:
+            user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except ValueError:
+            return _refuse(start_response)
+        if users.get(user) != password:
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_auth_with(scheme_ok=lambda scheme: scheme == "Basic"), auth_exact_basic_prefix],
+    ids=["scheme == 'Basic'", "startswith('Basic ')"],
+)
+def test_a_case_sensitive_scheme_check_is_told_scheme_names_are_case_insensitive(
+    answer: Any,
+) -> None:
+    # before, no case sent a lower-case scheme, so scheme == "Basic" passed every check
+    result = AUTH_MIDDLEWARE.evaluate(answer)
+    assert not result.passed and not result.unfinished, str(result)
+    failed = _failed(result.lines)
+    assert failed and all(LOWER_CASE in text for text in failed), str(result)
+    assert _has(
+        result.lines,
+        LOWER_CASE,
+        "status should be 200, got 401",
+        "What to change: scheme names are case-insensitive (RFC 9110 section 11.1)",
+        "scheme.lower() == 'basic'",
+        "https://www.rfc-editor.org/rfc/rfc9110#section-11.1",
+    ), str(result)
+    assert _has(result.lines, LOWER_CASE, "the inner app never ran")
+    # the advice is said once, on the step's first ✗ line
+    assert sum("case-insensitive" in text for text in failed) == 1, str(result)
+
+
+def test_the_lower_case_advice_is_only_for_a_middleware_that_turned_ada_away() -> None:
+    # it let her in but forgot REMOTE_USER: that is the advice, not the scheme's case
+    result = AUTH_MIDDLEWARE.evaluate(auth_forgets_remote_user)
+    assert _has(result.lines, LOWER_CASE, "should contain 'Hello, ada'"), str(result)
+    assert "case-insensitive" not in str(result), str(result)
 
 
 @pytest.mark.parametrize(
@@ -554,9 +618,10 @@ def test_counter_that_keeps_the_headers_gets_no_dropped_headers_line() -> None:
 def test_auth_forgetting_remote_user_says_to_set_it() -> None:
     result = AUTH_MIDDLEWARE.evaluate(auth_forgets_remote_user)
     failed = _failed(result.lines)
-    assert len(failed) == 2, str(result)  # ada and grace: the same mistake
+    assert len(failed) == 3, str(result)  # ada, ada under `basic` and grace: the same mistake
     assert "environ['REMOTE_USER']" in failed[0]
-    assert "as above" in failed[1] and "environ['REMOTE_USER']" not in failed[1]
+    for line in failed[1:]:
+        assert "as above" in line and "environ['REMOTE_USER']" not in line
 
 
 def test_auth_labels_say_what_the_app_should_see_not_that_it_was_set() -> None:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway_lab.course.why_async import check_littles_law, evaluate_littles_law
+from gateway_lab.course.why_async import (
+    BURST_APART,
+    BURST_APART_SHARE,
+    check_littles_law,
+    evaluate_littles_law,
+)
 from gateway_lab.labs.budget import Budget
 from gateway_lab.labs.load import LoadRun, RequestTiming, Sample
 
@@ -214,10 +219,43 @@ def test_on_every_budget_the_right_answer_passes_and_the_burst_size_does_not(cli
     for prediction in {right, round(right), math.ceil(right), math.floor(right)}:
         result = evaluate_littles_law(prediction, run, wait=wait, clients=clients)
         assert result.passed, (prediction, str(result))
-    if abs(clients - right) > max(2, 0.05 * right):  # else CLIENTS is a right answer too
-        for prediction in (clients, clients - 1, clients + 1):
-            result = evaluate_littles_law(prediction, run, wait=wait, clients=clients)
+    apart = abs(clients - right) > max(BURST_APART, BURST_APART_SHARE * right)
+    for prediction in (clients, clients - 1, clients + 1):
+        result = evaluate_littles_law(prediction, run, wait=wait, clients=clients)
+        if apart:
             assert not result.passed and "[burst-size]" in str(result), str(result)
+        else:  # CLIENTS is itself about right: only the pass margin judges it
+            assert result.passed and "burst" not in str(result), str(result)
+
+
+FLOORS = {"RATE": 40, "WAIT": 0.56, "CLIENTS": 20}  # a slow machine: the sizes at their floors
+
+
+@pytest.mark.parametrize(
+    ("prediction", "rule"),
+    [
+        (20, ""),  # 40/s x the text's 0.5 s: and CLIENTS, which is about right here
+        (21, ""),
+        (22, ""),  # the measured mean
+        (FLOORS["RATE"] * FLOORS["WAIT"], ""),  # 22.4
+        (27, ""),
+        (40, "[rate-only]"),
+        (FLOORS["RATE"] / FLOORS["WAIT"], "[divided]"),
+        (32, "[too-high]"),
+        (10, "[too-low]"),
+    ],
+)
+def test_at_the_floor_sizes_a_prediction_near_clients_is_judged_by_the_margin(prediction, rule):
+    # CLIENTS = 20 is 11 % from λ × W = 22.4 (2.4 threads): the burst size is itself about
+    # right, so 20 must not be rejected as "[burst-size] ... the size of the earlier burst"
+    rate, wait, clients = FLOORS["RATE"], FLOORS["WAIT"], FLOORS["CLIENTS"]
+    run = measured_run(rate=rate, wait=wait, duration=3 * wait)
+    assert round(run.steady_threads) == 22, run.steady_threads
+    result = evaluate_littles_law(prediction, run, wait=wait, clients=clients)
+    assert "burst" not in str(result), str(result)
+    assert result.passed is (not rule), str(result)
+    if rule:
+        assert rule in result.lines[0][1], str(result)
 
 
 def test_the_check_prints_its_feedback(capsys):

@@ -16,10 +16,12 @@ several requests. This module is only the data.
   KeyError: a 500, not a 401), a password with a non-ASCII letter
   (``hmac.compare_digest`` on ``str`` raises TypeError for those: compare
   bytes) and a right user and password sent under another scheme
-  (``Bearer``: the task says to check the scheme is Basic). No request sends
-  ``basic`` in lower case: scheme names are case-insensitive (RFC 9110
-  section 11.1), so ``scheme.lower() == "basic"`` and ``scheme == "Basic"``
-  are both right answers, and no case tells them apart.
+  (``Bearer``: the task says to check the scheme is Basic). And ada's right
+  password under the scheme written ``basic``, in lower case, must get in:
+  scheme names are case-insensitive (RFC 9110 section 11.1, as the task
+  says), so ``scheme == "Basic"`` turns her away and hears to compare
+  ``scheme.lower() == "basic"`` (only when she was turned away: a middleware
+  that let her in but forgot ``REMOTE_USER`` hears about that instead).
 * ``wsgi-cookie-counter``: ``count_visits(app)`` returns a middleware that
   reads a ``visits`` cookie, puts the new count in
   ``environ["counter.visits"]`` and adds ``Set-Cookie: visits=N; Path=/`` to
@@ -49,7 +51,8 @@ def basic_credentials(user: str, password: str, scheme: str = "Basic") -> str:
     """The value of an ``Authorization`` header for HTTP Basic (RFC 7617).
 
     ``scheme`` puts the same token under another scheme (``"Bearer"``), which
-    a Basic middleware must refuse.
+    a Basic middleware must refuse, or under Basic spelled otherwise
+    (``"basic"``), which it must accept.
     """
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return f"{scheme} {token}"
@@ -100,6 +103,12 @@ OTHER_SCHEME = (
     "decodes to a right user and password. Split the header with scheme, _, token = "
     "environ.get('HTTP_AUTHORIZATION', '').partition(' ') and answer 401 unless "
     "scheme.lower() == 'basic' (scheme names are case-insensitive), before decoding token."
+)
+LOWER_CASE_SCHEME = (
+    "scheme names are case-insensitive (RFC 9110 section 11.1): basic, Basic and BASIC are "
+    "the same scheme, and a client may send any of them, so scheme == 'Basic' turns a right "
+    "user away. Compare scheme.lower() == 'basic' instead. See "
+    f"{specs.RFC9110}#section-11.1"
 )
 UNKNOWN_USER = (
     "the middleware raised instead of answering 401 (see app.raised below): a user who is "
@@ -187,6 +196,17 @@ def _auth_steps() -> list[Step]:
             ),
             inner_called=True,
             body_hint=STRANGER,
+        ),
+        Step(
+            Case(
+                "GET /",
+                headers=(("Authorization", basic_credentials("ada", "lovelace", "basic")),),
+                contains="Hello, ada",
+                says="ada's right password, under the scheme written basic in lower case",
+            ),
+            inner_called=True,
+            body_hint=STRANGER,
+            if_refused=LOWER_CASE_SCHEME,
         ),
         Step(
             Case(

@@ -34,7 +34,11 @@ exercise can ask:
   one with an unquoted realm hears about the quotes, each once;
 * ``if_failed``: what to change when a check of this step fails while a
   response came back (a request under another scheme than Basic got in):
-  added to the step's first ✗ line.
+  added to the step's first ✗ line;
+* ``if_refused``: the same, but only when the inner app did not run on a
+  step that must reach it (a Basic request with the scheme in lower case was
+  turned away); a step that reached the app and failed for another reason
+  (no ``REMOTE_USER``) does not get it.
 
 A ``wsgi.start-response-twice`` finding on a request that reached the inner
 app gets advice for *middleware* (the server's ``start_response`` was called
@@ -84,6 +88,7 @@ class Step:
     header_form: tuple[str, str, str] | None = None
     header_details: tuple[tuple[str, str], ...] = ()
     if_failed: str = ""
+    if_refused: str = ""
 
 
 # --------------------------------------------------------------------------- inner apps
@@ -303,7 +308,8 @@ class MiddlewareExercise(Exercise):
             if _dropped_headers(step, response, inner_ran):
                 explained.add("wsgi.no-content-type")
             own += self._step_lines(step, label, response, inner_ran)
-            lines += _with_advice(own, step.if_failed) if response is not None else own
+            advice = step.if_failed or ("" if inner_ran else step.if_refused)
+            lines += _with_advice(own, advice) if response is not None else own
             jar_update(jar, response)
             for item in findings:
                 key = (item.rule, item.message)

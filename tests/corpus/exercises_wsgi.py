@@ -807,11 +807,11 @@ def auth_with_werkzeug(app, users):
 
 @answer("wsgi-auth-middleware", True, "under the Bearer scheme", 'realm="notes"')
 def auth_exact_basic_prefix(app, users):
-    """Valid: the scheme checked as exactly "Basic " (no case sent tells it from .lower())."""
+    """Valid: the scheme read from the header's first six characters, in any case."""
 
     def middleware(environ, start_response):
         header = environ.get("HTTP_AUTHORIZATION", "")
-        if not header.startswith("Basic "):
+        if header[:6].lower() != "basic ":
             return _refuse(start_response)
         try:
             user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
