@@ -22,6 +22,7 @@ from gateway_lab.cgi import (
     CGIOutputError,
     ScriptNotFoundError,
     ScriptOutsideFolderError,
+    child_environment,
     parse_cgi_output,
     run_cgi,
 )
@@ -150,12 +151,29 @@ def test_parse_no_body_needs_no_content_type() -> None:
         (b"Status: 100 Continue\n\n", "three-digit"),
         (b"Status: 200 OK\nStatus: 404 No\n\n", "two Status"),
         (b"X-Long: " + b"a" * 70_000, "more than"),
+        (b"<h1>Hi</h1>\nContent-Type: text/html\n\n", "body went out before the headers"),
+        (b"<p>Hi</p>Content-type: text/html\r\nX-A: 1\r\n\r\n", "sys.stdout.flush()"),
     ],
 )
 def test_parse_garbage_is_explained(raw: bytes, words: str) -> None:
     with pytest.raises(CGIOutputError) as caught:
         parse_cgi_output(raw)
     assert words in str(caught.value)
+
+
+def test_parse_names_a_body_that_went_out_before_the_headers() -> None:
+    """print() headers, sys.stdout.buffer.write() body: the body leaves first."""
+    with pytest.raises(CGIOutputError) as caught:
+        parse_cgi_output(b"<h1>Hello</h1>\n<p>x</p>\nContent-Type: text/html\n\n")
+    message = str(caught.value)
+    assert "b'Content-Type: text/html' on line 3" in message
+    assert "sys.stdout.flush() before writing to sys.stdout.buffer" in message
+    assert "or write everything one way" in message
+    assert "The output must start with headers" not in message
+    for other in (b"Hello\nLocation: Paris, in the text\nand more\n", b"Hello world\n"):
+        with pytest.raises(CGIOutputError) as caught:
+            parse_cgi_output(other)  # no header block further down: the usual message
+        assert "The output must start with headers" in str(caught.value)
 
 
 # -- run_cgi: the exchange -----------------------------------------------------------
@@ -655,3 +673,96 @@ def test_serve_cgi_end_to_end(served: tuple[gl.Server, Path]) -> None:
         assert client.get("/hello.sh").status_code == 200  # still serving
     assert any("did not finish" in e.summary and e.where == "cgi" for e in srv.errors)
     assert any(e.request.startswith("GET /..") for e in srv.errors)
+
+
+# -- non-ASCII requests: the script gets the request's own bytes ----------------------
+
+BYTES_KEYS = ("PATH_INFO", "QUERY_STRING", "SCRIPT_NAME", "HTTP_X_NAME")
+BYTES_DUMP = (
+    PY
+    + "import json, os\n"
+    + HEADERS
+    + f"keys = {BYTES_KEYS!r}\n"
+    + "print(json.dumps({'text': {k: os.environ.get(k, '') for k in keys},\n"
+    + "    'bytes': {k: os.environb.get(k.encode(), b'').decode('latin-1') for k in keys}}))\n"
+)
+
+
+def _as_bytes(seen: dict[str, dict[str, str]]) -> dict[str, bytes]:
+    return {key: value.encode("latin-1") for key, value in seen["bytes"].items()}
+
+
+def test_run_cgi_passes_a_non_ascii_path_as_its_bytes(script: MakeScript) -> None:
+    dump = script("bytes.py", BYTES_DUMP)
+    # a header value as on the wire (and in a WSGI environ): one character per byte
+    result = run_cgi(dump, path="/caf%C3%A9?q=caf%C3%A9", headers={"X-Name": "caf\xc3\xa9"})
+    seen = result.json()
+    assert seen["text"]["PATH_INFO"] == "/café", "not the UTF-8 of '/cafÃ©'"
+    assert _as_bytes(seen)["PATH_INFO"] == b"/caf\xc3\xa9"
+    assert seen["text"]["QUERY_STRING"] == "q=caf%C3%A9"
+    assert seen["text"]["HTTP_X_NAME"] == "café"
+    assert _as_bytes(seen)["HTTP_X_NAME"] == b"caf\xc3\xa9"
+    assert result.environ["PATH_INFO"] == "/café"  # the environment as the script sees it
+    # text typed into the target goes as UTF-8, as a browser sends it
+    typed = run_cgi(dump, path="/café?name=Zoë", script_name="/café.py").json()
+    assert typed["text"]["PATH_INFO"] == "/café" and typed["text"]["QUERY_STRING"] == "name=Zoë"
+    assert _as_bytes(typed)["SCRIPT_NAME"] == "/café.py".encode()
+    # bytes that are not UTF-8 arrive as they are, as a CGI server passes them
+    latin = run_cgi(dump, path="/caf%E9", headers={"X-Name": "caf\xe9"}).json()
+    assert _as_bytes(latin)["PATH_INFO"] == b"/caf\xe9"
+    assert _as_bytes(latin)["HTTP_X_NAME"] == b"caf\xe9"
+
+
+def test_child_environment_turns_latin1_strings_back_into_bytes() -> None:
+    env = child_environment({"PATH_INFO": "/caf\xc3\xa9", "HTTP_X": "日本", "QUERY_STRING": ""})
+    assert env["PATH_INFO"] == "/café" and os.fsencode(env["PATH_INFO"]) == b"/caf\xc3\xa9"
+    assert env["HTTP_X"] == "日本"  # beyond latin-1: text, sent as UTF-8
+    assert env["QUERY_STRING"] == "" and env["LANG"] == "C.UTF-8"
+
+
+def test_cgiapp_hands_the_script_the_bytes_behind_the_wsgi_strings(
+    script: MakeScript, folder: Path
+) -> None:
+    script("bytes.py", BYTES_DUMP)
+    script("café.py", BYTES_DUMP)
+    app = CGIApp(folder)
+    # call_wsgi builds a PEP 3333 environ: the query's UTF-8 bytes, one character each
+    seen = gl.call_wsgi(app, "GET", "/bytes.py/caf%C3%A9?q=caf\xc3\xa9").json()
+    assert seen["text"]["PATH_INFO"] == "/café"
+    assert _as_bytes(seen)["QUERY_STRING"] == b"q=caf\xc3\xa9"
+    named = gl.call_wsgi(app, "GET", "/caf%C3%A9.py/x", {"X-Name": "caf\xc3\xa9"})
+    assert named.status == 200, named.text  # /caf%C3%A9.py runs the file café.py
+    assert named.json()["text"]["SCRIPT_NAME"] == "/café.py"
+    assert named.json()["text"]["HTTP_X_NAME"] == "café"
+    missing = gl.call_wsgi(app, "GET", "/th%C3%A9.py")
+    assert missing.status == 404 and "thé.py" in missing.text
+    odd = gl.call_wsgi(app, "GET", "/th%E9.py")  # not UTF-8: still a readable 404 page
+    assert odd.status == 404 and "th?.py" in odd.text
+
+
+def test_serve_cgi_passes_a_non_ascii_path_as_its_bytes(folder: Path, script: MakeScript) -> None:
+    script("bytes.py", BYTES_DUMP)
+    script("café.py", BYTES_DUMP)
+    srv = gl.serve_cgi(folder, name="test-cgi-bytes")
+    try:
+        assert srv.url.startswith("http://127.0.0.1:")
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(
+                b"GET /bytes.py/caf%C3%A9?q=caf%C3%A9 HTTP/1.1\r\nHost: x\r\n"
+                b"X-Name: caf\xc3\xa9\r\nConnection: close\r\n\r\n"
+            )
+            raw = b"".join(iter(lambda: sock.recv(65536), b""))
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), raw[:200]
+        seen = json.loads(body)
+        assert seen["text"]["PATH_INFO"] == "/café"
+        assert _as_bytes(seen)["PATH_INFO"] == b"/caf\xc3\xa9"
+        assert seen["text"]["QUERY_STRING"] == "q=caf%C3%A9"
+        assert seen["text"]["HTTP_X_NAME"] == "café"
+        named = httpx.get(srv.url + "caf%C3%A9.py/caf%C3%A9", timeout=5)
+        assert named.status_code == 200, named.text
+        assert named.json()["text"]["SCRIPT_NAME"] == "/café.py"
+        assert named.json()["text"]["PATH_INFO"] == "/café"
+        assert srv.errors == []
+    finally:
+        srv.stop()

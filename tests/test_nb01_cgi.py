@@ -415,6 +415,11 @@ VALID_VARIANTS = {
         'sys.stdout.buffer.write(b"Content-Type: text/html; charset=utf-8\\r\\n\\r\\n")\n'
         "sys.stdout.flush()\n",
     ),
+    "print() headers, a flush, then the body through sys.stdout.buffer": (
+        'print(f"<h1>Hello, {html.escape(name)}!</h1>")',
+        "sys.stdout.flush()\n"
+        '    sys.stdout.buffer.write(f"<h1>Hello, {html.escape(name)}!</h1>\\n".encode())',
+    ),
     "an explicit Status: 200 OK and an upper-case form": (
         'print("Content-Type: text/html; charset=utf-8")\n',
         'print("Status: 200 OK")\nprint("Content-Type: text/html; charset=utf-8")\n',
@@ -523,6 +528,51 @@ def test_a_name_left_url_encoded_is_told_to_decode_it() -> None:
     assert "Grace+Hopper" in bad
     assert "decode it: parse_qs turns + into a space and %XX into bytes" in bad
     assert "arrives on stdin" not in bad
+
+
+def test_a_name_split_by_hand_is_told_to_decode_it_even_when_it_is_escaped() -> None:
+    """html.escape is there; %3Cscript%3E only shows that the name was never decoded."""
+    result = CGI_FORM.evaluate(
+        solution_with(
+            'fields = parse_qs(os.environ.get("QUERY_STRING", ""))',
+            'fields = {"name": [os.environ.get("QUERY_STRING", "").partition("name=")[2]]}',
+        )
+    )
+    assert not result.passed
+    (html_line,) = [t for t in failing(result) if "%3Cscript%3E" in t]
+    assert "should contain '&lt;script&gt;'" in html_line
+    assert "still has its URL encoding" in html_line and "parse_qs" in html_line, html_line
+    assert "decode it first" in html_line
+    assert "Escape the name before it goes into the page" not in html_line
+    assert any("Grace%20Hopper" in t and "decode it" in t for t in failing(result))
+
+
+BUFFERED_BODY = (
+    'print(f"<h1>Hello, {html.escape(name)}!</h1>")\n    print(\'<p><a href="?">Again</a></p>\')',
+    'sys.stdout.buffer.write(f"<h1>Hello, {html.escape(name)}!</h1>\\n".encode())',
+)
+
+
+def test_a_body_written_to_the_buffer_after_printed_headers_is_told_to_flush() -> None:
+    """print() waits in sys.stdout; sys.stdout.buffer.write() goes out first."""
+    result = CGI_FORM.evaluate(solution_with(*BUFFERED_BODY))
+    assert not result.passed
+    bad = failing(result)
+    greeting = next(t for t in bad if t.startswith("GET /?name=Ada"))
+    assert "The output must start with headers" not in greeting, greeting
+    assert "the body went out before the headers" in greeting, greeting
+    assert "sys.stdout.flush() before writing to sys.stdout.buffer" in greeting
+    assert "or write everything one way" in greeting
+    assert not any("The output must start with headers" in t for t in bad), bad
+
+
+def test_headers_that_never_end_after_a_buffered_body_still_get_the_flush_advice() -> None:
+    source = solution_with(*BUFFERED_BODY).replace(
+        "print()  # the empty line: headers end, body begins", "# (forgotten)"
+    )
+    result = CGI_FORM.evaluate(source)
+    greeting = next(t for t in failing(result) if t.startswith("GET /?name=Ada"))
+    assert "sys.stdout.flush() before writing to sys.stdout.buffer" in greeting, greeting
 
 
 def test_the_whole_field_on_the_page_is_told_to_parse_it() -> None:

@@ -72,6 +72,8 @@ def make_respond(
     head_on_empty_chunk: bool = False,
     head_in_start_response: bool = False,
     close_twice: bool = False,
+    swallow: bool = False,
+    write_without_head: bool = False,
 ) -> Any:
     """A respond with one chosen mistake (the defaults make a correct one)."""
 
@@ -84,7 +86,7 @@ def make_respond(
                 state["sent"] = True
 
         def write(data: bytes) -> None:
-            if data or head_on_empty_chunk:
+            if (data or head_on_empty_chunk) and not write_without_head:
                 send_head_once()
             if data:
                 send_body(data)
@@ -104,8 +106,14 @@ def make_respond(
         if eager_head:
             send_head_once()
         try:
-            for chunk in body:
-                write(chunk)
+            try:
+                for chunk in body:
+                    if chunk:
+                        send_head_once()  # the loop's own head, when write() sends none
+                    write(chunk)
+            except Exception:
+                if not swallow:
+                    raise
             if not state["sent"]:
                 send_head_once()
             if close_twice and hasattr(body, "close"):
@@ -223,6 +231,34 @@ def test_replacing_the_status_after_the_head_went_out_is_named() -> None:
     result = RESPOND.evaluate(make_respond(reraise=False))
     assert failed_titles(result) == {"exc_info after the body started"}
     assert any("exc_info[1].with_traceback" in text for _, text in result.lines)
+
+
+def test_swallowing_the_apps_error_is_named_not_blamed_on_start_response() -> None:
+    """start_response re-raised, as it must; respond's except around the loop ate it."""
+    result = RESPOND.evaluate(make_respond(swallow=True))
+    assert failed_titles(result) == {"exc_info after the body started"}, str(result)
+    (line,) = [t for m, t in result.lines if m == "✗"]
+    assert "respond caught the app's error and returned normally" in line
+    assert "do not catch it around the loop" in line
+    assert "let it out after the finally (which still calls close())" in line
+    assert "with_traceback" not in line  # start_response is not the part to change
+
+
+def test_a_start_response_that_does_not_reraise_is_still_told_to() -> None:
+    """Both mistakes at once: start_response is the first to fix."""
+    result = RESPOND.evaluate(make_respond(reraise=False, swallow=True))
+    late = [t for m, t in result.lines if m == "✗" and t.startswith("exc_info after the body")]
+    line = next(t for t in late if "re-raise" in t)
+    assert "exc_info[1].with_traceback" in line and "caught the app's error" not in line
+
+
+def test_a_write_that_sends_no_head_is_told_to_send_it_first() -> None:
+    result = RESPOND.evaluate(make_respond(write_without_head=True))
+    assert failed_titles(result) == {"write()"}, str(result)
+    (line,) = [t for m, t in result.lines if m == "✗"]
+    assert "write() must send the head first, if it has not gone out yet" in line
+    assert "(the same flag the loop uses)" in line
+    assert "Keep a flag such as head_sent" not in line
 
 
 def test_sending_the_head_more_than_once_is_named() -> None:

@@ -13,7 +13,10 @@ Theory of operation: :class:`CGIApp` is the glue between a WSGI server and
    (and at most ``max_input`` bytes: 413 beyond);
 4. rebuilds the request headers from the ``HTTP_*`` keys and calls
    ``run_cgi`` with the server's own ``SERVER_NAME``, ``SERVER_PORT`` and
-   ``REMOTE_ADDR``, so the script sees the request the server received;
+   ``REMOTE_ADDR``, so the script sees the request the server received (the
+   environ's strings are PEP 3333 latin-1, so the path, the query and the
+   script's name go back to their bytes first: the script gets the request's
+   own bytes, and ``/caf%C3%A9.py`` finds the file ``café.py``);
 5. sends the script's response, with ``Content-Length`` set from the body
    and hop-by-hop headers dropped (PEP 3333 leaves those to the server).
 
@@ -87,9 +90,10 @@ class CGIApp:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path_info = environ.get("PATH_INFO", "") or "/"
         query = environ.get("QUERY_STRING", "")
-        label = f"{environ.get('REQUEST_METHOD', 'GET')} {path_info}"
-        label += f"?{query}" if query else ""
+        label = f"{environ.get('REQUEST_METHOD', 'GET')} {_as_text(path_info)}"
+        label += f"?{_as_text(query)}" if query else ""
         name, rest = split_script_path(path_info)
+        name = _as_text(name)  # the file's name: the URL's bytes as UTF-8 text
         back = "../" * max(path_info.count("/") - 1, 0)  # relative links from here
         if not name:
             if rest:  # "//something": an empty script name with more after it
@@ -111,7 +115,7 @@ class CGIApp:
             page = failure_page(f"{exc.status} {reason_for(exc.status)}", label, str(exc))
             return self._send(start_response, exc.status, "text/plain; charset=utf-8", page)
         target = quote(rest.encode("latin-1"), safe="/;=,:@!$&'()*+~") + (
-            f"?{query}" if query else ""
+            f"?{_as_text(query)}" if query else ""
         )
         result = run_cgi(
             script,
@@ -121,7 +125,7 @@ class CGIApp:
             body,
             timeout=self.timeout,
             max_output=self.max_output,
-            script_name=environ.get("SCRIPT_NAME", "") + "/" + name,
+            script_name=_as_text(environ.get("SCRIPT_NAME", "")) + "/" + name,
             server_name=environ.get("SERVER_NAME", "127.0.0.1"),
             server_port=environ.get("SERVER_PORT", "80") or "80",
             remote_addr=environ.get("REMOTE_ADDR", "127.0.0.1"),
@@ -194,6 +198,19 @@ class CGIApp:
             [("Content-Type", content_type), ("Content-Length", str(len(body)))],
         )
         return [body]
+
+
+def _as_text(value: str) -> str:
+    """A PEP 3333 (latin-1) string as the UTF-8 text its bytes spell, losslessly.
+
+    ``run_cgi`` takes text and sends it as UTF-8, so this round trip hands the
+    script the very bytes of the request (bytes that are not UTF-8 included, as
+    surrogate escapes). A string beyond latin-1 is text already.
+    """
+    try:
+        return value.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value
 
 
 def _request_headers(environ: Environ) -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ def _page(title: str, content: str) -> bytes:
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
         f"</title></head><body style='{_STYLE}'><h1>{html.escape(title)}</h1>{content}"
         f"</body></html>"
-    ).encode()
+    ).encode("utf-8", "replace")  # a name from a URL that is not UTF-8: '?' for its bytes
 
 
 def index_page(folder_name: str, scripts: list[ScriptEntry], prefix: str = "") -> bytes:

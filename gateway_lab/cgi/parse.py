@@ -51,6 +51,13 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _STATUS = re.compile(r"([2-5][0-9][0-9])(?:[ \t]+(.*))?")
 _ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# A header block further down (at the end of a body's last line, too): Content-Type (or
+# Status, Location), more headers, then the empty line.
+_LATER_HEADER = re.compile(
+    rb"((?:content-type|status|location)[ \t]*:[^\r\n]*)\r?\n"
+    rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]*:[^\r\n]*\r?\n)*\r?(?:\n|\Z)",
+    re.IGNORECASE,
+)
 
 _EXAMPLE = (
     "A CGI script prints its headers first, one per line, then an empty line, "
@@ -119,6 +126,35 @@ def _check_header_line(number: int, line: bytes) -> tuple[str, str]:
     return name.decode("latin-1"), value.decode("latin-1").strip(" \t")
 
 
+def _check_not_body_first(data: bytes, first: bytes) -> None:
+    """Raise when line 1 is not a header but a header line comes later: body first.
+
+    A Python script that prints its headers with ``print()`` and writes its
+    body with ``sys.stdout.buffer.write()`` sends exactly that: ``print()``
+    keeps its text in ``sys.stdout`` until a flush, so the body's bytes,
+    written straight to the buffer beneath, leave first.
+    """
+    name, colon, _ = first.partition(b":")
+    if (colon and _TOKEN.fullmatch(name)) or first[:1] in (b" ", b"\t"):
+        return
+    if first.startswith(b"HTTP/"):
+        return
+    later = _LATER_HEADER.search(data, 1)  # on line 1 too, after a body's bytes
+    if later is None:
+        return
+    number = data.count(b"\n", 0, later.start()) + 1
+    raise CGIOutputError(
+        f"Line 1 of the script's output, {_show(first)}, is not a header, but a header "
+        f"comes later, {_show(later.group(1))} on line {number}: the body went out "
+        f"before the headers. "
+        f"A Python script does this when it prints its headers with print() and writes "
+        f"its body with sys.stdout.buffer.write(): print() keeps its text in sys.stdout "
+        f"until a flush, so the bytes written to sys.stdout.buffer leave first. Call "
+        f"sys.stdout.flush() before writing to sys.stdout.buffer, or write everything "
+        f"one way.\n{_EXAMPLE}"
+    )
+
+
 def _split_head(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     """The header fields and the body; raises CGIOutputError on garbage."""
     if not data:
@@ -141,6 +177,8 @@ def _split_head(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
                     f"{_EXAMPLE}"
                 )
             return fields, data[position:]
+        if not fields:
+            _check_not_body_first(data, line)
         fields.append(_check_header_line(len(fields) + 1, line))
         if position > MAX_HEADER_BYTES:
             break

@@ -21,6 +21,16 @@ Request headers are filtered before they become ``HTTP_*`` variables
 does a name with ``_`` in it, which would be indistinguishable from its
 ``-`` spelling once upper-cased (``Content_Length`` would pose as
 ``CONTENT_LENGTH``).
+
+Bytes, not text: a CGI server hands the script the request's own bytes (RFC 3875
+leaves the encoding to the server; Apache passes the bytes through), so for
+``/caf%C3%A9`` a Python script's ``os.environb`` holds ``b'/caf\\xc3\\xa9'`` and
+its ``os.environ`` shows ``'/café'``. The meta-variables are built as PEP 3333
+strings, one character per byte (latin-1): ``run_cgi`` first turns its
+arguments into the bytes a client would send (text as UTF-8; header values are
+latin-1, as on the wire), and :func:`child_environment` turns each value back
+into those bytes for the child, never into the UTF-8 of its latin-1 spelling
+(``'/cafÃ©'``).
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from gateway_lab.cgi.explain import explain_crash, explain_spawn_error
 from gateway_lab.cgi.parse import CGIOutputError, parse_cgi_output
@@ -60,6 +71,8 @@ __all__ = ["SAFE_PATH", "CGIResult", "child_environment", "forwardable_headers",
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 TRACEBACK_MARK = b"Traceback (most recent call last)"
+# Printable ASCII stays as it is in a target; every other byte is percent-encoded.
+_PRINTABLE = "".join(chr(code) for code in range(0x21, 0x7F))
 
 
 @dataclass(repr=False)
@@ -118,12 +131,45 @@ def _gateway_answer(status: int, problem: str) -> _Verdict:
 
 
 def child_environment(variables: dict[str, str]) -> dict[str, str]:
-    """The whole environment a script gets: a safe PATH, LANG, the meta-variables."""
+    """The whole environment a script gets: a safe PATH, LANG, the meta-variables.
+
+    ``variables`` are PEP 3333 strings (one character per byte, latin-1), as
+    ``cgi_variables`` builds them. Each value goes to the child as the bytes it
+    stands for: the values here are those bytes through ``os.fsdecode``, which
+    ``subprocess`` undoes exactly, so they are also what the script's
+    ``os.environ`` shows (``'/café'`` for ``/caf%C3%A9``).
+    """
     interpreter_dir = os.path.dirname(sys.executable)
     path = SAFE_PATH
     if interpreter_dir and interpreter_dir not in SAFE_PATH.split(":"):
         path = f"{interpreter_dir}:{SAFE_PATH}"
-    return {"PATH": path, "LANG": "C.UTF-8", **variables}
+    meta = {key: _as_child_sees_it(value) for key, value in variables.items()}
+    return {"PATH": path, "LANG": "C.UTF-8", **meta}
+
+
+def _as_child_sees_it(value: str) -> str:
+    """A latin-1 meta-variable as the child's os.environ shows its bytes."""
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:  # beyond latin-1: text that never was bytes; as UTF-8
+        return value
+    return os.fsdecode(raw)
+
+
+def _latin1(text: str) -> str:
+    """Text (a typed path, a file name) as its UTF-8 bytes, one character per byte."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def _wire_target(path: str) -> str:
+    """The target a client would send: text as UTF-8, the query one character per byte.
+
+    The path part is percent-encoded beyond printable ASCII (``PATH_INFO`` is
+    decoded from it, to the same bytes); the query keeps its bytes as they are.
+    """
+    raw = path.encode("utf-8", "surrogateescape")
+    raw_path, mark, query = raw.partition(b"?")
+    return quote(raw_path, safe=_PRINTABLE) + mark.decode() + query.decode("latin-1")
 
 
 def forwardable_headers(headers: HeadersLike) -> list[tuple[str, str]]:
@@ -197,8 +243,12 @@ def run_cgi(
     ``path`` is the request target after the script's name (``/extra?x=1``):
     it becomes ``PATH_INFO`` and ``QUERY_STRING`` (``""`` or ``"?x=1"`` give an
     empty ``PATH_INFO``, as for ``/hello.py?x=1``). ``script_name`` defaults to
-    ``/`` plus the script's file name. A script's failure never raises: the
-    result's ``status`` and ``problem`` tell it.
+    ``/`` plus the script's file name. Non-ASCII text in ``path`` and
+    ``script_name`` goes as UTF-8, as a browser sends it; header values are
+    latin-1, as on the wire. The script gets those bytes (see the module notes),
+    and ``environ`` is its environment as its ``os.environ`` shows it. A
+    script's failure never raises: the result's ``status`` and ``problem`` tell
+    it.
     """
     require_os("gl.run_cgi", "a new process for the script")
     started = time.perf_counter()
@@ -208,10 +258,10 @@ def run_cgi(
     forwarded = forwardable_headers(headers)
     variables = cgi_variables(
         method,
-        path,
+        _wire_target(path),
         forwarded,
         len(data) if data else None,
-        script_name=f"/{name}" if script_name is None else script_name,
+        script_name=_latin1(f"/{name}" if script_name is None else script_name),
         server_name=server_name,
         server_port=int(server_port) if str(server_port).isdigit() else SERVER_PORT,
         remote_addr=remote_addr,

@@ -13,7 +13,10 @@ must show.
   HTML-escaped. The greeting is read in the page's text, as a browser
   shows it, so ``Hello, <b>Ada</b>!`` is right; its advice follows what
   the page showed (``field="name"``), and the hints below are for a page
-  where the name is missing.
+  where the name is missing. The HTML name is checked as it is (an
+  ``&amp;lt;`` must not pass for ``&lt;``), but a page that shows it still
+  URL-encoded gets the decoding advice, not the escaping one
+  (``echoes="name"``).
 
 The reference solution is ``notebooks/solutions/cgi-form.py``.
 
@@ -108,6 +111,7 @@ def _form_cases() -> list[CGICase]:
                 says="a name that is HTML",
             ),
             absent=("<script>",),
+            echoes="name",  # still %3Cscript%3E on the page: decode first (parse_qs)
             hint=(
                 "Escape the name before it goes into the page, with html.escape(name): "
                 "otherwise a visitor can put their own HTML and JavaScript into it."

@@ -19,7 +19,9 @@ status with ``exc_info`` say which step they are at (``closes.step``), so a
 judge knows *when* the head went out: sent by ``start_response`` itself (a
 server that does not wait for the body) or for an empty chunk (one that
 does not skip ``b""``); either way the later ``exc_info`` found the head
-already sent, and the feedback says which mistake it was.
+already sent, and the feedback says which mistake it was. The app that fails
+after the body started names its step too, so a ``respond`` that swallowed
+the error its ``start_response`` rightly re-raised is told so.
 
 The reference solution is ``notebooks/solutions/wsgi_server_respond.py``.
 
@@ -34,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from gateway_lab import specs
 from gateway_lab.exercises.framework import register
 from gateway_lab.exercises.server import (
+    WRITE_HEAD_FIRST,
     AppFailure,
     CloseCounter,
     ClosingIterator,
@@ -47,6 +50,7 @@ from gateway_lab.exercises.server import (
     expect,
     head_sent_once,
     no_error,
+    reraise_hint,
     run_case,
 )
 from gateway_lab.types import Environ, StartResponse, WSGIApp
@@ -164,9 +168,10 @@ def _judge_write(run: Run) -> list[Expectation]:
                 f"data) and `return write` at the end of start_response. See {specs.PEP3333_WRITE}",
             )
         ]
+    wrote_first = run.events[:1] == [("body", b"Hello, ")]  # write()'s bytes before any head
     return [
         *no_error(run),
-        *head_sent_once(run, "200 OK"),
+        *head_sent_once(run, "200 OK", body_first_hint=WRITE_HEAD_FIRST if wrote_first else ""),
         expect(
             run.body == b"Hello, write!",
             "write() output came first, then the returned body: b'Hello, write!'",
@@ -181,6 +186,7 @@ def _judge_write(run: Run) -> list[Expectation]:
 # The step an app is at while it calls start_response("200 OK", ...): a head
 # recorded at this step was sent by the learner's start_response itself.
 IN_START_RESPONSE = "start_response"
+IN_LATE_EXC_INFO = "start_response(..., exc_info)"  # still so once respond is back: it raised
 
 
 def _sent_by_start_response(run: Run) -> bool:
@@ -299,7 +305,9 @@ def _too_late_app(closes: CloseCounter) -> WSGIApp:
             try:
                 raise AppFailure("failed in the middle of the body")
             except AppFailure:
+                closes.step = IN_LATE_EXC_INFO
                 start_response("500 Internal Server Error", TEXT, sys.exc_info())
+                closes.step = "exc_info returned"  # start_response did not raise
             yield b"never"
 
         return ClosingIterator(steps(), closes)
@@ -308,21 +316,12 @@ def _too_late_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_too_late(run: Run) -> list[Expectation]:
-    reraised = isinstance(run.raised, AppFailure)
-    if run.raised is None:
-        why = "respond returned normally"
-    else:
-        why = f"it raised {type(run.raised).__name__} instead"
+    hint = reraise_hint(run, reraised_inside=run.closes.step == IN_LATE_EXC_INFO)
     return [
         expect(
-            reraised,
+            isinstance(run.raised, AppFailure),
             "the app's own error came back out of respond (the server can now abort)",
-            (
-                f"after the head went out, start_response(..., exc_info) must re-raise the "
-                f"app's error (raise exc_info[1].with_traceback(exc_info[2])), so that the "
-                f"server cuts the connection instead of finishing a response that lies; "
-                f"{why}. See {specs.PEP3333_ERROR_HANDLING}"
-            ),
+            f"{hint} See {specs.PEP3333_ERROR_HANDLING}",
         ),
         *head_sent_once(run, "200 OK"),
         body_is(run, b"part"),

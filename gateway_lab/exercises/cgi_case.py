@@ -22,6 +22,7 @@ from gateway_lab.cgi.run import CGIResult, run_cgi
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.page import (
     DECODE_HINT,
+    ENCODED_HTML_HINT,
     FIELD_HINT,
     LIST_HINT,
     WORDING_HINT,
@@ -45,6 +46,10 @@ class CGICase:
     read in the page's text as a browser shows it (markup around the value
     is fine), and a failed one gets advice that follows what the page showed
     (:meth:`page_hint`), ``hint`` only when the value is not there at all.
+    ``echoes``: a form field the page shows back, checked as it is (no
+    reading as a browser does); when the page shows it still URL-encoded, the
+    page's checks give the decoding advice instead of ``hint``
+    (:meth:`own_hint`).
     """
 
     case: Case
@@ -52,6 +57,7 @@ class CGICase:
     shows: tuple[tuple[str, str], ...] = ()
     hint: str = ""
     field: str = ""
+    echoes: str = ""
 
     @property
     def method(self) -> str:
@@ -75,12 +81,22 @@ class CGICase:
     @property
     def sent(self) -> tuple[str, str]:
         """The ``field``'s value as the request sends it (encoded) and decoded; empty if none."""
-        if not self.field:
+        return self._sent(self.field)
+
+    def _sent(self, field: str) -> tuple[str, str]:
+        if not field:
             return "", ""
         form = self.body.decode("latin-1") if self.method == "POST" else self.target
-        found = re.search(rf"(?:^|[?&;]){re.escape(self.field)}=([^&;]*)", form)
+        found = re.search(rf"(?:^|[?&;]){re.escape(field)}=([^&;]*)", form)
         raw = found.group(1) if found else ""
         return raw, unquote_plus(raw)
+
+    def own_hint(self, page: str) -> str:
+        """``hint``, or the decoding advice when ``page`` shows ``echoes`` still URL-encoded."""
+        raw, value = self._sent(self.echoes)
+        if raw != value and (raw in page or raw in page_text(page)):
+            return ENCODED_HTML_HINT
+        return self.hint
 
     @property
     def wanted(self) -> tuple[str, ...]:
@@ -137,6 +153,7 @@ class CGICase:
         learner is never told to fix a part that passed.
         """
         case = self.case
+        hint = self.own_hint(result.text)
         status = replace(case, contains=(), equals=None, headers_expected={})
         checks = [(ok, text, STATUS_HINT) for ok, text in status.expectations(result)]
         if self.field:
@@ -144,7 +161,7 @@ class CGICase:
             page = replace(case, status=None, contains=(), headers_expected={})
         else:
             page = replace(case, status=None, headers_expected={})
-        checks += [(ok, text, self.hint) for ok, text in page.expectations(result)]
+        checks += [(ok, text, hint) for ok, text in page.expectations(result)]
         for text in self.absent:
             found = text in result.text
             checks.append(
@@ -153,15 +170,13 @@ class CGICase:
                     f"body has no unescaped {text!r}"
                     if not found
                     else f"body should not contain {text!r} as it is, but it does",
-                    self.hint,
+                    hint,
                 )
             )
         shown = without_comments(result.text)
         for pattern, meaning in self.shows:
             seen = re.search(pattern, shown, re.IGNORECASE) is not None
-            checks.append(
-                (seen, meaning if seen else f"should show {meaning}, but does not", self.hint)
-            )
+            checks.append((seen, meaning if seen else f"should show {meaning}, but does not", hint))
         for name, part in case.headers_expected.items():
             one_header = replace(
                 case, status=None, contains=(), equals=None, headers_expected={name: part}

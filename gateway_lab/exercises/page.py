@@ -6,7 +6,10 @@ the way one does (html.parser: tags and comments dropped, entities decoded,
 runs of white space made one space), and ``Hello, <b>Ada</b>!`` reads
 ``Hello, Ada!``. When the greeting is not there, the hints below say what the
 page showed instead: a list printed whole, the whole ``name=...`` field, a
-name still URL-encoded, or the name in other words.
+name still URL-encoded, or the name in other words. A name that is HTML
+(``%3Cscript%3E``) and is still URL-encoded on the page gets the decoding
+advice too (:data:`ENCODED_HTML_HINT`): html.escape has nothing to escape in it
+yet, so telling the learner to escape it would miss the fault.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from html.parser import HTMLParser
 
 __all__ = [
     "DECODE_HINT",
+    "ENCODED_HTML_HINT",
     "FIELD_HINT",
     "LIST_HINT",
     "TAKE_FIRST",
@@ -39,6 +43,12 @@ DECODE_HINT = (
     "The name still has its URL encoding (a '+' or a %XX) on the page: decode it: "
     "parse_qs turns + into a space and %XX into bytes (then text), so parse the query "
     "string or the body with urllib.parse.parse_qs rather than splitting it by hand."
+)
+ENCODED_HTML_HINT = (
+    "The name still has its URL encoding on the page (%3C where the visitor sent <), so "
+    "html.escape finds nothing to escape yet: decode it first: parse the query string "
+    "with urllib.parse.parse_qs rather than splitting it by hand (parse_qs turns %XX "
+    "into bytes, then text), then escape the decoded name."
 )
 WORDING_HINT = (
     "The name is on the page, but not in the words asked for: print exactly {wanted!r}, "

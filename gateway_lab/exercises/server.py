@@ -62,6 +62,8 @@ __all__ = [
     "CloseCounter",
     "ClosingList",
     "Expectation",
+    "SWALLOWED",
+    "WRITE_HEAD_FIRST",
     "Run",
     "ServerCase",
     "ServerPartExercise",
@@ -71,10 +73,21 @@ __all__ = [
     "expect",
     "head_sent_once",
     "no_error",
+    "reraise_hint",
     "run_case",
 ]
 
 Expectation = tuple[bool, str]  # (passed, the sentence the learner reads)
+
+# Two causes a respond() case can name reliably (see course.wsgi_server).
+WRITE_HEAD_FIRST = (
+    "write() must send the head first, if it has not gone out yet (the same flag the "
+    "loop uses), then its data."
+)
+SWALLOWED = (
+    "respond caught the app's error and returned normally: do not catch it around the "
+    "loop; let it out after the finally (which still calls close())."
+)
 
 
 class CloseCounter:
@@ -158,18 +171,24 @@ def expect(ok: bool, good: str, bad: str) -> Expectation:
     return (ok, good if ok else bad)
 
 
-def head_sent_once(run: Run, status: str) -> list[Expectation]:
-    """The head went out exactly once, before any body bytes, with ``status``."""
+def head_sent_once(run: Run, status: str, body_first_hint: str = "") -> list[Expectation]:
+    """The head went out exactly once, before any body bytes, with ``status``.
+
+    ``body_first_hint``: what to change when body bytes went out before the
+    head (a judge that knows which code sent them), instead of the flag advice.
+    """
     heads = run.heads
     body_first = bool(run.events) and run.events[0][0] != "head"
+    advice = "Keep a flag such as head_sent, and send the head only when it is False."
+    if body_first and body_first_hint:
+        advice = body_first_hint
     results = [
         expect(
             len(heads) == 1 and not body_first,
             "the head was sent once, before the body",
             (
                 f"the head should be sent exactly once, before any body bytes; it was sent "
-                f"{len(heads)} time(s){' after body bytes' if body_first else ''}. Keep a "
-                f"flag such as head_sent, and send the head only when it is False."
+                f"{len(heads)} time(s){' after body bytes' if body_first else ''}. {advice}"
             ),
         )
     ]
@@ -181,6 +200,23 @@ def head_sent_once(run: Run, status: str) -> list[Expectation]:
         )
     )
     return results
+
+
+def reraise_hint(run: Run, reraised_inside: bool) -> str:
+    """What to change when the app's error, after the head went out, did not leave respond.
+
+    ``reraised_inside``: the app's ``start_response(..., exc_info)`` call raised
+    (the app's step says so), so ``respond`` itself caught the error: :data:`SWALLOWED`.
+    """
+    if run.raised is None and reraised_inside:
+        return SWALLOWED
+    raised = run.raised
+    why = f"it raised {type(raised).__name__} instead" if raised else "respond returned normally"
+    return (
+        f"after the head went out, start_response(..., exc_info) must re-raise the "
+        f"app's error (raise exc_info[1].with_traceback(exc_info[2])), so that the "
+        f"server cuts the connection instead of finishing a response that lies; {why}."
+    )
 
 
 def no_error(run: Run) -> list[Expectation]:

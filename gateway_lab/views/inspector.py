@@ -185,7 +185,12 @@ def path_story_html(path: str = "/café") -> str:
         ("on the wire (request line)", repr(wire), "UTF-8 bytes, percent-encoded: ASCII only"),
         ("percent-decoded bytes", repr(decoded), "what every gateway starts from"),
         (
-            "CGI / WSGI: environ['PATH_INFO']",
+            "CGI: the script's PATH_INFO",
+            repr(decoded),
+            "the bytes themselves (Python's os.environ decodes them as UTF-8)",
+        ),
+        (
+            "WSGI: environ['PATH_INFO']",
             repr(environ["PATH_INFO"]),
             "each byte decoded as latin-1: one character per byte, nothing lost",
         ),
