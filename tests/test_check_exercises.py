@@ -164,8 +164,9 @@ def test_a_finding_merged_across_requests_names_them_all() -> None:
     result = gl.exercise("wsgi-hello-name").check(divides_by_zero, quiet=True)
     (row,) = _finding_rows(result)
     assert row.startswith(
-        "app.raised on GET /?name=Ada, GET /?name=Grace%20Hopper, GET /?name=Zo%C3%AB, GET /:"
-    )
+        "app.raised on GET /?name=Ada, GET /?name=Grace%20Hopper, GET /?name=Grace+Hopper, "
+        "GET /?name=Zo%C3%AB, GET /?lang=en&name=Ada, GET /?name=Ada&lang=en, GET /:"
+    ), row
     for text in _failing_rows(result):
         assert "no complete response" in text and "see app.raised below" in text, text
 
@@ -309,6 +310,18 @@ def test_an_exercise_in_a_few_lines(capsys: Any) -> None:
     assert teapot(app).passed
     assert "✓ teapot: passed" in capsys.readouterr().out
     assert repr(teapot) == "<Exercise 'teapot' (wsgi, 1 cases)>"
+
+
+def test_a_case_can_name_text_the_body_must_not_contain() -> None:
+    """``lacks``: a ✗ row when the text is in the body, no row at all when it is not."""
+    from gateway_lab.interface.response import Response
+
+    case = Case("GET /?name=Ada&lang=en", contains="Hello, Ada!", lacks=("&", "+"))
+    good = case.expectations(Response(200, body=b"Hello, Ada!"))
+    assert good == [(True, "status 200"), (True, "body contains 'Hello, Ada!'")]
+    bad = case.expectations(Response(200, body=b"Hello, Ada!&lang=en"))
+    assert bad[1] == (True, "body contains 'Hello, Ada!'")
+    assert bad[2:] == [(False, "body should not contain '&', got b'Hello, Ada!&lang=en'")]
 
 
 def test_result_renders_in_a_notebook() -> None:

@@ -501,6 +501,7 @@ def test_hello_name_checks_the_content_type_of_every_answer() -> None:
     rows = [text for text in _failures(result) if "Content-Type" in text]
     assert {row.split(" (", 1)[0] for row in rows} == {
         "GET /?name=Grace%20Hopper",
+        "GET /?name=Grace+Hopper",
         "GET /?name=Zo%C3%AB",
         "GET /",
     }, str(result)
@@ -512,7 +513,7 @@ def test_hello_name_bang_advice_is_only_on_the_body_row() -> None:
     failures = _failures(result)
     content_type = [text for text in failures if "Content-Type" in text]
     body = [text for text in failures if "body should contain" in text]
-    assert len(content_type) == 4 and len(body) == 4, str(result)
+    assert len(content_type) == 7 and len(body) == 7, str(result)
     assert not any("the task asks for the '!'" in text for text in content_type), str(result)
     assert all("the task asks for the '!'" in text for text in body), str(result)
 
@@ -525,6 +526,7 @@ def test_bang_advice_names_only_a_missing_bang() -> None:
         (b"Hello, Ada.", True),
         (b"Hello, Adam!", False),  # another name: the '!' is there
         (b"Hi, Ada!", False),
+        (b"Hello, Ada&lang=en!", False),  # the '!' is there, after the rest of the query
     ):
         rows = case.expectations(Response(200, [("Content-Type", "text/html")], body))
         said = [text for ok, text in rows if not ok and "the task asks for the '!'" in text]
@@ -565,6 +567,123 @@ def test_hello_name_a_body_not_in_utf8_is_named() -> None:
     result = WSGI_HELLO_NAME.check(latin_1_undeclared, quiet=True)
     (failure,) = _failures(result)
     assert "Zo%C3%AB" in failure and "the body is not UTF-8" in failure, str(result)
+
+
+# -- wsgi-hello-name: a query split by hand, and the list parse_qs gives -------------------
+def _hello_from(name: str, start_response: Any) -> list[bytes]:
+    return _respond(start_response, "200 OK", f"Hello, {name}!".encode(), "text/plain")
+
+
+def splits_and_unquotes(environ: Any, start_response: Any) -> Any:
+    """What a learner sent: right for %20 and %C3%AB, wrong for '+' and for a second parameter."""
+    from urllib.parse import unquote
+
+    name = unquote(environ["QUERY_STRING"].partition("name=")[2]) or "World"
+    return _hello_from(name, start_response)
+
+
+def splits_and_unquotes_plus(environ: Any, start_response: Any) -> Any:
+    """'+' decoded, but a parameter after the name is still greeted."""
+    from urllib.parse import unquote_plus
+
+    name = unquote_plus(environ["QUERY_STRING"].partition("name=")[2]) or "World"
+    return _hello_from(name, start_response)
+
+
+def first_parameter(environ: Any, start_response: Any) -> Any:
+    """Greets the value of the first parameter, whatever its name."""
+    from urllib.parse import unquote_plus
+
+    first = environ["QUERY_STRING"].split("&")[0]
+    return _hello_from(unquote_plus(first.partition("=")[2]) or "World", start_response)
+
+
+def greets_the_list(environ: Any, start_response: Any) -> Any:
+    from urllib.parse import parse_qs
+
+    name = parse_qs(environ.get("QUERY_STRING", "")).get("name", "World")  # a list, not [0]
+    return _hello_from(name, start_response)
+
+
+def _rows_about(result: ExerciseResult, request: str) -> list[str]:
+    return [text for text in _failures(result) if text.startswith(f"{request} (")]
+
+
+PARSE_QS_ADVICE = (
+    "parse the query with urllib.parse.parse_qs(environ['QUERY_STRING']): it decodes '+' as "
+    "a space and splits at '&'"
+)
+
+
+def test_a_query_split_by_hand_and_unquoted_fails_on_plus_and_ampersand() -> None:
+    result = WSGI_HELLO_NAME.check(splits_and_unquotes, quiet=True)
+    assert not result.passed and not result.unfinished, str(result)
+    plus = _rows_about(result, "GET /?name=Grace+Hopper")
+    after = _rows_about(result, "GET /?name=Ada&lang=en")
+    assert {row.split(" (", 1)[0] for row in _failures(result)} == {
+        "GET /?name=Grace+Hopper",
+        "GET /?name=Ada&lang=en",
+    }, str(result)
+    (contains, lacks) = plus
+    assert "should contain 'Hello, Grace Hopper!', got b'Hello, Grace+Hopper!'" in contains
+    assert "'+' stands for a space" in contains and PARSE_QS_ADVICE in contains, contains
+    assert "body should not contain '+'" in lacks, lacks
+    (contains, lacks) = after
+    assert "got b'Hello, Ada&lang=en!'" in contains and PARSE_QS_ADVICE in contains, contains
+    assert "body should not contain '&'" in lacks, lacks
+    # the advice once per request, and no '!' advice: the '!' is there
+    assert str(result).count(PARSE_QS_ADVICE) == 2, str(result)
+    assert "the task asks for the '!'" not in str(result), str(result)
+
+
+@pytest.mark.parametrize(
+    ("answer", "request_line", "got"),
+    [
+        (splits_and_unquotes_plus, "GET /?name=Ada&lang=en", "b'Hello, Ada&lang=en!'"),
+        (first_parameter, "GET /?lang=en&name=Ada", "b'Hello, en!'"),
+    ],
+)
+def test_another_parameter_in_the_query_is_caught(answer: Any, request_line: str, got: str) -> None:
+    result = WSGI_HELLO_NAME.check(answer, quiet=True)
+    assert not result.passed, str(result)
+    rows = _rows_about(result, request_line)
+    assert rows and f"got {got}" in rows[0] and PARSE_QS_ADVICE in rows[0], str(result)
+    assert all(text.startswith(f"{request_line} (") for text in _failures(result)), str(result)
+
+
+def test_the_list_parse_qs_gives_is_named() -> None:
+    result = WSGI_HELLO_NAME.check(greets_the_list, quiet=True)
+    assert not result.passed, str(result)
+    rows = _rows_about(result, "GET /?name=Ada")
+    assert len(rows) == 1 and "got b\"Hello, ['Ada']!\"" in rows[0], str(result)
+    assert (
+        "parse_qs gives a list for each name: take [0], as in "
+        "parse_qs(q).get('name', ['World'])[0]" in rows[0]
+    ), rows[0]
+    assert not _rows_about(result, "GET /"), str(result)  # Hello, World! is right
+    assert PARSE_QS_ADVICE not in str(result), str(result)  # nothing else is wrong
+
+
+def test_hello_name_valid_variants_pass_plus_and_ampersand() -> None:
+    from urllib.parse import parse_qs, parse_qsl, unquote_plus
+
+    def from_parse_qsl(environ: Any, start_response: Any) -> Any:
+        name = dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("name", "World")
+        return _hello_from(name, start_response)
+
+    def split_at_ampersand(environ: Any, start_response: Any) -> Any:
+        pairs = (p.partition("=") for p in environ.get("QUERY_STRING", "").split("&"))
+        names = [unquote_plus(value) for key, _, value in pairs if key == "name"]
+        return _hello_from(names[0] if names else "World", start_response)
+
+    def blank_values_kept(environ: Any, start_response: Any) -> Any:
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        return _hello_from((query.get("name") or ["World"])[0], start_response)
+
+    for answer in (from_parse_qsl, split_at_ampersand, blank_values_kept):
+        result = WSGI_HELLO_NAME.check(answer, quiet=True)
+        assert result.passed, str(result)
+        assert "GET /?name=Grace+Hopper" in str(result) and "GET /?lang=en&name=Ada" in str(result)
 
 
 # -- unfinished answers never raise ---------------------------------------------------------

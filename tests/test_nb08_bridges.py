@@ -447,6 +447,14 @@ VALID_READS: dict[str, Callable[[Any], bytes]] = {
         _length(environ)
     ),
     "in pieces, up to the length": _in_pieces,
+    "int() only of a length that is there": lambda environ: (
+        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        if environ.get("CONTENT_LENGTH")
+        else b""
+    ),
+    "a length that is not a number is none": lambda environ: environ["wsgi.input"].read(
+        int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH", "").isdigit() else 0
+    ),
 }
 READ_THE_LENGTH = 'read exactly int(environ.get("CONTENT_LENGTH") or 0) bytes'
 
@@ -478,6 +486,48 @@ def test_reads_of_exactly_the_body_pass(
     result = _check(_reading_bridge(solution, read_body))
     assert result.passed, str(result)
     assert "wsgi.input-past-content-length" not in str(result)
+
+
+# -- CONTENT_LENGTH "" ("may be empty or absent", PEP 3333) -----------------------------------
+def _default_zero(environ: Any) -> bytes:
+    """The learner's step 1: right for an absent CONTENT_LENGTH, ValueError for an empty one."""
+    length = int(environ.get("CONTENT_LENGTH", 0))
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+def test_the_check_sends_a_get_whose_content_length_is_empty() -> None:
+    seen: list[Any] = []
+
+    def recorder(environ: Any, start_response: Any) -> list[bytes]:
+        seen.append(environ.get("CONTENT_LENGTH"))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
+
+    (echo,) = [t for t in course_08.TARGET_APPS if t.label == "echo"]
+    (case,) = [c for c in echo.cases if c.says == course_08.EMPTY_LENGTH]
+    gl.Exercise("empty", "wsgi", [case]).evaluate(recorder)
+    assert case.request == "GET /" and seen == [""], seen
+
+
+def test_int_of_an_empty_content_length_fails_with_the_or_0_advice(
+    solution: dict[str, Any],
+) -> None:
+    result = _check(_reading_bridge(solution, _default_zero))
+    assert not result.passed and not result.unfinished, str(result)
+    failed = _failed(result)
+    assert all(line.startswith("[echo] ") for line in failed), failed
+    (row,) = [line for line in failed if course_08.EMPTY_LENGTH in line]
+    assert row.startswith("[echo] GET / (CONTENT_LENGTH is ''"), row
+    assert "no complete response" in row, row
+    for words in (
+        "CONTENT_LENGTH may be empty as well as absent (PEP 3333)",
+        "int('') raises ValueError",
+        'int(environ.get("CONTENT_LENGTH") or 0)',
+    ):
+        assert words in row, (words, row)
+    (raised,) = [line for line in failed if line.startswith("[echo] app.raised on GET /:")]
+    assert "ValueError: invalid literal for int()" in raised, raised
+    assert str(result).count("CONTENT_LENGTH may be empty") == 1, str(result)
 
 
 @pytest.mark.parametrize("engine", ["werkzeug", "wsgiref"])

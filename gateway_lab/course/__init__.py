@@ -57,6 +57,6 @@ def exercise(name: str) -> ExerciseLike:
     """The course exercise called ``name``: ``check = gl.exercise("wsgi-hello-name")``.
 
     >>> exercise("wsgi-hello-name")
-    <Exercise 'wsgi-hello-name' (wsgi, 4 cases)>
+    <Exercise 'wsgi-hello-name' (wsgi, 7 cases)>
     """
     return registered(name)

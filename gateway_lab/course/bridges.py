@@ -10,7 +10,8 @@ the expectations of its :class:`~.exercises.Case` records:
 
 * ``hello``: status 200, a header, a body: the basic trip;
 * ``echo``: the request body, sent in several pieces, must reach the ASGI
-  app through ``receive()``;
+  app through ``receive()``; a GET whose ``CONTENT_LENGTH`` is ``""`` (PEP
+  3333: "may be empty or absent") must get an empty echo, not a ValueError;
 * ``not found``: a 404 with a header of its own: the status line needs its
   reason phrase (``"404 Not Found"``), headers become ``str`` pairs;
 * ``streamed``: a body sent in three ``http.response.body`` messages (the
@@ -180,6 +181,7 @@ class BridgeTarget:
     cases: list[Case] = field(default_factory=list)
 
 
+EMPTY_LENGTH = "CONTENT_LENGTH is '', as some servers send it for a GET"  # what the case says
 TARGET_APPS: tuple[BridgeTarget, ...] = (
     BridgeTarget(
         "hello",
@@ -204,6 +206,7 @@ TARGET_APPS: tuple[BridgeTarget, ...] = (
                 says="the request body must reach receive()",
             ),
             Case("POST /", equals=b"", says="an empty body"),
+            Case("GET /", headers=(("Content-Length", ""),), equals=b"", says=EMPTY_LENGTH),
         ],
     ),
     BridgeTarget(
@@ -326,6 +329,10 @@ READ_THE_LENGTH_ADVICE = (
     'length = int(environ.get("CONTENT_LENGTH") or 0), then '
     'body = environ["wsgi.input"].read(length) if length else b"".'
 )
+EMPTY_LENGTH_ADVICE = (  # for a bridge that raised on EMPTY_LENGTH's request
+    "CONTENT_LENGTH may be empty as well as absent (PEP 3333), and int('') raises ValueError: "
+    f'int(environ.get("CONTENT_LENGTH", 0)) fails here. {READ_THE_LENGTH_ADVICE}'
+)
 
 
 def _read_past_line(strict: list[tuple[str, Finding]]) -> tuple[str, str]:
@@ -345,10 +352,12 @@ def _read_past_line(strict: list[tuple[str, Finding]]) -> tuple[str, str]:
 
 
 def _for_a_bridge(line: str) -> str:
-    """A feedback line, with the validator's generic advice made specific to bridges."""
+    """A feedback line, with generic advice made specific to bridges (bytes headers, "" length)."""
     if "wsgi.header-not-str" in line and "of type bytes" in line:
         found, _, _ = line.partition(" What to change: ")
         return f"{found} {BYTES_HEADER_ADVICE}"
+    if f"({EMPTY_LENGTH}): no complete response" in line:  # the bridge raised on it
+        return f"{line} {EMPTY_LENGTH_ADVICE}"
     return line
 
 

@@ -21,13 +21,16 @@ the exercise then marks that row ✗).
 * ``wsgi-hello-name``: ``Hello, <name>!`` from the query string, the ``!``
   included, ``Hello, World!`` without one, ``Content-Type: text/plain``
   always. One name is not ASCII (``Zoë``), so a Content-Length (optional)
-  that counts characters, not bytes, is caught and named.
+  that counts characters, not bytes, is caught and named. ``Grace+Hopper``
+  (as a form sends it) and a second parameter (``lang=en``, before or after
+  the name) fail a query split by hand, even with ``unquote``.
 
 Feedback names the cause, not only the symptom: an :class:`AdvisedCase`
 says why a request got no response (the app raised where the task asks for
-a 400 or a 405), what a wrong body shows, on its body row only (a name still
-percent-encoded: split by hand, not parsed with ``parse_qs``; no ``!``), and
-a Content-Length that counts characters; a :class:`JSONCase` says what a
+a 400 or a 405), what a wrong body shows, on its first failed body row (a
+name still percent-encoded, a ``+`` or ``&`` left in: split by hand, not
+parsed with ``parse_qs``; the list ``parse_qs`` gives; no ``!``), and a
+Content-Length that counts characters; a :class:`JSONCase` says what a
 wrong ``size`` counted. :class:`LessonExercise` adds those sentences, and
 fails the rules a task forbids even when the checker only warns (``strict``).
 
@@ -63,8 +66,8 @@ class AdvisedCase(Case):
 
     ``no_response``: the sentence for when the app gave no response to this
     request (it raised) or a response with the wrong status; ``advice``:
-    (pattern, sentence) pairs, the sentence added to a failed *body* row when
-    the regular expression is found in the body; ``counts_bytes``: a
+    (pattern, sentence) pairs, the sentences added to the first failed *body*
+    row when the regular expression is found in the body; ``counts_bytes``: a
     Content-Length (if any) must count bytes, and one that counts characters
     gets a ✗ row saying so. The body is read in the charset its Content-Type
     declares (UTF-8 when it declares none).
@@ -84,12 +87,12 @@ class AdvisedCase(Case):
                 (ok, text if ok or not text.startswith("status") else f"{text}. {self.no_response}")
                 for ok, text in results
             ]
-        said = [words for pattern, words in self.advice if re.search(pattern, readable.text)]
-        if said:  # on the failed body rows only ("body should contain ...")
-            results = [
-                (ok, f"{text}: {' '.join(said)}" if not ok and text.startswith("body ") else text)
-                for ok, text in results
-            ]
+        said = " ".join(
+            words for pattern, words in self.advice if re.search(pattern, readable.text)
+        )
+        failed = [i for i, (ok, text) in enumerate(results) if not ok and text.startswith("body ")]
+        if said and failed:  # on the first failed body row only ("body should contain ...")
+            results[failed[0]] = (False, f"{results[failed[0]][1]}: {said}")
         if self.counts_bytes:
             results += _length_in_bytes(response)
         return results
@@ -333,66 +336,62 @@ WSGI_JSON_ECHO = register(
 )
 
 
-def _percent(example: str) -> tuple[str, str]:
-    """The advice for a name still percent-encoded (``example``: what an escape stands for)."""
-    return (
-        r"%[0-9A-Fa-f]{2}",
-        f"the name is still percent-encoded ({example}): parse the query with "
-        "urllib.parse.parse_qs(environ['QUERY_STRING']), which decodes it, instead of "
-        "splitting the string by hand",
-    )
-
-
-def _bang(name: str) -> tuple[str, str]:
-    """The advice for ``Hello, <name>`` without its "!" (not for another name, such as Adam)."""
-    return (
-        rf"Hello, {re.escape(name)}\b(?!!)",
-        "the task asks for the '!' at the end: Hello, <name>!",
-    )
-
-
+_PARSE_QS = (  # a '+' or an '&' left in the greeting, or the value of another parameter
+    r"[+&=]|Hello, en\b",
+    "in a query string '+' stands for a space (an HTML form sends Grace+Hopper) and '&' "
+    "separates name=value pairs, and urllib.parse.unquote handles neither: parse the query "
+    "with urllib.parse.parse_qs(environ['QUERY_STRING']): it decodes '+' as a space and "
+    "splits at '&'",
+)
+_LIST = (
+    r"\[\s*['\"]",
+    "parse_qs gives a list for each name: take [0], as in parse_qs(q).get('name', ['World'])[0]",
+)
 _NOT_UTF8 = (
     "\ufffd",
     "the body is not UTF-8: encode the greeting with .encode('utf-8') (or declare the "
     "charset you used: 'text/plain; charset=...')",
 )
-_TEXT = {"Content-Type": "text/plain"}
 
+
+def _hello(request: str, name: str, says: str, escape: str) -> AdvisedCase:
+    """A ``wsgi-hello-name`` case: ``Hello, <name>!`` in text/plain, no '+' or '&' left in."""
+    percent = (
+        r"%[0-9A-Fa-f]{2}",
+        f"the name is still percent-encoded ({escape}): parse the query with "
+        "urllib.parse.parse_qs(environ['QUERY_STRING']), which decodes it, instead of "
+        "splitting the string by hand",
+    )
+    bang = (
+        rf"(?s)\A(?!.*!).*Hello, {re.escape(name)}\b",  # no '!' at all (Hello, Adam! is not Ada)
+        "the task asks for the '!' at the end: Hello, <name>!",
+    )
+    return AdvisedCase(
+        request,
+        contains=f"Hello, {name}!",
+        lacks=("+", "&"),
+        says=says,
+        headers_expected={"Content-Type": "text/plain"},
+        # every advice on every case: each pattern shows only in a body with its defect
+        advice=(*([percent] if escape else []), _PARSE_QS, _NOT_UTF8, _LIST, bang),
+        counts_bytes=not name.isascii(),  # 'ë' is two bytes: a Content-Length of characters lies
+    )
+
+
+_HELLO_CASES = [  # request, the name it greets, what it is about, what its escape stands for
+    ("GET /?name=Ada", "Ada", "the name from the query string", ""),
+    ("GET /?name=Grace%20Hopper", "Grace Hopper", "a percent-encoded name", "%20 is a space"),
+    ("GET /?name=Grace+Hopper", "Grace Hopper", "'+' is a space, as a form sends it", ""),
+    ("GET /?name=Zo%C3%AB", "Zoë", "'ë' is two bytes in UTF-8", "%C3%AB is 'ë' in UTF-8"),
+    ("GET /?lang=en&name=Ada", "Ada", "another parameter first", ""),
+    ("GET /?name=Ada&lang=en", "Ada", "another parameter after the name", ""),
+    ("GET /", "World", "no name: greet the World", ""),
+]
 WSGI_HELLO_NAME = register(
     LessonExercise(
         "wsgi-hello-name",
         kind="wsgi",
         title="Hello, name (WSGI)",
-        cases=[
-            AdvisedCase(
-                "GET /?name=Ada",
-                contains="Hello, Ada!",
-                says="the name from the query string",
-                headers_expected=_TEXT,
-                advice=(_bang("Ada"),),
-            ),
-            AdvisedCase(
-                "GET /?name=Grace%20Hopper",
-                contains="Hello, Grace Hopper!",
-                says="a percent-encoded name",
-                headers_expected=_TEXT,
-                advice=(_percent("%20 is a space"), _bang("Grace Hopper")),
-            ),
-            AdvisedCase(
-                "GET /?name=Zo%C3%AB",
-                contains="Hello, Zoë!",
-                says="'ë' is two bytes in UTF-8",
-                headers_expected=_TEXT,
-                advice=(_percent("%C3%AB is 'ë' in UTF-8"), _NOT_UTF8, _bang("Zoë")),
-                counts_bytes=True,
-            ),
-            AdvisedCase(
-                "GET /",
-                contains="Hello, World!",
-                says="no name: greet the World",
-                headers_expected=_TEXT,
-                advice=(_bang("World"),),
-            ),
-        ],
+        cases=[_hello(*case) for case in _HELLO_CASES],
     )
 )

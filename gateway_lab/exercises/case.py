@@ -3,12 +3,13 @@
 Theory of operation: a :class:`Case` is data. ``probe()`` turns it into the
 checker's :class:`~gateway_lab.check.battery.Probe` (the request to send),
 and ``expectations(response)`` turns the response that came back into
-``(passed, sentence)`` pairs: the status, text the body contains, the exact
-body, and headers whose value must contain some text. Sentences quote at
-most 60 bytes of a body, so a long one stays readable. Two helpers let a
-case read a body as a client would: :func:`in_its_charset` (the text
-in the charset its Content-Type names) and :func:`multibyte_characters`
-(which characters take more than one byte, to explain a byte count).
+``(passed, sentence)`` pairs: the status, text the body contains (or must
+not contain), the exact body, and headers whose value must contain some
+text. Sentences quote at most 60 bytes of a body, so a long one stays
+readable. Two helpers let a case read a body as a client would:
+:func:`in_its_charset` (the text in the charset its Content-Type names) and
+:func:`multibyte_characters` (which characters take more than one byte, to
+explain a byte count).
 
 >>> case = Case("GET /?name=Ada", contains="Hello, Ada")
 >>> case.probe().label
@@ -69,7 +70,9 @@ class Case:
 
     ``request`` is ``"METHOD target"``; ``body`` may be bytes or a tuple of
     pieces (an ASGI app then receives one ``http.request`` per piece).
-    ``headers_expected`` maps a header name to text its value must contain.
+    ``headers_expected`` maps a header name to text its value must contain;
+    ``lacks``: text the body must not contain (a ✗ row when it does, no row
+    when it does not).
     """
 
     request: str = "GET /"
@@ -80,6 +83,7 @@ class Case:
     equals: bytes | str | None = None
     headers_expected: dict[str, str] = field(default_factory=dict)
     says: str = ""
+    lacks: tuple[str, ...] = ()
 
     def probe(self) -> Probe:
         method, _, target = self.request.strip().partition(" ")
@@ -116,6 +120,11 @@ class Case:
                     else f"body should contain {text!r}, got {_shown(response.body)}",
                 )
             )
+        results += [
+            (False, f"body should not contain {text!r}, got {_shown(response.body)}")
+            for text in self.lacks
+            if text in response.text
+        ]
         if self.equals is not None:
             wanted = self.equals.encode() if isinstance(self.equals, str) else self.equals
             same = response.body == wanted
