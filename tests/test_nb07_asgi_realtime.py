@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from corpus import exercises_asgi
 
 import gateway_lab as gl
 from gateway_lab.course.realtime import (
@@ -472,42 +473,14 @@ async def _ticker_that_sleeps(scope, receive, send):
     listener.cancel()
 
 
-def _ticker_listening_once(end_stream=False):
-    """The learners' slip: the listener's single `await receive()` gets 'http.request'."""
-
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            raise RuntimeError(f"unsupported scope type {scope['type']!r}")
-        left = asyncio.Event()
-
-        async def listen():
-            await receive()  # the request body, taken for the client leaving
-            left.set()
-
-        listener = asyncio.create_task(listen())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")],
-            }
-        )
-        number = 0
-        while not left.is_set():
-            number += 1
-            body = f"data: tick {number}\n\n".encode()
-            await send({"type": "http.response.body", "body": body, "more_body": True})
-            await asyncio.sleep(0.05)
-        if end_stream:
-            await send({"type": "http.response.body", "body": b""})
-        listener.cancel()
-
-    return app
-
-
-@pytest.mark.parametrize("end_stream", [False, True], ids=["returns", "ends-the-stream"])
-def test_ticker_whose_listener_takes_the_request_for_the_disconnect(end_stream):
-    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker_listening_once(end_stream))
+@pytest.mark.parametrize(
+    "app",
+    [exercises_asgi.sse_single_receive, exercises_asgi.sse_single_receive_then_ends],
+    ids=["returns", "ends-the-stream"],
+)
+def test_ticker_whose_listener_takes_the_request_for_the_disconnect(app):
+    """The learners' slip (apps of the exercise corpus): the listener's single receive()."""
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(app)
     assert not result.passed and not result.unfinished
     text = failed_lines(result)
     assert "before the client left" in text
