@@ -141,6 +141,8 @@ def rfc3875_section(section: str) -> str:
 RFC9110 = "https://www.rfc-editor.org/rfc/rfc9110"
 # 5.1 "Field Names".
 RFC9110_FIELD_NAMES = RFC9110 + "#section-5.1"
+# 5.3 "Field Order": a field that is not a list is sent once.
+RFC9110_FIELD_ORDER = RFC9110 + "#section-5.3"
 # 5.6.2 "Tokens": the characters a header name may use.
 RFC9110_TOKENS = RFC9110 + "#section-5.6.2"
 # 6.4.1 "Content Semantics": responses that have no content (1xx, 204, 304).
@@ -157,6 +159,21 @@ RFC9110_HEAD = RFC9110 + "#section-9.3.2"
 RFC9110_INFORMATIONAL = RFC9110 + "#section-15.2"
 # 15.6.6 "505 HTTP Version Not Supported".
 RFC9110_VERSION_NOT_SUPPORTED = RFC9110 + "#section-15.6.6"
+
+# Response fields whose RFC 9110 grammar has no list alternative (no "#"), so
+# that section 5.3 allows one field line of each, with the section defining it.
+# (Content-Length is one too; two that differ are its own rule.)
+SINGLETON_FIELDS = {
+    "content-type": "8.3",
+    "content-length": "8.6",
+    "content-location": "8.7",
+    "last-modified": "8.8.2",
+    "etag": "8.8.3",
+    "date": "6.6.1",
+    "location": "10.2.2",
+    "retry-after": "10.2.3",
+    "content-range": "14.4",
+}
 
 # --- RFC 9112: HTTP/1.1 -------------------------------------------------------
 RFC9112 = "https://www.rfc-editor.org/rfc/rfc9112"

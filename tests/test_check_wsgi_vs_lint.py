@@ -46,6 +46,8 @@ LINT_MISSES = {
     "sets_transfer_encoding",
     "no_content_type",
     "length_not_a_number",
+    "two_content_types",
+    "two_equal_lengths",
     "body_on_204",
     "body_on_head",
     "reads_too_much",

@@ -25,6 +25,23 @@ async def hello(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
+@near("asgi.header-repeated")
+async def two_cookies_and_list_fields(scope, receive, send):
+    """Two set-cookie lines, and list fields (vary, cache-control) sent on two lines each."""
+    if scope["type"] != "http":
+        return
+    headers = TEXT + [
+        (b"set-cookie", b"a=1; Path=/"),
+        (b"set-cookie", b"b=2; Path=/"),
+        (b"vary", b"accept-encoding"),
+        (b"vary", b"cookie"),
+        (b"cache-control", b"no-cache"),
+        (b"cache-control", b"private"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"Hello"})
+
+
 @expect(None)
 async def returns_for_other_scopes(scope, receive, send):
     """Returns quietly for scopes it does not handle."""

@@ -568,6 +568,26 @@ async def two_content_lengths(scope, receive, send):
     await send(BODY)
 
 
+@expect("asgi.header-repeated")
+async def two_content_types(scope, receive, send):
+    """A second content-type appended after the app's own (a middleware adding one)."""
+    if scope["type"] != "http":
+        return
+    headers = [*START["headers"], (b"content-type", b"text/html; charset=utf-8")]
+    await send({**START, "headers": headers})
+    await send(BODY)
+
+
+@expect("asgi.header-repeated")
+async def two_locations(scope, receive, send):
+    """A redirect that names two places to go."""
+    if scope["type"] != "http":
+        return
+    headers = [*START["headers"], (b"location", b"/a"), (b"location", b"/b")]
+    await send({**START, "status": 302, "headers": headers})
+    await send(BODY)
+
+
 @expect("asgi.status-informational")
 async def status_informational(scope, receive, send):
     """Answers with 103 Early Hints as if it were the response."""

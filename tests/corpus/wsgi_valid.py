@@ -143,6 +143,21 @@ def empty_200(environ, start_response):
     return []
 
 
+@near("wsgi.header-repeated")
+def two_cookies_and_list_fields(environ, start_response):
+    """Two Set-Cookie lines, and list fields (Vary, Cache-Control) sent on two lines each."""
+    headers = TEXT + [
+        ("Set-Cookie", "a=1; Path=/"),
+        ("Set-Cookie", "b=2; Path=/"),
+        ("Vary", "Accept-Encoding"),
+        ("Vary", "Cookie"),
+        ("Cache-Control", "no-cache"),
+        ("Cache-Control", "private"),
+    ]
+    start_response("200 OK", headers)
+    return [b"Hello"]
+
+
 @near("wsgi.header-not-latin1")
 def latin1_header(environ, start_response):
     """A header using latin-1 characters (allowed by PEP 3333)."""

@@ -323,6 +323,20 @@ def length_not_a_number(environ, start_response):
     return [b"Hello"]
 
 
+@expect("wsgi.header-repeated", wsgiref=False)
+def two_content_types(environ, start_response):
+    """A middleware-style second Content-Type appended after the app's own."""
+    start_response("200 OK", TEXT + [("Content-Type", "text/html; charset=utf-8")])
+    return [b"Hello"]
+
+
+@expect("wsgi.header-repeated", wsgiref=False)
+def two_equal_lengths(environ, start_response):
+    """The same Content-Length twice (one from the app, one added again)."""
+    start_response("200 OK", TEXT + [("Content-Length", "5"), ("content-length", "5")])
+    return [b"Hello"]
+
+
 @expect("wsgi.body-on-no-content")
 def body_on_204(environ, start_response):
     """A 204 No Content response with a body (and a Content-Type for it)."""
