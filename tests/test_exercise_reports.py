@@ -111,13 +111,17 @@ def test_a_mistake_on_several_requests_is_one_row_naming_them() -> None:
     text = str(result)
     assert not result.passed, text
     assert text.splitlines()[0].startswith("✗ ") and "checks to fix" in text.splitlines()[0]
-    rows = [line for mark, line in result.lines if "wsgi.body-not-bytes" in line]
+    rows = [line for mark, line in result.lines if line.startswith("wsgi.body-not-bytes")]
     assert len(rows) == 1, text
+    # the cause is shown first, and the rows that follow from it say so
+    assert text.splitlines()[1].startswith("  ✗ wsgi.body-not-bytes on "), text
+    empty = [line for mark, line in result.lines if mark == "✗" and "got b''" in line]
+    assert empty and all("because of wsgi.body-not-bytes: fix that first" in e for e in empty)
     requests = (
         [r for f in result.report.findings for r in (f.request, *f.also)] if result.report else []
     )
     assert len(requests) >= 2
     for request in requests:
         assert request in rows[0], (request, rows[0])
-    assert text.count("wsgi.body-not-bytes") == 1, text
-    assert result._repr_html_().count("wsgi.body-not-bytes") == 1  # the HTML groups alike
+    assert text.count("✗ wsgi.body-not-bytes") == 1, text
+    assert result._repr_html_().count("✗ wsgi.body-not-bytes") == 1  # the HTML groups alike

@@ -37,12 +37,25 @@ from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.compact import finding_lines
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.interface.appkind import looks_async
+from gateway_lab.protocol.wsgi import FATAL
 from gateway_lab.types import AnyApp
 
 __all__ = ["Exercise", "ExerciseLike", "register", "registered"]
 
 # Findings that make the app unusable as an answer: no request was sent at all.
 _KIND_RULES = ("app.not-callable", "app.wrong-kind")
+# Findings that spoil the whole response a case looks at: its other ✗ rows
+# ("got b''") follow from them, and say so.
+_CAUSE_RULES = frozenset({"app.raised", "app.timeout", *(f"wsgi.{key}" for key in FATAL)}) | {
+    "asgi.body-not-bytes",
+    "asgi.message-not-dict",
+    "asgi.send-not-awaited",
+    "asgi.status-not-int",
+    "asgi.headers-form",
+    "asgi.header-not-bytes",
+    "asgi.no-response",
+    "asgi.response-incomplete",
+}
 # Findings that say a header's value is wrong, whatever the case's own row says.
 _HEADER_RULES = {
     "wsgi.content-length-mismatch": "content-length",
@@ -129,7 +142,9 @@ class Exercise:
                 checks = [(False, _no_response(report, label))]
             else:
                 checks = _contradicted(case.expectations(response), report, label)
+            cause = _cause(report, label) if response is not None else ""
             for ok, text in checks:
+                text += f" ({cause})" if cause and not ok else ""
                 lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
         return lines
 
@@ -188,6 +203,18 @@ class Exercise:
                 "send):`. Yours is a plain function (WSGI style?)."
             )
         return ""
+
+
+def _cause(report: Report, label: str) -> str:
+    """Words naming the error that spoiled ``label``'s response ("" when none did)."""
+    rules = [
+        f.rule
+        for f in report.ordered()
+        if f.severity == "error" and f.rule in _CAUSE_RULES and label in (f.request, *f.also)
+    ]
+    if not rules:
+        return ""
+    return f"because of {', '.join(dict.fromkeys(rules))}: fix that first"
 
 
 def _no_response(report: Report, label: str) -> str:

@@ -4,25 +4,35 @@ Theory of operation: an :class:`ExerciseResult` holds ``passed`` and the
 lines the learner reads, each a mark (✓, ✗, or ! for a warning) and one
 sentence; ``unfinished`` replaces them all with one sentence saying what to
 do next when the answer is not ready to be judged. It prints as plain text
-(``check()`` prints it) and draws itself as HTML in a notebook, once.
+(``check()`` prints it) and draws itself as HTML in a notebook, once. A
+failing result is shown with what to fix first: the checker's errors (a
+row that starts with its rule id, usually the cause of the rest), then the
+other ✗ rows, then the warnings, then the ✓ rows folded one per request
+(:func:`~gateway_lab.exercises.compact.compact_lines`); ``lines`` keeps
+the order the checks ran in.
 :func:`not_callable_sentence` is the sentence for an answer that cannot be
 called at all, the most common unfinished answer.
 
 >>> print(ExerciseResult("hello", False, [("✓", "status 200"), ("✗", "body is empty")]))
 ✗ hello: not yet (1 of 2 checks to fix)
-  ✓ status 200
   ✗ body is empty
+  ✓ status 200
 """
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from gateway_lab.check.explain import short
 from gateway_lab.check.report import Report
+from gateway_lab.exercises.compact import compact_lines
 
 __all__ = ["ExerciseResult", "not_callable_sentence"]
+
+# A row the checker wrote: it starts with a rule id, "wsgi.body-not-bytes on GET /: ...".
+_RULE_ROW = re.compile(r"(app|wsgi|asgi|cgi|check)\.[a-z0-9-]+( on |: )")
 
 
 def not_callable_sentence(answer: object, wanted: str) -> str:
@@ -62,10 +72,20 @@ class ExerciseResult:
         failed = sum(mark == "✗" for mark, _ in self.lines)
         return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix)"
 
+    def shown(self) -> list[tuple[str, str]]:
+        """The rows in the order a learner reads them: what to fix first (see above)."""
+        if self.passed:
+            return self.lines
+        first = [r for r in self.lines if r[0] == "✗" and _RULE_ROW.match(r[1])]
+        fixes = [r for r in self.lines if r[0] == "✗" and r not in first]
+        warnings = [r for r in self.lines if r[0] not in "✗✓"]
+        fine = compact_lines([r for r in self.lines if r[0] == "✓"])
+        return first + fixes + warnings + fine
+
     def __str__(self) -> str:
         if self.unfinished:
             return f"{self.headline}\n  {self.unfinished}"
-        body = [f"  {mark} {text}" for mark, text in self.lines]
+        body = [f"  {mark} {text}" for mark, text in self.shown()]
         return "\n".join([self.headline, *body])
 
     def __repr__(self) -> str:
@@ -80,7 +100,7 @@ class ExerciseResult:
 
     def _repr_html_(self) -> str:
         colour = "#1b7f3b" if self.passed else ("#555" if self.unfinished else "#b00020")
-        items = "".join(f"<li>{mark} {html.escape(t)}</li>" for mark, t in self.lines)
+        items = "".join(f"<li>{mark} {html.escape(t)}</li>" for mark, t in self.shown())
         extra = f"<div>{html.escape(self.unfinished)}</div>" if self.unfinished else ""
         return (
             f"<div><b style='color:{colour}'>{html.escape(self.headline)}</b>{extra}"
