@@ -686,6 +686,47 @@ def test_hello_name_valid_variants_pass_plus_and_ampersand() -> None:
         assert "GET /?name=Grace+Hopper" in str(result) and "GET /?lang=en&name=Ada" in str(result)
 
 
+# -- one row per mistake, each cause with its own requests ----------------------------------
+def _hello_text(environ: Any) -> str:
+    from urllib.parse import parse_qs
+
+    return f"Hello, {parse_qs(environ.get('QUERY_STRING', '')).get('name', ['World'])[0]}!"
+
+
+def returns_bytes_unlisted(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return _hello_text(environ).encode()  # no list around it
+
+
+def length_as_an_int(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", 13)])
+    return [_hello_text(environ).encode()]
+
+
+def test_bytes_without_a_list_is_said_once_for_every_body() -> None:
+    """Seven bodies, one mistake: its sentence once, not once per body."""
+    result = WSGI_HELLO_NAME.check(returns_bytes_unlisted, quiet=True)
+    (row,) = [text for text in _failures(result) if text.startswith("wsgi.body-is-bytes")]
+    assert row.count("The app returned bytes directly") == 1, row
+    assert "GET /?name=Zo%C3%AB" in row and "return [body]" in row, row
+
+
+def test_a_content_length_that_is_too_short_here_and_too_long_there_says_where() -> None:
+    """('Content-Length', 13) is short for Ada and long for Grace Hopper: each said of its own."""
+    result = WSGI_HELLO_NAME.check(length_as_an_int, quiet=True)
+    failures = _failures(result)
+    assert any(t.startswith("wsgi.header-not-str") and "are str" in t for t in failures)
+    (row,) = [text for text in failures if text.startswith("wsgi.content-length-mismatch")]
+    for said in (
+        "On GET /?name=Ada, GET /?lang=en&name=Ada, GET /?name=Ada&lang=en: The Content-Length "
+        "header says 13 bytes but the app sent 11. The client waits",
+        "On GET /?name=Grace%20Hopper, GET /?name=Grace+Hopper: The Content-Length header says "
+        "13 bytes but the app sent 20. The client stops reading",
+        "On GET /?name=Zo%C3%AB: The Content-Length header says 13 bytes but the app sent 12.",
+    ):
+        assert said in row, (said, row)
+
+
 # -- unfinished answers never raise ---------------------------------------------------------
 def _todo(environ: Any, start_response: Any) -> Any:
     raise NotImplementedError("write your app here")

@@ -20,6 +20,7 @@ request, so a read past the body on four requests is one row, not four.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from gateway_lab.check.report import Finding, Report
 
@@ -51,9 +52,22 @@ def compact_lines(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return folded
 
 
+# A value shown in brackets: a str or bytes repr, whole or cut short ("('{"name": ...)").
+_SHOWN = re.compile(r"""\(b?(?:'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|['"][^()]*\.\.\.)\)""")
+
+
 def _case(finding: Finding) -> str:
     """Findings of one rule that differ only in numbers or a value shown in brackets: one case."""
-    return re.sub(r"\d+", "#", re.sub(r"\('[^']*'\)", "(…)", finding.message))
+    return re.sub(r"\d+", "#", _SHOWN.sub("(…)", finding.message))
+
+
+def _cases(group: list[Finding], key: Callable[[Finding], str]) -> list[tuple[str, list[str]]]:
+    """The group's findings by ``key``: the first message of each, and every request it named."""
+    cases: dict[str, tuple[str, list[str]]] = {}
+    for item in group:
+        _, requests = cases.setdefault(key(item), (item.message, []))
+        requests += [r for r in (item.request, *item.also) if r and r not in requests]
+    return list(cases.values())
 
 
 def finding_lines(report: Report) -> list[tuple[str, str]]:
@@ -62,7 +76,8 @@ def finding_lines(report: Report) -> list[tuple[str, str]]:
     The groups are :meth:`Report.grouped`'s, so the row names every request
     that showed the rule. Findings whose messages differ in more than numbers
     or a bracketed value (two different exceptions) are different causes: the
-    row says each of them, once.
+    row then says each message once, after the requests that showed it, so
+    "sent 11" and "sent 20" are never read as one request's contradiction.
     """
     rows: list[tuple[str, str]] = []
     for group in report.grouped():
@@ -71,10 +86,11 @@ def finding_lines(report: Report) -> list[tuple[str, str]]:
             continue
         requests = list(dict.fromkeys(r for f in group for r in (f.request, *f.also) if r))
         where = f" on {', '.join(requests)}" if requests else ""
-        said: dict[str, str] = {}
-        for item in group:
-            said.setdefault(_case(item), item.message)  # the first message of each case
-        messages = " ".join(said.values())
+        said = _cases(group, _case)
+        messages = said[0][0]
+        if len(said) > 1:  # several causes: each with its own numbers and its own requests
+            said = _cases(group, lambda item: _SHOWN.sub("(…)", item.message))
+            messages = " ".join(f"On {', '.join(at)}: {text}" if at else text for text, at in said)
         hints = " ".join(dict.fromkeys(f.hint for f in group if f.hint))
         mark = "!" if first.severity == "warning" else "✗"
         rows.append((mark, f"{first.rule}{where}: {messages} What to change: {hints}"))
