@@ -74,11 +74,23 @@ def make_respond(
     close_twice: bool = False,
     swallow: bool = False,
     write_without_head: bool = False,
+    swallow_send_errors: bool = False,
+    hold_back: bool = False,
+    one_call_check_first: bool = False,
+    raise_own_error: bool = False,
+    stop_on_send_error: str = "",
 ) -> Any:
-    """A respond with one chosen mistake (the defaults make a correct one)."""
+    """A respond with one chosen mistake (the defaults make a correct one).
+
+    ``stop_on_send_error`` is not a mistake: ``"quietly"`` catches the send
+    error around the loop and returns, ``"flag"`` notes it in write() and
+    stops at the top of the loop's next turn (one chunk more from the app).
+    """
 
     def respond(app: Any, environ: Any, send_head: Any, send_body: Any) -> None:
         state: dict[str, Any] = {"status": None, "headers": None, "sent": False}
+        held: list[bytes] = []
+        gone = [False]
 
         def send_head_once() -> None:
             if head_every_write or not state["sent"]:
@@ -86,13 +98,27 @@ def make_respond(
                 state["sent"] = True
 
         def write(data: bytes) -> None:
-            if (data or head_on_empty_chunk) and not write_without_head:
-                send_head_once()
-            if data:
-                send_body(data)
+            if hold_back:
+                held.append(data)
+                return
+            try:
+                if (data or head_on_empty_chunk) and not write_without_head:
+                    send_head_once()
+                if data:
+                    send_body(data)
+            except OSError:
+                gone[0] = True
+                if not (swallow_send_errors or stop_on_send_error == "flag"):
+                    raise
 
         def start_response(status: Any, headers: Any, exc_info: Any = None) -> Any:
+            if one_call_check_first and state["status"] is not None:
+                raise RuntimeError("start_response() twice")
             if exc_info is not None:
+                if state["sent"] and raise_own_error:
+                    raise RuntimeError("headers already sent, cannot change status") from (
+                        exc_info[1]
+                    )
                 if state["sent"] and reraise:
                     raise exc_info[1].with_traceback(exc_info[2])
             elif state["status"] is not None and refuse_twice:
@@ -108,12 +134,20 @@ def make_respond(
         try:
             try:
                 for chunk in body:
-                    if chunk:
+                    if gone[0] and stop_on_send_error == "flag":
+                        break  # the client left: stop asking the app for more
+                    if chunk and not hold_back:
                         send_head_once()  # the loop's own head, when write() sends none
                     write(chunk)
+            except OSError:
+                if stop_on_send_error != "quietly":
+                    raise
             except Exception:
                 if not swallow:
                     raise
+            if hold_back:
+                send_head_once()
+                send_body(b"".join(held))  # everything at once, at the end
             if not state["sent"]:
                 send_head_once()
             if close_twice and hasattr(body, "close"):
@@ -272,6 +306,138 @@ def test_taking_a_second_status_quietly_is_named() -> None:
     assert failed_titles(result) == {"start_response twice"}
 
 
+def respond_whose_write_swallows_send_errors(
+    app: Any, environ: Any, send_head: Any, send_body: Any
+) -> None:
+    """From a learner walk: all else right, but write() eats the client's hang-up."""
+    status = headers = None
+    head_sent = False
+
+    def write(data: bytes) -> None:
+        nonlocal head_sent
+        if not data:
+            return
+        try:
+            if not head_sent:
+                send_head(status, headers)
+                head_sent = True
+            send_body(data)
+        except OSError:
+            pass
+
+    def start_response(new_status: Any, new_headers: Any, exc_info: Any = None) -> Any:
+        nonlocal status, headers
+        if exc_info is not None:
+            try:
+                if head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif status is not None:
+            raise RuntimeError("start_response() twice")
+        status, headers = new_status, new_headers
+        return write
+
+    body = app(environ, start_response)
+    try:
+        for chunk in body:
+            write(chunk)
+        if not head_sent:
+            send_head(status, headers)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+
+
+def test_a_server_that_keeps_running_the_app_after_the_client_left_fails() -> None:
+    """close() ran, but only after the app had made all its chunks for nobody."""
+    for answer in (
+        respond_whose_write_swallows_send_errors,
+        make_respond(swallow_send_errors=True),
+    ):
+        result = RESPOND.evaluate(answer)
+        assert failed_titles(result) == {"the client hangs up"}, str(result)
+        (line,) = [t for m, t in result.lines if m == "✗"]
+        assert "your server kept running the app after the client left" in line
+        assert "asked the app for 998 more chunks" in line
+        assert "Let the send error end the loop (do not catch it)" in line
+        assert "close() runs in the finally block" in line
+
+
+@pytest.mark.parametrize("how", ["quietly", "flag"])
+def test_a_server_that_stops_when_the_client_left_passes(how: str) -> None:
+    """Catching the send error is fine if the loop ends there (or on its next turn)."""
+    result = RESPOND.evaluate(make_respond(stop_on_send_error=how))
+    assert result.passed, str(result)
+    assert "stopped running the app once send_body failed" in str(result)
+
+
+def test_holding_the_body_back_until_the_app_is_done_is_named() -> None:
+    """PEP 3333: servers "must not delay the transmission of any block"."""
+    result = RESPOND.evaluate(make_respond(hold_back=True))
+    assert failed_titles(result) == {"exc_info after the body started", "the client hangs up"}
+    failures = [t for m, t in result.lines if m == "✗"]
+    assert len(failures) == 2, str(result)
+    for line in failures:
+        assert "your server held the body back" in line, line
+        assert "before asking for the next one" in line, line
+        assert '"must not delay the transmission of any block"' in line, line
+        assert "must re-raise" not in line and "the status sent should be" not in line, line
+    assert "b'partnever'" in failures[0]
+    assert "an endless stream would never send anything" in failures[1]
+
+
+def test_a_respond_that_raises_gets_one_row_per_case_not_its_consequences() -> None:
+    """The one-call check before the exc_info one: the raise is the cause, once."""
+    result = RESPOND.evaluate(make_respond(one_call_check_first=True))
+    assert failed_titles(result) == {
+        "exc_info before the body",
+        "exc_info after an empty chunk",
+        "exc_info after the body started",
+    }, str(result)
+    failures = [t for m, t in result.lines if m == "✗"]
+    assert len(failures) == 3, str(result)
+    text = "\n".join(failures)
+    assert text.count("must replace the status and headers, not raise") == 2
+    assert "Keep a flag such as head_sent" not in text and "got None" not in text
+    assert "your start_response raised RuntimeError: start_response() twice instead" in text
+
+
+def test_a_correct_app_that_makes_respond_raise_gets_the_error_and_close_only() -> None:
+    def broken(app: Any, environ: Any, send_head: Any, send_body: Any) -> None:
+        body = app(environ, lambda status, headers, exc_info=None: None)
+        try:
+            raise KeyError("oops")
+        finally:
+            getattr(body, "close", lambda: None)()
+
+    result = RESPOND.evaluate(broken)
+    rows = [t for _, t in result.lines if t.startswith("a list body")]
+    assert len(rows) == 2, str(result)
+    assert "respond raised KeyError" in rows[0] and "close() was called" in rows[1]
+
+
+def test_raising_another_error_after_the_head_went_out_is_told_the_real_reason() -> None:
+    """PEP 3333 asks for "an error" and recommends the app's own; the exercise asks for it."""
+    result = RESPOND.evaluate(make_respond(raise_own_error=True))
+    assert failed_titles(result) == {"exc_info after the body started"}, str(result)
+    (line,) = [t for m, t in result.lines if m == "✗"]
+    assert '"should re-raise using the exc_info tuple"' in line
+    assert "raise exc_info[1].with_traceback(exc_info[2])" in line
+    assert "RuntimeError: headers already sent, cannot change status instead" in line
+    assert "cuts the connection" not in line  # a RuntimeError would make it cut it too
+
+
+def test_a_head_sent_for_an_empty_chunk_is_not_said_to_have_been_reraised() -> None:
+    """The feedback says what the code did: it sent the head early, whatever came next."""
+    for reraise in (True, False):
+        result = RESPOND.evaluate(make_respond(head_on_empty_chunk=True, reraise=reraise))
+        line = next(t for m, t in result.lines if m == "✗" and "after an empty chunk" in t)
+        assert "your server sent the head for an empty chunk" in line
+        assert "re-raised" not in line, line
+        assert '"only after the first iteration' in line
+
+
 @pytest.mark.parametrize("answer", [None, Ellipsis, 42, lambda app, environ: None])
 def test_unfinished_answers_get_a_sentence_not_an_exception(answer: Any) -> None:
     result = RESPOND.evaluate(answer)
@@ -373,3 +539,82 @@ def test_remote_port_is_not_credited_to_cgi() -> None:
     assert "REMOTE_PORT" in text
     assert "(from CGI)" not in text
     assert "not in RFC 3875" in text
+
+
+def test_the_one_call_rule_shown_in_the_mini_server_is_said_to_raise_through_fatal() -> None:
+    """The start_response shown only calls self.problem(...): the prose says why it raises."""
+    from gateway_lab.protocol.wsgi import FATAL
+
+    assert "start-response-twice" in FATAL
+    text = _cells()["read-notes"]
+    assert "`FATAL`" in text and "ProtocolError" in text
+    assert "show_source(mini_wsgi._Exchange.send_headers)" in text  # the hook it names
+    assert "mini_wsgi._Exchange._send" in _cells()["show-start-response"]
+
+
+def test_the_framing_summary_is_computed_from_the_table() -> None:
+    """werkzeug and the tiny server send no Content-Length for one chunk: not "everyone"."""
+    code = _cells()["headers-check"]
+    assert "Content-Length for one chunk;" not in code
+    assert "with_length" in code
+
+
+def test_the_cgi_cell_keeps_the_exercise_result() -> None:
+    """The reward cell reads `result.passed`: a later cell must not reuse the name."""
+    cells = _cells()
+    assert "result.passed" in cells["exercise-reward"]
+    later = list(cells)[list(cells).index("exercise-reward") + 1 :]
+    assert not any(re.search(r"^result\s*=", cells[c], re.M) for c in later)
+
+
+def test_empty_write_is_described_as_each_server_side_does_it() -> None:
+    """The mini server's write(b"") sends nothing; the CGI adapter's sends the head."""
+    cells = _cells()
+    assert 'write(b"")` sends not even the head' in cells["read-notes"]
+    assert 'write(b"")` sends the head here' in cells["cgi-adapter-h"]
+    assert "if chunk:" in cells["cgi-adapter"] and 'write(b"")' in cells["cgi-adapter"]
+    assert "the check accepts both" in cells["exercise"]
+
+
+def respond_like_the_cgi_adapter(app: Any, environ: Any, send_head: Any, send_body: Any) -> None:
+    """Valid: the notebook's CGI adapter, on send_head/send_body. Its write(b"") sends the head."""
+    remembered: list[Any] = []
+    head_sent = False
+
+    def write(data: bytes) -> None:
+        nonlocal head_sent
+        if not head_sent:
+            send_head(*remembered)
+            head_sent = True
+        if data:
+            send_body(data)
+
+    def start_response(status: Any, headers: Any, exc_info: Any = None) -> Any:
+        if exc_info:
+            try:
+                if head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif remembered:
+            raise RuntimeError("start_response() was called twice without exc_info")
+        remembered[:] = [status, headers]
+        return write
+
+    body = app(environ, start_response)
+    try:
+        for chunk in body:
+            if chunk:
+                write(chunk)
+        if not head_sent:
+            write(b"")
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+
+
+def test_a_write_that_sends_the_head_for_empty_data_passes_when_the_loop_skips_it() -> None:
+    """PEP 3333 allows both readings of write(b""); the notebook says the check accepts both."""
+    result = RESPOND.evaluate(respond_like_the_cgi_adapter)
+    assert result.passed, str(result)
+    assert all(mark == "✓" for mark, _ in result.lines), str(result)

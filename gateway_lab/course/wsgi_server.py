@@ -3,7 +3,7 @@
 Theory of operation: in ``03-wsgi-server`` the learner writes
 ``respond(app, environ, send_head, send_body)``, the part of a WSGI server
 that calls the app and sends what it produces. The answer is checked by a
-:class:`~.server_exercise.ServerPartExercise` (no socket: recording
+:class:`~gateway_lab.exercises.server.ServerPartExercise` (no socket: recording
 stand-ins for the connection, a deadline per case). This module is the
 lesson's data: nine small apps, each paired with what a correct server does
 with it (:data:`CASES`), and the registered exercise.
@@ -14,14 +14,22 @@ with it (:data:`CASES`), and the registered exercise.
   it, a second ``start_response`` without ``exc_info``, and a client that
   hangs up in the middle of the body.
 
-Feedback names the cause, not the symptom. The two apps that replace their
+Feedback names the cause, not the symptom, and only once: when ``respond``
+raised serving a case, that error is the case's row (with ``close()``), not
+also the head, status and body it then never sent. The two apps that replace their
 status with ``exc_info`` say which step they are at (``closes.step``), so a
 judge knows *when* the head went out: sent by ``start_response`` itself (a
 server that does not wait for the body) or for an empty chunk (one that
 does not skip ``b""``); either way the later ``exc_info`` found the head
 already sent, and the feedback says which mistake it was. The app that fails
 after the body started names its step too, so a ``respond`` that swallowed
-the error its ``start_response`` rightly re-raised is told so.
+the error its ``start_response`` rightly re-raised is told so. Its
+generator bodies also say whether the server asked for the next chunk
+before sending the last one (a server that holds the body back until the
+app is done, against PEP 3333's "must not delay the transmission of any
+block"), and, when the client hangs up, whether it stopped asking for
+chunks once a send failed (one that catches the send error keeps running
+the app for nobody, for ever on an endless stream).
 
 The reference solution is ``notebooks/solutions/wsgi_server_respond.py``.
 
@@ -36,7 +44,6 @@ from collections.abc import Iterable, Iterator
 from gateway_lab import specs
 from gateway_lab.exercises.framework import register
 from gateway_lab.exercises.server import (
-    WRITE_HEAD_FIRST,
     AppFailure,
     CloseCounter,
     ClosingIterator,
@@ -45,13 +52,24 @@ from gateway_lab.exercises.server import (
     Run,
     ServerCase,
     ServerPartExercise,
+    run_case,
+)
+from gateway_lab.exercises.server_judges import (
+    HEAD_FOR_AN_EMPTY_CHUNK,
+    IN_START_RESPONSE,
+    WRITE_HEAD_FIRST,
+    after_error,
     body_is,
     closed,
     expect,
+    head_sent_by_start_response,
     head_sent_once,
+    held_back,
     no_error,
+    replace_refused,
     reraise_hint,
-    run_case,
+    sent_by_start_response,
+    stopped_when_the_client_left,
 )
 from gateway_lab.types import Environ, StartResponse, WSGIApp
 
@@ -81,8 +99,9 @@ def _list_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_list(run: Run) -> list[Expectation]:
+    if run.raised is not None:
+        return after_error(run)
     return [
-        *no_error(run),
         *head_sent_once(run, "200 OK"),
         body_is(run, b"Hello, list"),
         closed(run, "after the last chunk"),
@@ -98,7 +117,9 @@ def _empty_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_empty(run: Run) -> list[Expectation]:
-    results = no_error(run)
+    if run.raised is not None:
+        return after_error(run)
+    results = []
     results.append(
         expect(
             len(run.heads) == 1 and run.status == "204 No Content",
@@ -127,10 +148,14 @@ def _lazy_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_lazy(run: Run) -> list[Expectation]:
-    results = no_error(run)
-    if run.raised is None or run.heads:
-        results += head_sent_once(run, "200 OK")
-    results += [body_is(run, b"lazy"), closed(run, "after the last chunk")]
+    if run.raised is not None:
+        results = after_error(run)
+    else:
+        results = [
+            *head_sent_once(run, "200 OK"),
+            body_is(run, b"lazy"),
+            closed(run, "after the last chunk"),
+        ]
     if run.heads and run.heads[0][1] is None:
         results.append(
             (
@@ -168,9 +193,10 @@ def _judge_write(run: Run) -> list[Expectation]:
                 f"data) and `return write` at the end of start_response. See {specs.PEP3333_WRITE}",
             )
         ]
+    if run.raised is not None:
+        return no_error(run)
     wrote_first = run.events[:1] == [("body", b"Hello, ")]  # write()'s bytes before any head
     return [
-        *no_error(run),
         *head_sent_once(run, "200 OK", body_first_hint=WRITE_HEAD_FIRST if wrote_first else ""),
         expect(
             run.body == b"Hello, write!",
@@ -183,30 +209,7 @@ def _judge_write(run: Run) -> list[Expectation]:
     ]
 
 
-# The step an app is at while it calls start_response("200 OK", ...): a head
-# recorded at this step was sent by the learner's start_response itself.
-IN_START_RESPONSE = "start_response"
 IN_LATE_EXC_INFO = "start_response(..., exc_info)"  # still so once respond is back: it raised
-
-
-def _sent_by_start_response(run: Run) -> bool:
-    """The first head went out while the app was inside its first start_response call."""
-    return bool(run.head_steps) and run.head_steps[0] == IN_START_RESPONSE
-
-
-def _head_sent_by_start_response(what: str) -> Expectation:
-    """The ✗ line of a server whose start_response sends the head (``what``: when it mattered)."""
-    return (
-        False,
-        (
-            "your start_response sent the head: status '200 OK' went out when the app called "
-            f"start_response('200 OK', ...), so when {what}, the head was already sent and "
-            "could not be replaced. start_response must only remember the status and "
-            "headers; the head goes out with the first non-empty body chunk (or, for an "
-            'empty body, after the loop). PEP 3333: "the start_response callable must not '
-            f'actually transmit the response headers". See {specs.PEP3333_START_RESPONSE}'
-        ),
-    )
 
 
 def _replace_before_body_app(closes: CloseCounter) -> WSGIApp:
@@ -224,26 +227,15 @@ def _replace_before_body_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_replace(run: Run, what: str) -> list[Expectation]:
-    if _sent_by_start_response(run) and run.status == "200 OK":
+    if sent_by_start_response(run) and run.status == "200 OK":
         return [
-            _head_sent_by_start_response(
+            head_sent_by_start_response(
                 "the app then called start_response(..., exc_info) to replace its 200"
             )
         ]  # the cause alone: the status and body rows would only repeat it
-    results = []
-    if run.raised is not None:
-        results.append(
-            (
-                False,
-                (
-                    f"respond raised {type(run.raised).__name__}: {run.raised}. {what}: "
-                    f"nothing was sent yet, so start_response(..., exc_info) must replace "
-                    f"the status and headers, not raise. See {specs.PEP3333_ERROR_HANDLING}"
-                ),
-            )
-        )
-    results += [*head_sent_once(run, "500 Internal Server Error"), body_is(run, b"sorry")]
-    return results
+    if run.raised is not None:  # the cause alone: nothing was sent because of it
+        return [replace_refused(run, what)]
+    return [*head_sent_once(run, "500 Internal Server Error"), body_is(run, b"sorry")]
 
 
 def _empty_chunk_first_app(closes: CloseCounter) -> WSGIApp:
@@ -272,28 +264,15 @@ def _judge_after_empty_chunk(run: Run) -> list[Expectation]:
     it, and one that sends it for the empty chunk. ``run.head_steps`` says which.
     """
     first = run.heads[0][1] if run.heads else None
-    if first == "200 OK" and _sent_by_start_response(run):
+    if first == "200 OK" and sent_by_start_response(run):
         return [
-            _head_sent_by_start_response(
+            head_sent_by_start_response(
                 "the app, after an empty chunk, called start_response(..., exc_info)"
             ),
             closed(run, "even though the app failed"),
         ]
     if first == "200 OK":  # the head went out for the empty chunk, before the app changed its mind
-        return [
-            (
-                False,
-                (
-                    "your server sent the head for an empty chunk: status '200 OK' went out "
-                    "when the app yielded b'', so when the app then called "
-                    "start_response(..., exc_info) the head was already sent and its error "
-                    "had to be re-raised. An empty chunk sends nothing, not even the head: "
-                    "send the head just before the first non-empty chunk (if data: ...). "
-                    f"See {specs.PEP3333_START_RESPONSE}"
-                ),
-            ),
-            closed(run, "even though the app failed"),
-        ]
+        return [(False, HEAD_FOR_AN_EMPTY_CHUNK), closed(run, "even though the app failed")]
     return _judge_replace(run, "Only an empty chunk came before the error")
 
 
@@ -316,6 +295,14 @@ def _too_late_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_too_late(run: Run) -> list[Expectation]:
+    held = held_back(
+        run,
+        f"nothing went out until the app had finished, and its late 500 replaced a 200 "
+        f"whose b'part' it had already yielded (the client got {run.status!r} and "
+        f"{run.body!r})",
+    )
+    if held:  # the cause alone: the re-raise, status and body rows would only repeat it
+        return [*held, closed(run, "even though the app failed")]
     hint = reraise_hint(run, reraised_inside=run.closes.step == IN_LATE_EXC_INFO)
     return [
         expect(
@@ -366,7 +353,15 @@ def _hang_up_app(closes: CloseCounter) -> WSGIApp:
 
 
 def _judge_hang_up(run: Run) -> list[Expectation]:
-    return [closed(run, "when the client hung up (send_body raised BrokenPipeError)")]
+    held = held_back(
+        run,
+        f"the app made its whole body ({run.closes.pulls} chunks) before the first byte went "
+        f"out; an endless stream would never send anything",
+    )
+    return [
+        *(held or stopped_when_the_client_left(run)),
+        closed(run, "after the client hung up (send_body raised BrokenPipeError)"),
+    ]
 
 
 CASES = [

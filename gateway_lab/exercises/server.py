@@ -16,11 +16,15 @@ raised, and how often ``close()`` was called. An app that wants to know
 *when* the head went out names the step it is at (``closes.step =
 "start_response"``): each head sent records that step in
 ``Run.head_steps``, so a judge can tell a head sent by ``start_response``
-itself from one sent for an empty chunk. The case's ``judge`` turns the
-run into :data:`Expectation` lines, with the small helpers here
-(:func:`expect`, :func:`head_sent_once`, :func:`no_error`, :func:`body_is`,
-:func:`closed`). A case with ``client_hangs_up`` plays a client that goes
-away: its ``send_body`` raises ``BrokenPipeError`` after the first chunk.
+itself from one sent for an empty chunk. A :class:`ClosingIterator` also
+counts the chunks it hands out and notes whether the server asked for the
+next one while the last non-empty one was still unsent (a server that holds
+the body back); ``send_body`` notes how many chunks the app had made when a
+send first failed. The case's ``judge`` turns the run into
+:data:`Expectation` lines, with the helpers of
+:mod:`gateway_lab.exercises.server_judges`. A case with ``client_hangs_up``
+plays a client that goes away: its ``send_body`` raises ``BrokenPipeError``
+after the first chunk.
 Every case runs in a daemon thread with a deadline, so an endless loop in an
 answer becomes a line of feedback instead of a stuck notebook. A body
 closed more than once gets a warning line (!), never a ✗: PEP 3333 asks
@@ -62,44 +66,37 @@ __all__ = [
     "CloseCounter",
     "ClosingList",
     "Expectation",
-    "SWALLOWED",
-    "WRITE_HEAD_FIRST",
     "Run",
     "ServerCase",
     "ServerPartExercise",
-    "body_is",
-    "closed",
     "closed_more_than_once",
-    "expect",
-    "head_sent_once",
-    "no_error",
-    "reraise_hint",
     "run_case",
 ]
 
 Expectation = tuple[bool, str]  # (passed, the sentence the learner reads)
 
-# Two causes a respond() case can name reliably (see course.wsgi_server).
-WRITE_HEAD_FIRST = (
-    "write() must send the head first, if it has not gone out yet (the same flag the "
-    "loop uses), then its data."
-)
-SWALLOWED = (
-    "respond caught the app's error and returned normally: do not catch it around the "
-    "loop; let it out after the finally (which still calls close())."
-)
-
 
 class CloseCounter:
-    """Shared between a case's app and its judge: how often the body's close() was called.
+    """Shared by a case's app, the stand-in connection and the judge: what the body saw.
 
-    ``step`` is what the app is doing now, in a word or two, set by the app
-    itself ("" until it says); each head sent records it (``Run.head_steps``).
+    ``count``: how often the body's close() was called. ``step`` is what the
+    app is doing now, in a word or two, set by the app itself ("" until it
+    says); each head sent records it (``Run.head_steps``). The rest is kept
+    by a :class:`ClosingIterator` and ``send_body``: ``pulls``, the chunks the
+    body handed out; ``last``, the latest of them; ``unsent``, it was not
+    empty and no ``send_body`` call has come since; ``held_back``, the first
+    chunk still unsent when the server asked for the next one (None: never);
+    ``pulls_at_failure``, ``pulls`` when a send first failed (None: none did).
     """
 
     def __init__(self) -> None:
         self.count = 0
         self.step = ""
+        self.pulls = 0
+        self.last = b""
+        self.unsent = False
+        self.held_back: bytes | None = None
+        self.pulls_at_failure: int | None = None
 
 
 class ClosingList(list[bytes]):
@@ -124,7 +121,13 @@ class ClosingIterator:
         return self
 
     def __next__(self) -> bytes:
-        return next(self._steps)
+        closes = self._closes
+        if closes.unsent and closes.held_back is None:
+            closes.held_back = closes.last  # asked for more while this chunk waits
+        chunk = next(self._steps)
+        closes.pulls += 1
+        closes.last, closes.unsent = chunk, bool(chunk)
+        return chunk
 
     def close(self) -> None:
         self._closes.count += 1
@@ -163,83 +166,7 @@ class ServerCase:
     client_hangs_up: bool = False
 
 
-# -- judging helpers: one Run in, lines of feedback out ----------------
-
-
-def expect(ok: bool, good: str, bad: str) -> Expectation:
-    """``(ok, good)`` when ``ok``, else ``(ok, bad)``: one line of feedback."""
-    return (ok, good if ok else bad)
-
-
-def head_sent_once(run: Run, status: str, body_first_hint: str = "") -> list[Expectation]:
-    """The head went out exactly once, before any body bytes, with ``status``.
-
-    ``body_first_hint``: what to change when body bytes went out before the
-    head (a judge that knows which code sent them), instead of the flag advice.
-    """
-    heads = run.heads
-    body_first = bool(run.events) and run.events[0][0] != "head"
-    advice = "Keep a flag such as head_sent, and send the head only when it is False."
-    if body_first and body_first_hint:
-        advice = body_first_hint
-    results = [
-        expect(
-            len(heads) == 1 and not body_first,
-            "the head was sent once, before the body",
-            (
-                f"the head should be sent exactly once, before any body bytes; it was sent "
-                f"{len(heads)} time(s){' after body bytes' if body_first else ''}. {advice}"
-            ),
-        )
-    ]
-    results.append(
-        expect(
-            run.status == status,
-            f"status {status!r}",
-            f"the status sent should be {status!r}, got {run.status!r}.",
-        )
-    )
-    return results
-
-
-def reraise_hint(run: Run, reraised_inside: bool) -> str:
-    """What to change when the app's error, after the head went out, did not leave respond.
-
-    ``reraised_inside``: the app's ``start_response(..., exc_info)`` call raised
-    (the app's step says so), so ``respond`` itself caught the error: :data:`SWALLOWED`.
-    """
-    if run.raised is None and reraised_inside:
-        return SWALLOWED
-    raised = run.raised
-    why = f"it raised {type(raised).__name__} instead" if raised else "respond returned normally"
-    return (
-        f"after the head went out, start_response(..., exc_info) must re-raise the "
-        f"app's error (raise exc_info[1].with_traceback(exc_info[2])), so that the "
-        f"server cuts the connection instead of finishing a response that lies; {why}."
-    )
-
-
-def no_error(run: Run) -> list[Expectation]:
-    """Nothing, or one ✗ line when ``respond`` raised serving a correct app."""
-    if run.raised is None:
-        return []
-    error = run.raised
-    return [
-        (
-            False,
-            f"respond raised {type(error).__name__}: {error}. This app follows PEP 3333, "
-            f"so a server must serve it without an error. See {specs.PEP3333_START_RESPONSE}",
-        )
-    ]
-
-
-def body_is(run: Run, wanted: bytes) -> Expectation:
-    """All the body bytes sent, joined, are ``wanted``."""
-    return expect(
-        run.body == wanted,
-        f"body {wanted!r}",
-        f"the body sent should be {wanted!r}, got {run.body!r}.",
-    )
+# -- the warning the exercise adds itself ----------------------------------
 
 
 def closed_more_than_once(calls: dict[str, int]) -> str:
@@ -254,19 +181,6 @@ def closed_more_than_once(calls: dict[str, int]) -> str:
         f'PEP 3333 asks the server to call it "upon completion of the current request", and '
         f"a close() that releases a resource may not expect a second call. "
         f"See {specs.PEP3333_DETAILS}"
-    )
-
-
-def closed(run: Run, when: str) -> Expectation:
-    """The body's ``close()`` was called (``when`` says on which path, in words)."""
-    return expect(
-        run.closes.count >= 1,
-        f"close() was called {when}",
-        (
-            f"the body's close() should be called {when}, but it was not. Iterate inside "
-            f"try: ... finally: and call body.close() in the finally block, if the body "
-            f"has one. See {specs.PEP3333_DETAILS}"
-        ),
     )
 
 
@@ -303,7 +217,10 @@ def run_case(respond: Callable[..., Any], case: ServerCase, timeout: float) -> R
         run.head_steps.append(run.closes.step)
 
     def send_body(data: Any) -> None:
+        run.closes.unsent = False
         if case.client_hangs_up and run.body:
+            if run.closes.pulls_at_failure is None:
+                run.closes.pulls_at_failure = run.closes.pulls
             raise BrokenPipeError(32, "Broken pipe (the client hung up)")
         run.events.append(("body", bytes(data)))
 
