@@ -48,6 +48,7 @@ LINT_MISSES = {
     "length_not_a_number",
     "two_content_types",
     "two_equal_lengths",
+    "head_length_zero",
     "body_on_204",
     "body_on_head",
     "reads_too_much",

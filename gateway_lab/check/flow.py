@@ -50,6 +50,11 @@ What a recording cannot show, and so is not judged here (:data:`NOT_JUDGED`):
   the checker's own receive() answers the call and can notice it.
 * ``asgi.body-partly-read``: needs the number of pieces the server *meant*
   to send; the recording only has those the app asked for.
+* ``wsgi.head-length-zero``, ``wsgi.head-length-differs``,
+  ``asgi.head-length-zero``, ``asgi.head-length-differs``: they
+  compare a HEAD with the GET of the same page just before it, with nothing
+  between them that could change the page; only the checker, which sends
+  both, knows that pairing. A recording of a real server's traffic does not.
 * ``check.failed``, ``app.not-callable``, ``app.wrong-kind``: about the
   check itself and the object given to it, not about a conversation.
 
@@ -89,6 +94,10 @@ _NOT_JUDGED = frozenset(
         "asgi.receive-after-body",
         "asgi.receive-after-disconnect",
         "asgi.body-partly-read",
+        "wsgi.head-length-zero",
+        "wsgi.head-length-differs",
+        "asgi.head-length-zero",
+        "asgi.head-length-differs",
         "check.failed",
         "app.not-callable",
         "app.wrong-kind",

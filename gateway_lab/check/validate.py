@@ -34,6 +34,7 @@ from gateway_lab import specs
 from gateway_lab.check.asgi.driver import run_asgi_battery
 from gateway_lab.check.battery import DEFAULT_BATTERY, Probe
 from gateway_lab.check.explain import short
+from gateway_lab.check.head_length import head_length_problems
 from gateway_lab.check.report import Report
 from gateway_lab.check.rules import finding
 from gateway_lab.check.wsgi.driver import run_wsgi_probe
@@ -111,6 +112,7 @@ def check_wsgi(
             report.responses.append(response)
             for item in found:
                 report.add(item)
+        _judge_heads("wsgi", probes, report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -151,5 +153,13 @@ def check_asgi(
         )
         for item in found:
             report.add(item)
+        _judge_heads("asgi", probes, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _judge_heads(kind: str, probes: list[Probe], report: Report) -> None:
+    """Each HEAD's Content-Length against the GET of its target (:mod:`.head_length`)."""
+    for key, details in head_length_problems(probes, report.responses):
+        label = details.pop("label")
+        report.add(finding(f"{kind}.{key}", label, **details))

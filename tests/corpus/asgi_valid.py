@@ -10,7 +10,12 @@ from . import collect, expect, near
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
-@near("asgi.content-length-invalid", "asgi.content-length-mismatch")
+@near(
+    "asgi.content-length-invalid",
+    "asgi.content-length-mismatch",
+    "asgi.head-length-zero",
+    "asgi.head-length-differs",
+)
 async def hello(scope, receive, send):
     """The usual hello: checks the scope type, HEAD-aware."""
     assert scope["type"] == "http"

@@ -588,6 +588,17 @@ async def two_locations(scope, receive, send):
     await send(BODY)
 
 
+@expect("asgi.head-length-zero")
+async def head_length_zero(scope, receive, send):
+    """Leaves the body out for HEAD first, then counts it: content-length 0 on HEAD."""
+    if scope["type"] != "http":
+        return
+    body = b"" if scope["method"] == "HEAD" else b"Hello"
+    length = str(len(body)).encode()
+    await send({**START, "headers": [*START["headers"], (b"content-length", length)]})
+    await send({"type": "http.response.body", "body": body})
+
+
 @expect("asgi.status-informational")
 async def status_informational(scope, receive, send):
     """Answers with 103 Early Hints as if it were the response."""

@@ -278,7 +278,7 @@ def reads_lines_of_a_body_that_has_them(environ, start_response):
     return lines
 
 
-@near("wsgi.body-on-head", "wsgi.write-used")
+@near("wsgi.body-on-head", "wsgi.write-used", "wsgi.head-length-zero", "wsgi.head-length-differs")
 def skips_the_body_on_head(environ, start_response):
     """A large generated body on GET, none on HEAD, the same headers for both."""
     body_size = 100_000

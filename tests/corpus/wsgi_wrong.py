@@ -337,6 +337,22 @@ def two_equal_lengths(environ, start_response):
     return [b"Hello"]
 
 
+@expect("wsgi.head-length-zero", wsgiref=False)
+def head_length_zero(environ, start_response):
+    """Leaves the body out for HEAD first, then counts it: Content-Length 0 on HEAD."""
+    body = b"" if environ["REQUEST_METHOD"] == "HEAD" else b"Hello"
+    start_response("200 OK", TEXT + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+@expect("wsgi.head-length-differs", "warning", wsgiref=False)
+def head_length_of_another_page(environ, start_response):
+    """Declares, for HEAD, the length of a shorter page than GET sends."""
+    head = environ["REQUEST_METHOD"] == "HEAD"
+    start_response("200 OK", TEXT + [("Content-Length", "2" if head else "5")])
+    return [] if head else [b"Hello"]
+
+
 @expect("wsgi.body-on-no-content")
 def body_on_204(environ, start_response):
     """A 204 No Content response with a body (and a Content-Type for it)."""
