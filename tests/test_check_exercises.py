@@ -238,11 +238,11 @@ async def echo_str_body(scope: Any, receive: Any, send: Any) -> None:
     ("name", "answer", "expected"),
     [
         ("wsgi-hello-name", hello_str_body, ["wsgi.body-not-bytes", ".encode('utf-8')"]),
-        ("wsgi-hello-name", hello_ignores_query, ["body should contain 'Hello, Ada!'"]),
+        ("wsgi-hello-name", hello_ignores_query, ["body should be exactly 'Hello, Ada!'"]),
         (
             "wsgi-hello-name",
             hello_raw_query,
-            ["should contain 'Hello, Grace Hopper!'", "Hello, Grace%20Hopper", "parse_qs"],
+            ["should be exactly 'Hello, Grace Hopper!'", "Hello, Grace%20Hopper", "parse_qs"],
         ),
         ("asgi-echo-body", echo_first_message, ["asgi.body-partly-read", "got b'first part, '"]),
         ("asgi-echo-body", echo_str_body, ["asgi.body-not-bytes"]),

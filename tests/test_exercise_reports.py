@@ -115,7 +115,7 @@ def test_a_mistake_on_several_requests_is_one_row_naming_them() -> None:
     assert len(rows) == 1, text
     # the cause is shown first, and the rows that follow from it say so
     assert text.splitlines()[1].startswith("  ✗ wsgi.body-not-bytes on "), text
-    empty = [line for mark, line in result.lines if mark == "✗" and "got b''" in line]
+    empty = [line for mark, line in result.lines if mark == "✗" and "body is empty" in line]
     assert empty and all("because of wsgi.body-not-bytes: fix that first" in e for e in empty)
     requests = (
         [r for f in result.report.findings for r in (f.request, *f.also)] if result.report else []

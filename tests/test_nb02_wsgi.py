@@ -512,7 +512,7 @@ def test_hello_name_bang_advice_is_only_on_the_body_row() -> None:
     result = WSGI_HELLO_NAME.check(html_without_the_bang, quiet=True)
     failures = _failures(result)
     content_type = [text for text in failures if "Content-Type" in text]
-    body = [text for text in failures if "body should contain" in text]
+    body = [text for text in failures if "body should be exactly" in text]
     assert len(content_type) == 7 and len(body) == 7, str(result)
     assert not any("the task asks for the '!'" in text for text in content_type), str(result)
     assert all("the task asks for the '!'" in text for text in body), str(result)
@@ -531,7 +531,7 @@ def test_bang_advice_names_only_a_missing_bang() -> None:
         rows = case.expectations(Response(200, [("Content-Type", "text/html")], body))
         said = [text for ok, text in rows if not ok and "the task asks for the '!'" in text]
         assert bool(said) is advised, (body, rows)
-        assert all(text.startswith("body should contain") for text in said), rows
+        assert all(text.startswith("body should be exactly") for text in said), rows
 
 
 def test_hello_name_valid_variants_pass_the_non_ascii_name() -> None:
@@ -609,45 +609,44 @@ def _rows_about(result: ExerciseResult, request: str) -> list[str]:
     return [text for text in _failures(result) if text.startswith(f"{request} (")]
 
 
-PARSE_QS_ADVICE = (
-    "parse the query with urllib.parse.parse_qs(environ['QUERY_STRING']): it decodes '+' as "
-    "a space and splits at '&'"
+PLUS_ADVICE = (
+    "a name split from the query by hand keeps it (urllib.parse.unquote keeps it too): parse "
+    "the query with urllib.parse.parse_qs(environ['QUERY_STRING']), which decodes '+' as a space"
+)
+AMPERSAND_ADVICE = (
+    "'&' separates name=value pairs, and this query holds another parameter beside the name: "
+    "parse the query with urllib.parse.parse_qs(environ['QUERY_STRING']), which splits it at '&'"
 )
 
 
 def test_a_query_split_by_hand_and_unquoted_fails_on_plus_and_ampersand() -> None:
     result = WSGI_HELLO_NAME.check(splits_and_unquotes, quiet=True)
     assert not result.passed and not result.unfinished, str(result)
-    plus = _rows_about(result, "GET /?name=Grace+Hopper")
-    after = _rows_about(result, "GET /?name=Ada&lang=en")
-    assert {row.split(" (", 1)[0] for row in _failures(result)} == {
-        "GET /?name=Grace+Hopper",
-        "GET /?name=Ada&lang=en",
-    }, str(result)
-    (contains, lacks) = plus
-    assert "should contain 'Hello, Grace Hopper!', got b'Hello, Grace+Hopper!'" in contains
-    assert "'+' stands for a space" in contains and PARSE_QS_ADVICE in contains, contains
-    assert "body should not contain '+'" in lacks, lacks
-    (contains, lacks) = after
-    assert "got b'Hello, Ada&lang=en!'" in contains and PARSE_QS_ADVICE in contains, contains
-    assert "body should not contain '&'" in lacks, lacks
-    # the advice once per request, and no '!' advice: the '!' is there
-    assert str(result).count(PARSE_QS_ADVICE) == 2, str(result)
+    # one row per request: the exact body row says it all (no second row for the '+' or '&')
+    (plus,) = _rows_about(result, "GET /?name=Grace+Hopper")
+    (after,) = _rows_about(result, "GET /?name=Ada&lang=en")
+    assert len(_failures(result)) == 2, str(result)
+    assert "should be exactly 'Hello, Grace Hopper!', got 'Hello, Grace+Hopper!'" in plus
+    assert "'+' stands for a space" in plus and PLUS_ADVICE in plus, plus
+    assert AMPERSAND_ADVICE not in plus, plus
+    assert "got 'Hello, Ada&lang=en!'" in after and AMPERSAND_ADVICE in after, after
+    assert "unquote" not in after and PLUS_ADVICE not in after, after
+    # no '!' advice: the '!' is there
     assert "the task asks for the '!'" not in str(result), str(result)
 
 
 @pytest.mark.parametrize(
     ("answer", "request_line", "got"),
     [
-        (splits_and_unquotes_plus, "GET /?name=Ada&lang=en", "b'Hello, Ada&lang=en!'"),
-        (first_parameter, "GET /?lang=en&name=Ada", "b'Hello, en!'"),
+        (splits_and_unquotes_plus, "GET /?name=Ada&lang=en", "'Hello, Ada&lang=en!'"),
+        (first_parameter, "GET /?lang=en&name=Ada", "'Hello, en!'"),
     ],
 )
 def test_another_parameter_in_the_query_is_caught(answer: Any, request_line: str, got: str) -> None:
     result = WSGI_HELLO_NAME.check(answer, quiet=True)
     assert not result.passed, str(result)
     rows = _rows_about(result, request_line)
-    assert rows and f"got {got}" in rows[0] and PARSE_QS_ADVICE in rows[0], str(result)
+    assert rows and f"got {got}" in rows[0] and AMPERSAND_ADVICE in rows[0], str(result)
     assert all(text.startswith(f"{request_line} (") for text in _failures(result)), str(result)
 
 
@@ -655,13 +654,14 @@ def test_the_list_parse_qs_gives_is_named() -> None:
     result = WSGI_HELLO_NAME.check(greets_the_list, quiet=True)
     assert not result.passed, str(result)
     rows = _rows_about(result, "GET /?name=Ada")
-    assert len(rows) == 1 and "got b\"Hello, ['Ada']!\"" in rows[0], str(result)
+    assert len(rows) == 1 and "got \"Hello, ['Ada']!\"" in rows[0], str(result)
     assert (
         "parse_qs gives a list for each name: take [0], as in "
         "parse_qs(q).get('name', ['World'])[0]" in rows[0]
     ), rows[0]
     assert not _rows_about(result, "GET /"), str(result)  # Hello, World! is right
-    assert PARSE_QS_ADVICE not in str(result), str(result)  # nothing else is wrong
+    for advice in (PLUS_ADVICE, AMPERSAND_ADVICE):  # nothing else is wrong
+        assert advice not in str(result), str(result)
 
 
 def test_hello_name_valid_variants_pass_plus_and_ampersand() -> None:
@@ -684,6 +684,104 @@ def test_hello_name_valid_variants_pass_plus_and_ampersand() -> None:
         result = WSGI_HELLO_NAME.check(answer, quiet=True)
         assert result.passed, str(result)
         assert "GET /?name=Grace+Hopper" in str(result) and "GET /?lang=en&name=Ada" in str(result)
+
+
+# -- wsgi-json-echo: no body, an empty CONTENT_LENGTH, a body that is not UTF-8 -------------
+def test_json_echo_sends_a_post_without_content_length_and_one_with_it_empty() -> None:
+    """PEP 3333: CONTENT_LENGTH "May be empty or absent"; the echo gets both, each its own row."""
+    probes = [case.probe() for case in WSGI_JSON_ECHO.cases]
+    bodiless = [p for p in probes if p.method == "POST" and not p.body]
+    assert [dict(p.headers).get("Content-Length") for p in bodiless] == [None, ""], bodiless
+    assert len({p.label for p in probes}) == len(probes), [p.label for p in probes]
+
+
+def test_wsgiref_gives_a_post_without_a_body_an_empty_content_length() -> None:
+    """The notebook's claim: wsgiref's server sends CONTENT_LENGTH '' when the request has none."""
+    import http.client
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    seen: dict[str, Any] = {}
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        seen["CONTENT_LENGTH"] = environ.get("CONTENT_LENGTH")
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with make_server("127.0.0.1", 0, app, handler_class=Quiet) as server:
+        thread = threading.Thread(target=server.handle_request, daemon=True)
+        thread.start()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=5)
+        connection.putrequest("POST", "/")
+        connection.endheaders()  # no Content-Length, no body
+        connection.getresponse().read()
+        connection.close()
+        thread.join(5)
+    assert seen == {"CONTENT_LENGTH": ""}, seen
+
+
+def test_the_json_echo_task_names_what_a_bodiless_post_gets_and_the_strict_read() -> None:
+    text = _cells()["ex2-md"]
+    for words in (
+        "bytes that are not UTF-8",
+        "no body at all",
+        '`int(environ.get("CONTENT_LENGTH") or 0)`',
+        "`wsgi.input-past-content-length`, only a warning of `gl.check_wsgi`) fails this check",
+    ):
+        assert words in text, (words, text)
+    assert WSGI_JSON_ECHO.strict == {"wsgi.input-past-content-length"}
+    assert "fails the check" in _cells()["m7-live-md"]
+
+
+def test_a_body_that_is_not_utf8_names_unicode_decode_error() -> None:
+    def catches_decode_errors_only(environ: Any, start_response: Any) -> Any:
+        refused = _not_post(environ, start_response)
+        if refused is not None:
+            return refused
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict):
+            return _respond(start_response, "400 Bad Request", b"bad", "text/plain")
+        return _respond(start_response, "200 OK", json.dumps({**data, "size": len(raw)}).encode())
+
+    with pytest.raises(UnicodeDecodeError):  # the premise: not a JSONDecodeError
+        json.loads(b"\xff{}")
+    result = WSGI_JSON_ECHO.check(catches_decode_errors_only, quiet=True)
+    rows = [t for t in _failures(result) if t.startswith("POST / (3-byte body)")]
+    assert len(rows) == 1 and "Catch ValueError, which covers both" in rows[0], str(result)
+    assert all("POST / (3-byte body)" in text for text in _failures(result)), str(result)
+
+
+# -- wsgi-hello-name: the body is exactly the greeting --------------------------------------
+def test_hello_name_body_must_be_exactly_the_greeting() -> None:
+    (case,) = [c for c in WSGI_HELLO_NAME.cases if c.request == "GET /?name=Ada"]
+    plain = [("Content-Type", "text/plain")]
+    for body, passes in (
+        (b"Hello, Ada!", True),
+        (b"Hello, Ada!\n", True),
+        (b"Hello, Ada!\r\n", True),
+        (b"<h1>Hello, Ada!</h1>", False),
+        (b"Hello, Ada!!", False),
+        (b" Hello, Ada!", False),
+        (b"Hello, Ada!\n\n", False),
+    ):
+        rows = case.expectations(Response(200, plain, body))
+        body_rows = [(ok, text) for ok, text in rows if text.startswith("body ")]
+        assert len(body_rows) == 1 and body_rows[0][0] is passes, (body, rows)
+    rows = case.expectations(Response(200, plain, b"Hello, Ada!!"))
+    assert any("but so is '!' after it" in text for _, text in rows), rows
+
+
+def test_hello_name_with_the_str_body_says_the_body_is_empty_not_b() -> None:
+    result = WSGI_HELLO_NAME.check(greets_as_str, quiet=True)
+    assert not any("got b''" in text or "got ''" in text for text in _failures(result))
 
 
 # -- one row per mistake, each cause with its own requests ----------------------------------

@@ -187,7 +187,8 @@ def path_story_html(path: str = "/café") -> str:
         (
             "CGI: the script's PATH_INFO",
             repr(decoded),
-            "the bytes themselves (Python's os.environ decodes them as UTF-8)",
+            "the bytes themselves (Python's os.environ decodes them with the filesystem "
+            "encoding and 'surrogateescape': '/café' in a UTF-8 locale, no byte lost in any)",
         ),
         (
             "WSGI: environ['PATH_INFO']",

@@ -220,7 +220,7 @@ def _text(start_response: Any, body: bytes, kind: str = "text/plain; charset=utf
     return [body]
 
 
-@answer("wsgi-hello-name", False, "should contain 'Hello, Ada!'")
+@answer("wsgi-hello-name", False, "should be exactly 'Hello, Ada!'")
 def hello_ignores_the_query(environ, start_response):
     return _text(start_response, b"Hello, World!")
 
@@ -308,6 +308,55 @@ def hello_in_latin_1_declared(environ, start_response):
 @Request.application
 def hello_werkzeug(request: Request) -> Response:
     return Response(f"Hello, {request.args.get('name', 'World')}!", mimetype="text/plain")
+
+
+@answer(
+    "wsgi-hello-name",
+    False,
+    "should be exactly 'Hello, Ada!', got '<h1>Hello, Ada!</h1>'",
+    "'<h1>' before it and '</h1>' after it",
+    "Send only 'Hello, Ada!'",
+)
+def hello_in_an_h1(environ, start_response):
+    """HTML markup in a text/plain greeting: the body holds more than the task asks."""
+    return _text(start_response, f"<h1>Hello, {_greet(environ)}!</h1>".encode())
+
+
+@answer("wsgi-hello-name", False, "got 'Hello, ZoÃ«!'", "mojibake", "leave out encoding='latin-1'")
+def hello_decodes_latin_1(environ, start_response):
+    name = parse_qs(environ.get("QUERY_STRING", ""), encoding="latin-1").get("name", ["World"])[0]
+    return _text(start_response, f"Hello, {name}!".encode())
+
+
+@answer("wsgi-hello-name", False, "wsgi.body-not-bytes", "but the body is empty")
+def hello_str_in_a_list(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"Hello, {_greet(environ)}!"]
+
+
+@answer("wsgi-hello-name", False, "'&' separates name=value pairs", "got 'Hello, en&name!'")
+def hello_splits_at_equals(environ, start_response):
+    query = environ["QUERY_STRING"]
+    name = query.split("=")[1] if query else "World"
+    return _text(start_response, f"Hello, {name}!".encode())
+
+
+@answer(
+    "wsgi-hello-name",
+    False,
+    "wsgi.header-not-str",
+    "On GET /?name=Grace%20Hopper, GET /?name=Grace+Hopper: The Content-Length header says 13 "
+    "bytes but the app sent 20.",
+)
+def hello_length_as_an_int(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", 13)])
+    return [f"Hello, {_greet(environ)}!".encode()]
+
+
+@answer("wsgi-hello-name", True, "body is 'Hello, Zoë!'")
+def hello_with_a_newline(environ, start_response):
+    """A trailing newline, as print() or a terminal-friendly app adds: still the greeting."""
+    return _text(start_response, f"Hello, {_greet(environ)}!\n".encode())
 
 
 # ======================================================= 02: wsgi-json-echo
@@ -500,6 +549,76 @@ def echo_werkzeug(request: Request) -> Response:
     response = Response(json.dumps({**data, "size": len(raw)}), mimetype="application/json")
     response.headers["Content-Length"] = str(len(response.get_data()))
     return response
+
+
+def _echo(environ: Any, start_response: Any, raw: bytes, errors: Any = ValueError) -> list:
+    """The rest of a right echo, for ``raw`` the bytes read; ``errors`` the ones it catches."""
+    try:
+        data = json.loads(raw)
+    except errors:
+        data = None
+    if not isinstance(data, dict):
+        return _json(start_response, "400 Bad Request", {"error": "not an object"})
+    return _json(start_response, "200 OK", {**data, "size": len(raw)})
+
+
+@answer(
+    "wsgi-json-echo",
+    False,
+    "POST / (no body, so no CONTENT_LENGTH): no complete response",
+    "int(environ.get('CONTENT_LENGTH') or 0)",
+)
+def echo_needs_content_length(environ, start_response):
+    if environ["REQUEST_METHOD"] != "POST":
+        return _json(start_response, "405 Method Not Allowed", {}, [("Allow", "POST")])
+    return _echo(
+        environ, start_response, environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    )
+
+
+@answer("wsgi-json-echo", False, "CONTENT_LENGTH is '', as wsgiref", "int('') raises ValueError")
+def echo_length_defaults_to_zero(environ, start_response):
+    if environ["REQUEST_METHOD"] != "POST":
+        return _json(start_response, "405 Method Not Allowed", {}, [("Allow", "POST")])
+    size = int(environ.get("CONTENT_LENGTH", 0))  # '' is not a number
+    return _echo(environ, start_response, environ["wsgi.input"].read(size))
+
+
+@answer(
+    "wsgi-json-echo",
+    False,
+    "POST / (3-byte body) (bytes that are not UTF-8)",
+    "UnicodeDecodeError, a ValueError but not a json.JSONDecodeError",
+)
+def echo_catches_only_decode_errors(environ, start_response):
+    if environ["REQUEST_METHOD"] != "POST":
+        return _json(start_response, "405 Method Not Allowed", {}, [("Allow", "POST")])
+    raw = environ["wsgi.input"].read(_size(environ))
+    return _echo(environ, start_response, raw, json.JSONDecodeError)
+
+
+@answer("wsgi-json-echo", False, "KeyError: 'CONTENT_LENGTH'", "UnicodeDecodeError")
+def echo_from_a_learner_walk(environ, start_response):
+    """Passed before the no-body and not-UTF-8 cases: both answer 500 on a real server."""
+    if environ["REQUEST_METHOD"] != "POST":
+        return _json(start_response, "405 Method Not Allowed", {}, [("Allow", "POST")])
+    raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    return _echo(environ, start_response, raw, json.JSONDecodeError)
+
+
+@answer("wsgi-json-echo", True, "bytes that are not UTF-8", "CONTENT_LENGTH is ''")
+def echo_decodes_first(environ, start_response):
+    """Decodes the body before parsing it: UnicodeDecodeError is a ValueError too."""
+    if environ["REQUEST_METHOD"] != "POST":
+        return _json(start_response, "405 Method Not Allowed", {}, [("Allow", "POST")])
+    raw = environ["wsgi.input"].read(_size(environ))
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return _json(start_response, "400 Bad Request", {"error": "not an object"})
+    return _json(start_response, "200 OK", {**data, "size": len(raw)})
 
 
 # ======================================================= 03: wsgi-server-respond
