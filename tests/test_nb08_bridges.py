@@ -294,9 +294,23 @@ def test_gunicorn_has_what_the_notebook_uses() -> None:
 
 # -- issue 12: the bridge's verdicts, and a corpus of bridges ---------------------------------
 def _learner_bridge(
-    receive_after: str = "disconnect", decode: bool = True, whole: bool = True, sized: bool = True
+    receive_after: str = "disconnect",
+    decode: bool = True,
+    whole: bool = True,
+    sized: bool = True,
+    first: str = "the body",
+    reason: str = "phrase",
+    run: bool = True,
 ) -> Any:
-    """A bridge like the reference, with one thing done the way a learner might."""
+    """A bridge like the reference, with one thing done the way a learner might.
+
+    ``first``: what receive() gives before http.disconnect: "the body" (one
+    message), "in two" (the body with more_body True, then b'' with False),
+    "more_body True" (the body marked more_body True, then nothing more) or
+    "only a body" (nothing at all when the body is empty). ``reason``: the
+    status line's words: "phrase" (HTTPStatus), "PHRASE" (in capitals) or
+    "OK" (for every code). ``run=False`` makes the coroutine and drops it.
+    """
     import asyncio as _asyncio
 
     def asgi_to_wsgi(asgi_app: Any) -> Any:
@@ -307,6 +321,15 @@ def _learner_bridge(
             else:  # no size: on werkzeug and wsgiref, the request hangs
                 body = environ["wsgi.input"].read()
             incoming = [{"type": "http.request", "body": body, "more_body": False}]
+            if first == "in two":
+                incoming = [
+                    {"type": "http.request", "body": body, "more_body": True},
+                    {"type": "http.request", "body": b"", "more_body": False},
+                ]
+            elif first == "more_body True":
+                incoming[0]["more_body"] = True
+            elif first == "only a body" and not body:
+                incoming = []
 
             async def receive() -> Any:
                 if incoming:
@@ -332,14 +355,18 @@ def _learner_bridge(
                 "scheme": "http",
                 "root_path": "",
             }
-            _asyncio.run(asgi_app(scope, receive, send))
-            start = next(m for m in sent if m["type"] == "http.response.start")
+            if run:
+                _asyncio.run(asgi_app(scope, receive, send))
+            else:  # the coroutine is made and dropped: the app never runs
+                asgi_app(scope, receive, send)
+            start = sent[0]  # an IndexError when the app never ran
             from http import HTTPStatus
 
             status = HTTPStatus(start["status"])
             pairs = start.get("headers", [])
             headers = [(n.decode(), v.decode()) for n, v in pairs] if decode else pairs
-            start_response(f"{status.value} {status.phrase}", headers)
+            words = {"phrase": status.phrase, "PHRASE": status.phrase.upper(), "OK": "OK"}
+            start_response(f"{status.value} {words[reason]}", headers)
             bodies = [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
             return bodies if whole else bodies[:1]
 
@@ -375,6 +402,32 @@ BRIDGES = [
     (_learner_bridge(sized=False), False, 'int(environ.get("CONTENT_LENGTH") or 0)', ""),
     (lambda app: None, False, "returned None", ""),
     (lambda app: app, False, "pep-3333", "asgi.readthedocs"),
+    # more_body True says more body is coming: a real app waits for it, and a disconnect
+    # instead means the client left (Starlette: ClientDisconnect, a 500)
+    (_learner_bridge(first="more_body True"), False, "[echo] the request body never ended", ""),
+    (
+        _learner_bridge(first="more_body True"),
+        False,
+        "'more_body': True}, then {'type': 'http.disconnect'}",
+        "",
+    ),
+    # an empty body is still an http.request: http.disconnect at once is a client gone
+    (
+        _learner_bridge(first="only a body"),
+        False,
+        "[disconnect] the request body never ended on GET /: reading it, the app got "
+        "{'type': 'http.disconnect'} from receive()",
+        "",
+    ),
+    (_learner_bridge(first="only a body"), False, "with b'' as the body when there is none", ""),
+    (_learner_bridge(first="in two"), True, "[echo]", "never ended"),  # valid: two messages
+    # the reason phrase: the standard one (step 5), in any case
+    (_learner_bridge(reason="OK"), False, "[not found] '404 OK'", "[hello] '200 OK'"),
+    (_learner_bridge(reason="OK"), False, "HTTPStatus(code).phrase", ""),
+    (_learner_bridge(reason="PHRASE"), True, "[not found]", "reason phrase"),
+    # a coroutine made and never run: said once, and not as "fix the IndexError"
+    (_learner_bridge(run=False), False, "called the ASGI app but never ran it", "IndexError"),
+    (_learner_bridge(run=False), False, "asyncio.run(asgi_app(scope_from(environ)", "int('')"),
 ]
 
 
@@ -388,6 +441,60 @@ def test_bridge_corpus_gets_its_verdict_and_words(bridge, passes, words, never):
         assert never not in text, text
     if passes:
         assert len(text.splitlines()) <= 12, text
+
+
+def test_the_int_of_empty_advice_only_follows_int_of_empty(solution: dict[str, Any]) -> None:
+    """A GET that fails for another reason (an int status) gets no word about int('')."""
+    scope_from = solution["scope_from"]
+
+    def asgi_to_wsgi(asgi_app: Any) -> Any:
+        def wsgi_app(environ: Any, start_response: Any) -> Any:
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            asyncio.run(asgi_app(scope_from(environ), receive, send))
+            start_response(sent[0]["status"], [])  # the ASGI int, as it came
+            return [m.get("body", b"") for m in sent[1:]]
+
+        return wsgi_app
+
+    text = str(_check(asgi_to_wsgi))
+    assert "wsgi.status-not-str" in text and "HTTPStatus(code).phrase" in text, text
+    assert "int('')" not in text and "CONTENT_LENGTH may be empty" not in text, text
+
+
+def test_what_the_feedback_says_real_servers_and_apps_do(solution: dict[str, Any]) -> None:
+    """A disconnect before the body's end: Starlette fails, 500; a reason is sent as given."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(await request.body())
+
+    app = Starlette(routes=[Route("/", echo, methods=["GET", "POST"])])
+    bridges = {
+        "right": solution["asgi_to_wsgi"],
+        "more_body True": _learner_bridge(first="more_body True"),
+        "only a body": _learner_bridge(first="only a body"),
+    }
+    got = {}
+    for name, bridge in bridges.items():
+        with gl.serve_wsgi(bridge(app), name=f"nb08-starlette-{name}") as server:
+            got[name] = [
+                httpx.post(server.url, content=b"hi").status_code,
+                httpx.get(server.url).status_code,
+            ]
+    assert got == {"right": [200, 200], "more_body True": [500, 500], "only a body": [200, 500]}
+    with gl.serve_wsgi(_learner_bridge(reason="OK")(course_08.not_found_app)) as server:
+        reply = httpx.get(server.url)
+    assert (reply.status_code, reply.reason_phrase) == (404, "OK")
 
 
 # -- a read past CONTENT_LENGTH fails: on werkzeug and wsgiref it hangs the request ---------
@@ -601,3 +708,26 @@ def test_the_mini_server_prose_names_the_modules_the_cells_show() -> None:
     runner = Path(inspect.getsourcefile(mini_asgi.MiniASGIRunner) or "").name
     assert f"`{runner}` the runner" in text, text
     assert "runs `gateway_lab/mini/asgi.py`" not in text
+
+
+def test_the_socket_keys_the_prose_names_are_what_the_servers_put_in_environ() -> None:
+    """Cells 42/44: not through PEP 3333, but werkzeug and gunicorn hand over the socket."""
+    seen: list[bool] = []
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        seen.append("werkzeug.socket" in environ)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
+
+    with gl.serve_wsgi(app, name="nb08-socket-key", engine="werkzeug") as server:
+        httpx.get(server.url)
+    assert seen == [True]
+    text = _cell("b08-reverse-ws-md")
+    assert '`environ["werkzeug.socket"]`' in text and '`environ["gunicorn.socket"]`' in text
+    gunicorn_wsgi = pytest.importorskip("gunicorn.http.wsgi")
+    assert '"gunicorn.socket": sock' in inspect.getsource(gunicorn_wsgi)
+
+
+def test_step_2_says_what_receive_gives_for_a_get() -> None:
+    text = _cell("b08-ex-md")
+    assert 'even when there is no body (a GET gets `"body": b""`)' in text, text

@@ -6,14 +6,22 @@ returns a WSGI app, so that a WSGI server can serve it. A bridge is only as
 good as the apps it carries, so the checker builds several bridged apps,
 one per small ASGI app below, each showing one thing a bridge must carry
 across, and checks each with the WSGI validator (:func:`check_wsgi`) plus
-the expectations of its :class:`~.exercises.Case` records:
+the expectations of its :class:`~.exercises.Case` records. The apps live in
+:mod:`gateway_lab.course.bridge_apps`, with the notes they keep of what the
+bridge gave them:
 
 * ``hello``: status 200, a header, a body: the basic trip;
 * ``echo``: the request body, sent in several pieces, must reach the ASGI
-  app through ``receive()``; a GET whose ``CONTENT_LENGTH`` is ``""`` (PEP
-  3333: "may be empty or absent") must get an empty echo, not a ValueError;
-* ``not found``: a 404 with a header of its own: the status line needs its
-  reason phrase (``"404 Not Found"``), headers become ``str`` pairs;
+  app through ``receive()``, ending in an ``http.request`` whose
+  ``more_body`` is False, even when the body is empty; an ``http.disconnect``
+  before that message means the client left (Starlette's ``request.body()``
+  raises ``ClientDisconnect``) and fails the exercise; a GET whose
+  ``CONTENT_LENGTH`` is ``""`` (PEP 3333: "may be empty or absent") must get
+  an empty echo, not a ValueError;
+* ``not found``: a 404 with a header of its own: the status line needs the
+  standard reason phrase (``"404 Not Found"``, as step 5 asks: a WSGI server
+  sends the phrase as given, so ``"404 OK"`` fails), headers become ``str``
+  pairs;
 * ``streamed``: a body sent in three ``http.response.body`` messages (the
   first two with ``more_body=True``) must arrive whole;
 * ``disconnect``: once the response is sent, the app calls ``receive()``
@@ -24,14 +32,22 @@ the expectations of its :class:`~.exercises.Case` records:
   kept in :data:`AFTER_RESPONSE` and judged in a line of its own.
 
 Feedback lines are those of an ordinary exercise, each prefixed with the
-app it is about. One validator hint is made specific to bridges: a header
+app it is about. Some validator hints are made specific to bridges: a header
 passed through as bytes (``wsgi.header-not-str``) is what an ASGI app
 sends, so the advice names ``.decode('latin-1')`` instead of the generic
-"write it as str". A read of ``wsgi.input`` past ``CONTENT_LENGTH``
-(``read()`` with no size, say) is only a warning of the validator, but it
-fails this exercise (:data:`STRICT_RULES`, as in notebook 02): werkzeug's
-and wsgiref's ``wsgi.input`` read from the connection, so there the read
-waits for bytes the client never sends and the request hangs. It gets one
+"write it as str"; a status that is not a "code reason" string names
+``HTTPStatus(code).phrase``; and the request whose ``CONTENT_LENGTH`` is
+``""`` gets the ``int('')`` advice only when the bridge raised that
+ValueError. The status lines themselves are read from the report's flow
+(its ``start_response`` events). A bridge that calls the app but never runs
+the coroutine (Python warns "coroutine ... was never awaited", and the app
+never started) gets one line saying to run it with ``asyncio.run``.
+
+A read of ``wsgi.input`` past ``CONTENT_LENGTH`` (``read()`` with no size,
+say) is only a warning of the validator, but it fails this exercise
+(:data:`STRICT_RULES`, as in notebook 02): werkzeug's and wsgiref's
+``wsgi.input`` read from the connection, so there the read waits for bytes
+the client never sends and the request hangs. It gets one
 ✗ line, naming every app and request that showed it.
 
 A bridge that returns something that cannot be a WSGI app (``None``, the
@@ -46,127 +62,45 @@ never an exception.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway_lab import specs
-from gateway_lab.check.report import Finding
+from gateway_lab.check.report import Finding, Report
+from gateway_lab.course.bridge_apps import (
+    AFTER_RESPONSE,
+    CUT_SHORT,
+    RUNS,
+    cut_short_line,
+    disconnect_app,
+    disconnect_line,
+    echo_app,
+    evaluate_watching,
+    hello_app,
+    never_ran,
+    not_found_app,
+    streamed_app,
+)
+from gateway_lab.events.kinds import START_RESPONSE
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import Exercise, register
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.exercises.runner import brief
 from gateway_lab.interface.appkind import looks_async
-from gateway_lab.types import ASGIApp, Receive, Scope, Send
+from gateway_lab.types import ASGIApp
 
-__all__ = ["ASGI_TO_WSGI_BRIDGE", "STRICT_RULES", "BridgeExercise", "BridgeTarget", "TARGET_APPS"]
-
-
-# -- the ASGI apps the learner's bridge must carry ------------------------------------
-
-
-_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
-
-
-async def _read_body(receive: Receive) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return body  # http.disconnect: the client is gone
-        body += message.get("body", b"")
-        if not message.get("more_body", False):
-            return body
-
-
-async def hello_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """200, a Content-Type, and a body that names the path."""
-    if scope["type"] != "http":
-        return
-    body = f"Hello from ASGI at {scope['path']}!".encode()
-    await send({"type": "http.response.start", "status": 200, "headers": _TEXT})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Answers with the request body, however many messages it came in."""
-    if scope["type"] != "http":
-        return
-    body = await _read_body(receive)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/octet-stream")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def not_found_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """A 404 with a header of its own."""
-    if scope["type"] != "http":
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"x-reason", b"no such page"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"Nothing here."})
-
-
-async def streamed_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """A body in three messages: more_body=True, True, then False."""
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": _TEXT})
-    for piece in (b"one, ", b"two, "):
-        await send({"type": "http.response.body", "body": piece, "more_body": True})
-    await send({"type": "http.response.body", "body": b"three", "more_body": False})
-
-
-AFTER_RESPONSE: list[str] = []  # what receive() gave disconnect_app after its response
-AFTER_RESPONSE_WAIT = 0.5  # seconds disconnect_app waits on that receive()
-
-
-async def disconnect_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Answers, then calls receive() once more: it must give 'http.disconnect'."""
-    if scope["type"] != "http":
-        return
-    await _read_body(receive)
-    await send({"type": "http.response.start", "status": 200, "headers": _TEXT})
-    await send({"type": "http.response.body", "body": b"done"})
-    try:
-        message = await asyncio.wait_for(receive(), AFTER_RESPONSE_WAIT)
-    except asyncio.TimeoutError:
-        AFTER_RESPONSE.append(
-            f"nothing: receive() had not returned after {AFTER_RESPONSE_WAIT:g} s"
-        )
-    except Exception as exc:  # noqa: BLE001 - the bridge's receive failed: that is the finding
-        AFTER_RESPONSE.append(f"an exception: receive() raised {type(exc).__name__}: {exc}")
-    else:
-        AFTER_RESPONSE.append(
-            repr(message.get("type")) if isinstance(message, dict) else repr(message)
-        )
-
-
-def _disconnect_line() -> tuple[str, str]:
-    """The ✓ / ✗ line about what receive() gave disconnect_app after its response."""
-    got = AFTER_RESPONSE[-1] if AFTER_RESPONSE else "no call at all (the app did not run)"
-    if got == "'http.disconnect'":
-        return "✓", "[disconnect] after the response, receive() gave {'type': 'http.disconnect'}"
-    return (
-        "✗",
-        f"[disconnect] after the response, the app called receive() again and got {got}. "
-        "Once the body has been given, the bridge's receive() must return "
-        "{'type': 'http.disconnect'} (a streaming or long-polling app waits for it to "
-        f"stop). See {specs.ASGI_HTTP_DISCONNECT}",
-    )
+__all__ = [
+    "ASGI_TO_WSGI_BRIDGE",
+    "STRICT_RULES",
+    "TARGET_APPS",
+    "BridgeExercise",
+    "BridgeTarget",
+    "disconnect_app",
+    "echo_app",
+    "hello_app",
+    "not_found_app",
+    "streamed_app",
+]
 
 
 # -- the exercise ----------------------------------------------------------------------
@@ -263,6 +197,7 @@ class BridgeExercise(Exercise):
             return ExerciseResult(self.title, False, unfinished=unfinished)
         lines: list[tuple[str, str]] = []
         strict: list[tuple[str, Finding]] = []  # (app label, finding) of a STRICT_RULES rule
+        statuses: list[tuple[str, object]] = []  # (app label, status given to start_response)
         for target in self.targets:
             try:
                 wrapped = bridge(target.app)
@@ -274,22 +209,33 @@ class BridgeExercise(Exercise):
             if problem:
                 return self._wrong_shape(problem)  # the same for every target: say it once
             inner = Exercise(self.name, "wsgi", target.cases, timeout=self.timeout)
-            AFTER_RESPONSE.clear()
-            result = inner.evaluate(wrapped)
+            for notes in (RUNS, CUT_SHORT, AFTER_RESPONSE):
+                notes.clear()
+            result, never_awaited = evaluate_watching(inner, wrapped, target.app)
             if result.unfinished:
                 return ExerciseResult(self.title, False, unfinished=_STILL_TODO)
+            if never_awaited and not RUNS:
+                return self._wrong_shape(never_ran(target.app))  # the same for every target
             findings = result.report.findings if result.report is not None else []
             found = [finding for finding in findings if finding.rule in STRICT_RULES]
             strict += [(target.label, finding) for finding in found]
+            int_of_empty = any(
+                f.rule == "app.raised" and _INT_OF_EMPTY in f.message for f in findings
+            )
             lines += [
-                (mark, f"[{target.label}] {_for_a_bridge(text)}")
+                (mark, f"[{target.label}] {_for_a_bridge(text, int_of_empty)}")
                 for mark, text in result.lines
                 if text.split(" ", 1)[0] not in STRICT_RULES  # said once, below
             ]
-            if target.app is disconnect_app:
-                lines.append(_disconnect_line())
+            if CUT_SHORT:
+                lines.append(cut_short_line(target.label))
+            disconnect = disconnect_line() if target.app is disconnect_app else None
+            lines += [disconnect] if disconnect else []
+            statuses += [(target.label, status) for status in _statuses(result.report)]
         if strict:
             lines.append(_read_past_line(strict))
+        reason = _reason_line(statuses)
+        lines += [reason] if reason else []
         passed = bool(lines) and all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, brief(lines))
 
@@ -351,14 +297,60 @@ def _read_past_line(strict: list[tuple[str, Finding]]) -> tuple[str, str]:
     )
 
 
-def _for_a_bridge(line: str) -> str:
-    """A feedback line, with generic advice made specific to bridges (bytes headers, "" length)."""
+_INT_OF_EMPTY = "ValueError: invalid literal for int() with base 10: ''"
+_STATUS_RULES = ("wsgi.status-not-str ", "wsgi.status-form ", "wsgi.status-no-reason ")
+STATUS_ADVICE = (
+    'Build the line from the ASGI status code: f"{code} {HTTPStatus(code).phrase}" '
+    "(from http import HTTPStatus) gives '404 Not Found' for 404."
+)
+
+
+def _for_a_bridge(line: str, int_of_empty: bool) -> str:
+    """A feedback line, with generic advice made specific to bridges.
+
+    Headers as bytes get the .decode('latin-1') advice, a status line the
+    HTTPStatus advice, and the request with CONTENT_LENGTH "" the int('')
+    advice, but only when ``int_of_empty``: the app raised int('')'s ValueError.
+    """
     if "wsgi.header-not-str" in line and "of type bytes" in line:
         found, _, _ = line.partition(" What to change: ")
         return f"{found} {BYTES_HEADER_ADVICE}"
-    if f"({EMPTY_LENGTH}): no complete response" in line:  # the bridge raised on it
+    if line.startswith(_STATUS_RULES) and " What to change: " in line:
+        found, _, hint = line.partition(" What to change: ")
+        return f"{found} What to change (step 5): {hint} {STATUS_ADVICE}"
+    if int_of_empty and f"({EMPTY_LENGTH}): no complete response" in line:
         return f"{line} {EMPTY_LENGTH_ADVICE}"
     return line
+
+
+def _statuses(report: Report | None) -> list[object]:
+    """Every status the bridged app passed to start_response, as it passed it."""
+    events = list(report.flow) if report is not None else []
+    return [event.payload.get("status") for event in events if event.kind == START_RESPONSE]
+
+
+def _reason_line(statuses: list[tuple[str, object]]) -> tuple[str, str] | None:
+    """A ✗ line for status lines whose reason is not the code's standard phrase, or None.
+
+    Statuses that are not "code reason" strings are the checker's to judge.
+    """
+    wrong: dict[str, tuple[str, str]] = {}  # "[label] '404 OK'" -> ("404 OK", "404 Not Found")
+    for label, status in statuses:
+        if not isinstance(status, str):
+            continue
+        code, _, reason = status.partition(" ")
+        phrase = specs.reason_phrase(int(code)) if code.isdigit() and len(code) == 3 else ""
+        if phrase and reason.strip() and reason.strip().casefold() != phrase.casefold():
+            wrong.setdefault(f"[{label}] {status!r}", (status, f"{code} {phrase}"))
+    if not wrong:
+        return None
+    given, right = next(iter(wrong.values()))
+    return (
+        "✗",
+        f"{', '.join(wrong)}: the reason phrase after the code is not the standard one "
+        f"(for this code: {right!r}). A WSGI server sends the status line as the app gives "
+        f"it, so the client would read {given!r}. What to change (step 5): {STATUS_ADVICE}",
+    )
 
 
 def _raised(exc: Exception) -> str:
