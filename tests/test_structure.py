@@ -16,8 +16,9 @@ it, so a failure says what to move or rename:
 - **every exception in errors.py, under GatewayLabError** (see
   :func:`test_every_exception_lives_in_errors_under_gateway_lab_error` for the
   one exception to the rule: private helpers that never escape their module);
-- **a light import**: ``import gateway_lab`` in a fresh interpreter under
-  10 ms, the best of several runs (the package imports its modules lazily);
+- **a light import**: ``import gateway_lab`` in a fresh interpreter loads no
+  third-party library and is quicker than ``import json``, best of several
+  runs side by side (the package imports its modules lazily);
 - **shared facts in one place**: spec links in code (not docstrings) and the
   hop-by-hop header list live only in ``gateway_lab/specs.py``.
 """
@@ -41,7 +42,6 @@ PACKAGE = ROOT / "gateway_lab"
 LONG_MODULE_LINES = 400
 MAX_LONG_MODULES = 3
 FAMILY_SIZE = 3
-IMPORT_BUDGET_S = 0.010
 IMPORT_RUNS = 7
 
 
@@ -387,10 +387,8 @@ def test_every_exception_lives_in_errors_under_gateway_lab_error():
 # -- import time ------------------------------------------------------------------------------
 
 
-def _import_seconds() -> float:
-    code = (
-        "import time; t = time.perf_counter(); import gateway_lab; print(time.perf_counter() - t)"
-    )
+def _import_seconds(module: str = "gateway_lab") -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -422,12 +420,34 @@ def _slowest_imports(count: int = 8) -> str:
 
 
 @pytest.mark.timeout(120)
-def test_import_gateway_lab_is_under_10_ms():
-    best = min(_import_seconds() for _ in range(IMPORT_RUNS))
-    assert best < IMPORT_BUDGET_S, (
-        f"`import gateway_lab` took {best * 1000:.1f} ms at best of {IMPORT_RUNS} fresh "
-        f"interpreters (budget {IMPORT_BUDGET_S * 1000:.0f} ms). Slowest: {_slowest_imports()}"
+def test_import_gateway_lab_is_quicker_than_importing_json():
+    """``import gateway_lab`` stays cheap: its parts load when first used.
+
+    Measured side by side with ``import json`` (one of the standard library's
+    small packages), alternating fresh interpreters, best of each: a ratio, so
+    a busy machine slows both alike. About 0.5 ms against 3 ms here.
+    """
+    ours, json_ = [], []
+    for _ in range(IMPORT_RUNS):
+        ours.append(_import_seconds())
+        json_.append(_import_seconds("json"))
+    assert min(ours) < min(json_), (
+        f"`import gateway_lab` took {min(ours) * 1000:.1f} ms at best of {IMPORT_RUNS} fresh "
+        f"interpreters, `import json` {min(json_) * 1000:.1f} ms. Slowest: {_slowest_imports()}"
     )
+
+
+def test_import_gateway_lab_loads_no_library_of_its_own():
+    """No third-party library (nor asyncio) is imported until a lesson uses it."""
+    code = "import sys; import gateway_lab; print(' '.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    heavy = {"asyncio", "httpx", "werkzeug", "ipywidgets", "IPython", "matplotlib", "uvicorn"}
+    heavy |= {"h11", "wsproto", "psutil", "a2wsgi", "jinja2"}
+    assert not heavy & loaded, f"`import gateway_lab` loads {sorted(heavy & loaded)}"
 
 
 # -- shared facts in one place -------------------------------------------------------------
