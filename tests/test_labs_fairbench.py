@@ -192,3 +192,41 @@ def test_only_loopback_and_known_policies():
         compare({"x": "http://example.com/"}, requests=1, rounds=1)
     with pytest.raises(ValueError):
         compare({"x": "http://127.0.0.1:1/"}, policy="pipelined")
+
+
+def _pair(a: list[float], b: list[float]) -> FairResult:
+    """Two servers whose round k medians are a[k] and b[k]."""
+    servers = {
+        "a": ServerFigures("a", "u", rounds=[[x] for x in a]),
+        "b": ServerFigures("b", "u", rounds=[[x] for x in b]),
+    }
+    return FairResult("new-connection", 1, schedule(["a", "b"], len(a)), servers, [1])
+
+
+def test_the_ratio_is_best_round_against_best_round():
+    """A busy moment slows a round: the best rounds set the ratio, not how many were hit."""
+    result = _pair([1.0, 1.0, 1.0], [1.0, 3.0, 3.0])  # b's last two rounds hit by a busy moment
+    assert result.servers["b"].median == 3.0 and result.servers["b"].best == 1.0
+    assert result.ratio("b") == 1.0
+    assert result.round_ratios("b") == [1.0, 3.0, 3.0]
+
+
+def test_the_spread_says_whether_the_rounds_agree():
+    faster = _pair([2.0, 2.0, 2.0], [1.0, 1.5, 1.9])
+    assert "b was faster in every round" in faster.spread_note("b")
+    assert "0.50 to 0.95 over 3 rounds" in faster.spread_note("b")
+    slower = _pair([1.0, 1.0], [1.1, 1.2])
+    assert "b was slower in every round" in slower.spread_note("b")
+    mixed = _pair([1.0, 1.0, 1.0], [0.8, 3.1, 0.96])
+    note = mixed.spread_note("b")
+    assert "the rounds disagree on which is faster" in note and "no result" in note
+    assert "0.80 to 3.10" in note
+    text = str(mixed)
+    assert "round by round, b / a: 0.80 to 3.10" in text and "best round" in text
+    assert mixed.spread_note("a") == ""
+
+
+def test_the_best_round_ratio_lies_within_the_round_ratios():
+    result = _pair([1.0, 4.0, 2.0, 3.0], [2.5, 1.0, 3.0, 2.0])
+    ratios = result.round_ratios("b")
+    assert min(ratios) <= result.ratio("b") <= max(ratios)

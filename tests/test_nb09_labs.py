@@ -88,8 +88,14 @@ def make_variant(
     allow=True,
     head=True,
     str_headers=False,
+    only_delete=False,
+    length=None,
+    returns_body=False,
 ):
-    """A guestbook with one typical mistake switched on."""
+    """A guestbook with one typical mistake switched on.
+
+    ``length``: None (no content-length), "bytes" or "characters" (len() of the page's text).
+    """
     page, read_message = namespace["guestbook_page"], namespace["read_message"]
     messages: list[str] = []
 
@@ -113,6 +119,7 @@ def make_variant(
         elif (
             scope["method"] not in ("GET", "HEAD")
             and allow
+            and (scope["method"] == "DELETE" or not only_delete)
             or (scope["method"], head)
             == (
                 "HEAD",
@@ -126,9 +133,15 @@ def make_variant(
         else:
             items = "".join(f"<li>{m}</li>" for m in messages)
             body = f"<h1>Guestbook</h1><ul>{items}</ul>".encode()
+        if length is not None:
+            size = len(body) if length == "bytes" else len(body.decode())
+            headers.append((b"content-length", str(size).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
+        if returns_body:
+            return [body]  # the WSGI habit
         head_only = scope["method"] == "HEAD" and status == 200
         await send({"type": "http.response.body", "body": b"" if head_only else body})
+        return None
 
     return app
 
@@ -298,8 +311,11 @@ def _starlette_guestbook(namespace: dict) -> Any:
                 return PlainTextResponse("Write a message first.\n", status_code=400)
             messages.append(text)
         html = page(messages)
-        if request.method == "HEAD":
-            return Response(headers={"content-type": "text/html; charset=utf-8"})
+        if request.method == "HEAD":  # the length GET would send (RFC 9110 8.6), no body
+            length = str(len(html))
+            return Response(
+                headers={"content-type": "text/html; charset=utf-8", "content-length": length}
+            )
         return HTMLResponse(html)
 
     async def other(request: Request) -> Response:
@@ -494,3 +510,148 @@ def test_the_prose_numbers_are_the_measured_ones():
     traversal = cell_source("traversal-attack-md")
     assert "which clients leave alone" not in traversal
     assert "url.spec.whatwg.org/#double-dot-path-segment" in traversal
+
+
+# -- a fourth learner walk of lesson 09: PUT, a length in characters, return [body] -----------
+
+
+def test_a_405_for_delete_alone_fails_on_put(namespace):
+    """`elif method == "DELETE": 405`, else the page: PUT got a 200 and the check passed."""
+    result = ASGI_GUESTBOOK.evaluate(make_variant(namespace, only_delete=True))
+    failures = failed_lines(result)
+    assert not result.passed
+    assert failures[0].startswith("PUT / (10-byte body)"), failures
+    assert "status should be 405, got 200" in failures[0]
+    assert "Answer 405 to every method but those three" in failures[0]
+    assert any("header Allow should contain 'GET, HEAD, POST'" in line for line in failures)
+    assert not any(line.startswith("DELETE") for line in failures), failures
+
+
+@pytest.mark.parametrize("length", [None, "bytes"])
+def test_a_content_length_in_bytes_or_none_passes(namespace, length):
+    result = ASGI_GUESTBOOK.evaluate(make_variant(namespace, length=length))
+    assert result.passed, str(result)
+
+
+def test_a_content_length_in_characters_is_told_to_count_bytes(namespace):
+    """len(page.decode()) passed while every message was ASCII; 'café' is one byte longer."""
+    result = ASGI_GUESTBOOK.evaluate(make_variant(namespace, length="characters"))
+    failures = failed_lines(result)
+    assert not result.passed
+    rows = [line for line in failures if "the number of characters in the page" in line]
+    assert len(rows) == 1, failures  # once, on the request that posted 'café'
+    assert rows[0].startswith("POST / (17-byte body) (a message that is not ASCII)"), rows
+    assert "Content-Length counts bytes" in rows[0] and "'é' is 2 bytes" in rows[0]
+    assert "str(len(body)).encode()" in rows[0]
+    assert any(line.startswith("asgi.content-length-mismatch") for line in failures), failures
+
+
+def test_returning_the_body_is_told_that_asgi_ignores_it(namespace):
+    """`return [body]`: no "around there the page has ''", but what happened and what to do."""
+    result = ASGI_GUESTBOOK.evaluate(make_variant(namespace, returns_body=True))
+    failures = failed_lines(result)
+    assert not result.passed
+    assert not any("around there" in line for line in failures), failures
+    rows = [line for line in failures if "but the app sent no body" in line]
+    assert rows and all(
+        "it returned a list, and a server ignores what an ASGI app returns" in line
+        and "await send({'type': 'http.response.body', 'body': page})" in line
+        for line in rows
+    ), rows
+    stay = [line for line in rows if line.startswith("GET / (the messages stay)")]
+    assert len(stay) == 1 and "'<li>café</li>'" in stay[0], stay  # one row for its three texts
+
+
+def test_an_empty_body_sent_is_told_to_send_the_page(namespace):
+    page = namespace["guestbook_page"]
+
+    async def empty(scope, receive, send):
+        if scope["type"] != "http":
+            raise RuntimeError(scope["type"])
+        headers = [(b"content-type", b"text/html; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        page([])
+
+    failures = failed_lines(ASGI_GUESTBOOK.evaluate(empty))
+    rows = [line for line in failures if "but the app sent no body" in line]
+    assert rows and not any("returned" in line or "around there" in line for line in rows), rows
+
+
+def test_the_lesson_says_who_writes_which_version_and_what_the_check_tries():
+    capstone = cell_source("capstone-md")
+    assert "You will write it as a CGI script" not in capstone
+    assert "given below, complete" in capstone and "you write the ASGI app" in capstone
+    title = cell_source("title")
+    assert "a WSGI app (both given) and an ASGI app (yours to write)" in title
+    exercise = cell_source("exercise-md")
+    assert "`DELETE` and `PUT`" in exercise and "`é`, one character and two bytes" in exercise
+    assert "3 chunks" in cell_source("fallback-md") and "came in 2" in cell_source("fallback-md")
+    assert "`gl.serve_cgi` is the course's CGI gateway" in cell_source("side-md")
+
+
+def test_the_side_by_side_names_the_server_that_differs():
+    names: dict = {}
+    code = cell_source("side-run")
+    exec(code[code.index("FIELDS = ") : code.index("\n\nfor number, (method")], names)
+    same = (200, "text/html", None, b"page")
+    names["answers"] = {"CGI": [same], "WSGI": [same], "ASGI": [(200, "text/html", None, b"x")]}
+    assert names["compared"](0) == "DIFFERENT: ASGI differs from the other two in its body"
+    names["answers"]["ASGI"] = [same]
+    assert names["compared"](0) == "identical"
+    names["answers"]["WSGI"] = [(405, "text/plain", "GET", b"")]
+    assert names["compared"](0).startswith(
+        "DIFFERENT: WSGI differs from the other two in its status"
+    )
+    names["answers"]["CGI"] = [(400, "text/plain", None, b"")]
+    assert names["compared"](0) == "DIFFERENT: all three differ"
+
+
+def test_the_keep_alive_line_uses_one_statistic_per_ratio():
+    code = cell_source("check-keepalive")
+    assert "median per request" in code and "1 / mean" in code
+    medians = code[code.index("median per request") : code.index("requests/s, which")]
+    assert "per_second" not in medians  # no requests/s beside a ratio of medians
+
+
+def test_the_fair_ratio_is_best_round_with_its_spread():
+    assert "spread_note" in cell_source("fair") and "round_ratios" in cell_source("check-fair")
+    assert "**best round**" in cell_source("fair-md")
+    says = cell_source("bench-says")
+    assert "median of round medians" not in says and "found no difference" in says
+
+
+def test_the_run_time_is_stated_as_measured_and_printed_at_the_end():
+    sizes = cell_source("sizes-md")
+    assert "half a minute to a minute" not in sizes and "55 to 80 seconds" in sizes
+    assert "lab_started = time.perf_counter()" in cell_source("imports")
+    assert "this run of the notebook took" in cell_source("stop")
+
+
+def test_the_guard_cell_names_call_wsgis_harness():
+    assert "call_wsgi's harness" in cell_source("guards")
+    assert "mostly its own harness" in cell_source("guards-md")
+
+
+def test_a_head_length_counted_after_dropping_the_body_fails(namespace):
+    """The checker's asgi.head-length-zero, seen from the exercise: HEAD says 0, GET sent a page."""
+    source = SOLUTION.read_text(encoding="utf-8")
+    right = (
+        '    headers.append((b"content-length", str(len(body)).encode("ascii")))\n'
+        '    await send({"type": "http.response.start", "status": status, "headers": headers})\n'
+        '    if method == "HEAD":\n'
+        '        body = b""'
+    )
+    counted_after = (
+        '    if method == "HEAD":\n'
+        '        body = b""\n'
+        '    headers.append((b"content-length", str(len(body)).encode("ascii")))\n'
+        '    await send({"type": "http.response.start", "status": status, "headers": headers})'
+    )
+    assert source.count(right) == 1
+    names = dict(namespace)
+    exec(source.replace(right, counted_after), names)
+    result = ASGI_GUESTBOOK.evaluate(names["guestbook_asgi"])
+    failures = failed_lines(result)
+    assert not result.passed
+    assert any(line.startswith("asgi.head-length-zero on HEAD /") for line in failures), failures

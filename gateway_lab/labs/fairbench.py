@@ -20,14 +20,28 @@ removes those two differences and says what it kept:
   reversed every other round (A B, B A, A B ...), so a slow moment of the
   machine does not land on one server only.
 
-:class:`FairResult` keeps each round's latencies and reports, per server, the
-median of the round medians, the number of samples, a p99 only when there are
-at least ``P99_MIN_SAMPLES`` (otherwise ``None`` and why), and each median as a
-ratio of the first server's. Asking one policy of every server does not make
-them *use* one: :attr:`FairResult.like_for_like` is true only when every server
-took as many connections as the others, and the table's last line says which
-(with the counts) so that a ratio across different connections is not read as
-a fair one. The client is another process but not another machine: the table
+Asking one policy of every server does not make them *use* one:
+:attr:`FairResult.like_for_like` is true only when every server took as
+many connections as the others, and the table's last line says which (with
+the counts) so that a ratio across different connections is not read as a
+fair one. :class:`FairResult` keeps each round's latencies and reports, per
+server, the median of the round medians, the **best round** (the lowest
+round median), the number of samples, and a p99 only when there are at
+least ``P99_MIN_SAMPLES`` (otherwise ``None`` and why).
+
+* **The ratio is best round against best round.** A busy moment of the
+  machine only ever slows a round down, so each server's fastest round is
+  the one least disturbed; a ratio of medians over all rounds moves with
+  however many rounds a busy moment hit (from 0.4 to 3.4 from one run to the
+  next on a loaded two-core machine).
+* **The spread is printed with it.** The two servers' rounds k ran one
+  right after the other, so each pair gives a round ratio; the table prints
+  their range and says whether every round put the servers in the same
+  order. When the rounds disagree, the difference is within this machine's
+  noise, and the table says so instead of letting a learner read a result
+  into it.
+
+The client is another process but not another machine: the table
 says it shares this machine's cores with the servers. Every socket and every
 client run has a timeout.
 """
@@ -67,9 +81,19 @@ class ServerFigures:
         return sum(len(run) for run in self.rounds)
 
     @property
+    def round_medians(self) -> list[float]:
+        """Each round's median, in seconds, in the order the rounds ran."""
+        return [statistics.median(run) for run in self.rounds]
+
+    @property
     def median(self) -> float:
         """The median of the round medians, in seconds."""
-        return statistics.median(statistics.median(run) for run in self.rounds)
+        return statistics.median(self.round_medians)
+
+    @property
+    def best(self) -> float:
+        """The best round: the lowest round median, in seconds."""
+        return min(self.round_medians)
 
     @property
     def p99(self) -> float | None:
@@ -127,10 +151,38 @@ class FairResult:
             "ratios also time the extra TCP connections of one side"
         )
 
+    def _baseline(self, baseline: str | None) -> ServerFigures:
+        return self.servers[baseline if baseline is not None else next(iter(self.servers))]
+
     def ratio(self, name: str, baseline: str | None = None) -> float:
-        """``name``'s median over ``baseline``'s (default: the first server)."""
-        base = self.servers[baseline if baseline is not None else next(iter(self.servers))]
-        return self.servers[name].median / base.median
+        """``name``'s best round over ``baseline``'s (default: the first server)."""
+        return self.servers[name].best / self._baseline(baseline).best
+
+    def round_ratios(self, name: str, baseline: str | None = None) -> list[float]:
+        """Round by round, ``name``'s median over ``baseline``'s (the same round: in turn)."""
+        mine, base = self.servers[name].round_medians, self._baseline(baseline).round_medians
+        return [a / b for a, b in zip(mine, base, strict=False)]
+
+    def spread_note(self, name: str, baseline: str | None = None) -> str:
+        """The round ratios' range, and whether every round put the two in the same order."""
+        base = self._baseline(baseline).name
+        ratios = self.round_ratios(name, baseline)
+        if not ratios or name == base:
+            return ""
+        low, high = min(ratios), max(ratios)
+        if high < 1:
+            verdict = f"{name} was faster in every round"
+        elif low > 1:
+            verdict = f"{name} was slower in every round"
+        else:
+            verdict = (
+                "the rounds disagree on which is faster, so the difference is within this "
+                "machine's noise: no result"
+            )
+        return (
+            f"round by round, {name} / {base}: {low:.2f} to {high:.2f} over "
+            f"{len(ratios)} rounds: {verdict}"
+        )
 
     def __str__(self) -> str:
         first = next(iter(self.servers), "")
@@ -141,14 +193,15 @@ class FairResult:
             f"client: {len(pids)} separate processes, not this one (pid {os.getpid()}), on "
             f"this machine: they share its {_cores()} CPU cores with the servers",
             f"{'server':<24} {'samples':>7} {'connections':>11} {'median':>10} "
-            f"{'p99':>28}  ratio to {first}",
+            f"{'best round':>10} {'p99':>28}  best round / {first}'s",
         ]
         for name, figures in self.servers.items():
             lines.append(
                 f"{name:<24} {figures.samples:>7} {sum(figures.connections):>11} "
-                f"{figures.median * 1e3:>7.3f} ms {figures.p99_note:>28} "
-                f"  {self.ratio(name):.2f}"
+                f"{figures.median * 1e3:>7.3f} ms {figures.best * 1e3:>7.3f} ms "
+                f"{figures.p99_note:>28}  {self.ratio(name):.2f}"
             )
+        lines += [self.spread_note(name) for name in list(self.servers)[1:]]
         lines.append(f"{self.like_for_like_note()} (connections include the warm-up requests)")
         return "\n".join(lines)
 
