@@ -444,3 +444,10 @@ def test_flask_features_get_no_error_and_no_warning() -> None:
     report = gl.check_wsgi(_flask_features(), probes)
     assert report.ok and not report.warnings, str(report)
     assert [r.status for r in report.responses] == [200, 200, 200, 302, 200, 204, 200, 404, 404]
+
+
+def test_a_missing_content_length_gets_a_fix_that_also_reads_an_empty_one() -> None:
+    """PEP 3333: CONTENT_LENGTH "May be empty or absent"; environ.get(..., '0') fails on ''."""
+    report = gl.check_wsgi(wsgi_wrong.needs_content_length)
+    hints = [f.hint for f in report.findings if f.rule == "wsgi.environ-key-missing"]
+    assert hints and all("int(environ.get('CONTENT_LENGTH') or 0)" in h for h in hints), hints

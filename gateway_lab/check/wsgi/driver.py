@@ -70,12 +70,13 @@ KEEP_BYTES = 1 << 20  # bodies are counted in full but kept up to 1 MiB
 # Variables PEP 3333 lets a server leave out: a KeyError on one of them means the
 # app had no fallback plan (wsgi.environ-key-missing).
 _OPTIONAL = {
-    "CONTENT_LENGTH": ("the request has no body", "'0'"),
-    "CONTENT_TYPE": ("the request has no body", "''"),
-    "QUERY_STRING": ("the URL has no query string", "''"),
-    "REMOTE_USER": ("no one logged in", "None"),
-    "HTTP_COOKIE": ("the client sent no cookie", "''"),
-    "HTTP_AUTHORIZATION": ("the client sent no credentials", "None"),
+    # (it may also be '': "May be empty or absent", PEP 3333)
+    "CONTENT_LENGTH": ("the request has no body", "int(environ.get('CONTENT_LENGTH') or 0)"),
+    "CONTENT_TYPE": ("the request has no body", "environ.get('CONTENT_TYPE', '')"),
+    "QUERY_STRING": ("the URL has no query string", "environ.get('QUERY_STRING', '')"),
+    "REMOTE_USER": ("no one logged in", "environ.get('REMOTE_USER')"),
+    "HTTP_COOKIE": ("the client sent no cookie", "environ.get('HTTP_COOKIE', '')"),
+    "HTTP_AUTHORIZATION": ("the client sent no credentials", "environ.get('HTTP_AUTHORIZATION')"),
 }
 
 
@@ -314,8 +315,10 @@ def _missing_variable(exc: BaseException, present: frozenset[str]) -> dict[str, 
     key = exc.args[0]
     if key in present or not (key in _OPTIONAL or key.startswith("HTTP_")):
         return None
-    why, default = _OPTIONAL.get(key, ("the client did not send that header", "''"))
-    return {"key": key, "why": why, "default": default}
+    why, use = _OPTIONAL.get(
+        key, ("the client did not send that header", f"environ.get({key!r}, '')")
+    )
+    return {"key": key, "why": why, "use": use}
 
 
 def _hang_detail(exchange: _Exchange) -> str:

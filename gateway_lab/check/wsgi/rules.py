@@ -284,7 +284,8 @@ WSGI_RULES = _SHARED + [
         "wsgi.content-length-mismatch",
         "error",
         "The Content-Length header says {declared} bytes but the app sent {sent}. {why}",
-        "Compute it from the encoded body: str(len(body_bytes)), not len() of the str.",
+        "Compute it from the bytes you send: str(len(body_bytes)) (len() of a str counts "
+        "characters, not bytes).",
         specs.PEP3333 + "#handling-the-content-length-header",
         "If the application supplies a Content-Length header, the server should not "
         "transmit more bytes to the client than the header allows, and should stop "
@@ -382,7 +383,7 @@ WSGI_RULES = _SHARED + [
         "warning",
         "The app failed with KeyError: {key!r}: that variable is absent from this "
         "request's environ ({why}).",
-        "Use environ.get({key!r}, {default}) and decide what the app does without it.",
+        "Use {use} and decide what the app does without it.",
         specs.PEP3333_ENVIRON,
         "Applications should check for the presence of any variables they require, and "
         "have a fallback plan in the event such a variable is absent.",
