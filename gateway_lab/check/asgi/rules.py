@@ -161,7 +161,7 @@ ASGI_RULES = [
         "app should look at scope['type'] and reject the types it does not handle by "
         "raising an exception.",
         "Start the app with `if scope['type'] != 'http': raise RuntimeError(scope['type'])`, "
-        "or handle '{scope}' too.",
+        "or serve that scope type too.",
         specs.ASGI_PROTOCOL_SPECIFICATIONS,
         q.NAMESPACED,
     ),
