@@ -151,8 +151,8 @@ def test_parse_no_body_needs_no_content_type() -> None:
         (b"Status: 100 Continue\n\n", "three-digit"),
         (b"Status: 200 OK\nStatus: 404 No\n\n", "two Status"),
         (b"X-Long: " + b"a" * 70_000, "more than"),
-        (b"<h1>Hi</h1>\nContent-Type: text/html\n\n", "body went out before the headers"),
-        (b"<p>Hi</p>Content-type: text/html\r\nX-A: 1\r\n\r\n", "sys.stdout.flush()"),
+        (b"<h1>Hi</h1>\nContent-Type: text/html\n\n", "printed b'<h1>Hi</h1>' before its headers"),
+        (b"<p>Hi</p>Content-type: text/html\r\nX-A: 1\r\n\r\n", "file=sys.stderr"),
     ],
 )
 def test_parse_garbage_is_explained(raw: bytes, words: str) -> None:
@@ -164,7 +164,7 @@ def test_parse_garbage_is_explained(raw: bytes, words: str) -> None:
 def test_parse_names_a_body_that_went_out_before_the_headers() -> None:
     """print() headers, sys.stdout.buffer.write() body: the body leaves first."""
     with pytest.raises(CGIOutputError) as caught:
-        parse_cgi_output(b"<h1>Hello</h1>\n<p>x</p>\nContent-Type: text/html\n\n")
+        parse_cgi_output(b"<h1>Hello</h1>\n<p>x</p>\nContent-Type: text/html\n\n", buffered=True)
     message = str(caught.value)
     assert "b'Content-Type: text/html' on line 3" in message
     assert "sys.stdout.flush() before writing to sys.stdout.buffer" in message
@@ -174,6 +174,37 @@ def test_parse_names_a_body_that_went_out_before_the_headers() -> None:
         with pytest.raises(CGIOutputError) as caught:
             parse_cgi_output(other)  # no header block further down: the usual message
         assert "The output must start with headers" in str(caught.value)
+
+
+def test_parse_a_line_before_the_headers_is_not_told_about_buffering() -> None:
+    """A debugging print() first: the buffer story only for a script that uses the buffer."""
+    with pytest.raises(CGIOutputError) as caught:
+        parse_cgi_output(b"name is Ada\nContent-Type: text/html\n\n<p>Hi</p>")
+    message = str(caught.value)
+    assert "the script printed b'name is Ada' before its headers" in message
+    assert "sys.stdout.buffer" not in message and "file=sys.stderr" in message
+
+
+def test_run_cgi_tells_the_buffer_story_only_to_a_script_that_uses_the_buffer(
+    script: MakeScript,
+) -> None:
+    body_first = "import sys\nprint('Content-Type: text/plain')\nprint()\n"
+    buffered = script("buffered.py", PY + body_first + "sys.stdout.buffer.write(b'Hi\\n')\n")
+    printed = script("printed.py", PY + "print('debug')\n" + body_first + "print('Hi')\n")
+    assert "sys.stdout.flush() before writing" in (run_cgi(buffered).problem or "")
+    told = run_cgi(printed).problem or ""
+    assert "printed b'debug' before its headers" in told and "flush" not in told
+
+
+def test_parse_notes_a_status_with_no_reason_and_a_wrong_content_length() -> None:
+    """RFC 3875 6.3.3 has SP reason-phrase; a wrong length breaks a pass-through server."""
+    parsed = parse_cgi_output(b"Status: 200\nContent-Type: text/plain\n\nHi")
+    assert (parsed.status, parsed.reason) == (200, "OK")
+    assert any("no reason phrase" in note and "6.3.3" in note for note in parsed.notes)
+    short = parse_cgi_output(b"Content-Type: text/plain\nContent-Length: 2\n\nHi!\n")
+    assert any("'Content-Length: 2' but its body is 4 bytes" in note for note in short.notes)
+    right = parse_cgi_output(b"Content-Type: text/plain\nContent-Length: 4\n\nHi!\n")
+    assert right.notes == []
 
 
 # -- run_cgi: the exchange -----------------------------------------------------------
@@ -399,6 +430,27 @@ def test_not_executable_answers_500_and_says_chmod(script: MakeScript) -> None:
     assert "not executable" in (result.problem or "")
     assert "os.chmod(" in (result.problem or "") and "0o755" in (result.problem or "")
     assert result.flow is not None and not result.flow.of_kind("spawn")
+    # a terminal's working folder is not the script's: the shell command gets its full path
+    assert f"`chmod +x {path}` in a terminal" in (result.problem or "")
+
+
+def test_not_executable_gives_a_path_relative_to_the_working_folder(
+    script: MakeScript, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook's cell runs in the notebook's folder: the path must work from there."""
+    path = script("plain.py", PY + HEADERS, mode=0o644)
+    monkeypatch.chdir(folder.parent)
+    problem = run_cgi(path).problem or ""
+    assert "os.chmod('cgi-bin/plain.py', 0o755)" in problem, problem
+    index = gl.call_wsgi(CGIApp(folder), "GET", "/")
+    assert "os.chmod(&quot;cgi-bin/plain.py&quot;, 0o755)" in index.text, index.text
+
+
+def test_a_shebang_below_an_empty_line_is_named(script: MakeScript) -> None:
+    path = script("late.py", "\n" + PY + HEADERS)
+    problem = run_cgi(path).problem or ""
+    assert "is line 2, with an empty line above it" in problem, problem
+    assert "no '#!' first line" not in problem
 
 
 @pytest.mark.parametrize(

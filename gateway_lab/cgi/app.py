@@ -99,14 +99,14 @@ class CGIApp:
             if rest:  # "//something": an empty script name with more after it
                 return self._refuse(start_response, label, f"Refused {path_info!r}.")
             folder = os.path.basename(self.directory)
-            page = index_page(folder, list_scripts(self.directory), back)
+            page = index_page(folder, list_scripts(self.directory), back, self.directory)
             return self._send(start_response, 200, "text/html; charset=utf-8", page)
         try:
             script = resolve_script(self.directory, name)
         except ScriptOutsideFolderError as exc:
             return self._refuse(start_response, label, str(exc))
         except ScriptNotFoundError:
-            page = not_found_page(name, list_scripts(self.directory), back)
+            page = not_found_page(name, list_scripts(self.directory), back, self.directory)
             return self._send(start_response, 404, "text/html; charset=utf-8", page)
         try:
             body = self._read_body(environ)

@@ -10,20 +10,31 @@ HTTP status and a sentence: what happened, then what to change.
 Classic causes, in the order we test for them: the file is not executable
 (``os.chmod(path, 0o755)``); the ``#!`` line names an interpreter that does
 not exist, often because the file was saved with Windows line endings and
-the system looks for ``python3\\r``; there is no ``#!`` line at all; the
-script raised an exception (its traceback's last line is quoted).
+the system looks for ``python3\\r``; the ``#!`` line is not the first line
+(an empty line, or a ``# %load`` comment, above it); there is no ``#!`` line
+at all; the script raised an exception (its traceback's last line is quoted).
+A path to ``chmod`` is given as a cell can use it (:func:`shown_path`:
+relative to the kernel's working folder when the script is inside it).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import shlex
 import signal
 
 from gateway_lab import specs
 from gateway_lab.cgi.process import ProcessOutcome
 
-__all__ = ["RFC3875", "explain_crash", "explain_spawn_error", "read_shebang", "stderr_tail"]
+__all__ = [
+    "RFC3875",
+    "explain_crash",
+    "explain_spawn_error",
+    "read_shebang",
+    "shown_path",
+    "stderr_tail",
+]
 
 RFC3875 = specs.RFC3875
 SHEBANG_EXAMPLE = "#!/usr/bin/env python3  (or #!/bin/sh for a shell script)"
@@ -68,8 +79,8 @@ def explain_spawn_error(script: str, exc: OSError) -> tuple[int, str]:
     if exc.errno == errno.EACCES or not os.access(script, os.X_OK):
         return 500, (
             f"The script {name} is not executable, so it cannot be run as a program. "
-            f"Make it executable with os.chmod({script!r}, 0o755) in a cell (or "
-            f"`chmod +x {name}` in a terminal)."
+            f"Make it executable with os.chmod({shown_path(script)!r}, 0o755) in a cell "
+            f"(or `chmod +x {shlex.quote(os.path.abspath(script))}` in a terminal)."
         )
     if exc.errno == errno.ENOENT:
         problem = _interpreter_problem(script)
@@ -77,11 +88,48 @@ def explain_spawn_error(script: str, exc: OSError) -> tuple[int, str]:
             return 500, problem
         return 500, f"The script {name} disappeared before it could be started."
     if exc.errno == errno.ENOEXEC:
+        late = _late_shebang(script)
+        if late is not None:
+            return 500, (
+                f"The '#!' line of {name} {late}: the system only reads the interpreter's "
+                f"name when '#!' are the file's very first two characters. Remove what is "
+                f"before it. In a %%writefile cell, #!/usr/bin/env python3 goes on the "
+                f"line right after %%writefile, with no empty line between them."
+            )
         return 500, (
             f"The system does not know how to run {name}: it has no '#!' first line "
             f"naming its interpreter. Add one as the very first line: {SHEBANG_EXAMPLE}."
         )
     return 500, f"The script {name} could not be started: {exc.strerror or exc}."
+
+
+def _late_shebang(script: str) -> str | None:
+    """Where a '#!' line that is not the file's first two characters is, in words, or None."""
+    try:
+        with open(script, "rb") as file:
+            head = file.read(4096).split(b"\n")[:6]
+    except OSError:
+        return None
+    if head[0][:1].isspace() and head[0].lstrip().startswith(b"#!"):
+        return "starts with blank space"
+    for number, line in enumerate(head[1:], start=2):
+        if line.startswith(b"#!"):
+            above = [part.strip() for part in head[: number - 1]]
+            filled = [part for part in above if part]
+            before = (
+                repr(filled[0].decode("utf-8", "replace"))
+                if filled
+                else ("an empty line" if number == 2 else f"{number - 1} empty lines")
+            )
+            return f"is line {number}, with {before} above it"
+    return None
+
+
+def shown_path(path: str) -> str:
+    """``path`` as a notebook cell can use it: relative to the working folder when inside it."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith(os.pardir) else relative
 
 
 def stderr_tail(stderr: bytes, lines: int = 3) -> str:

@@ -2,7 +2,8 @@
 
 Theory of operation: a learner opens the server's link and should see what
 they can run, not a bare error. The index lists the scripts as links (and
-flags files that are not executable yet); a 404 shows the same list; a
+flags files that are not executable yet, with the ``os.chmod`` call that fixes
+one, its path relative to the notebook's folder); a 404 shows the same list; a
 gateway failure is plain text that says what went wrong and where the full
 story is kept (``srv.errors``). Links are relative, so they keep working
 behind a proxy that serves the app under a path prefix (JupyterHub, Binder).
@@ -11,6 +12,7 @@ behind a proxy that serves the app under a path prefix (JupyterHub, Binder).
 from __future__ import annotations
 
 import html
+import os
 
 from gateway_lab.cgi.paths import ScriptEntry
 
@@ -19,7 +21,25 @@ __all__ = ["failure_page", "index_page", "not_found_page", "refused_page"]
 _STYLE = "font-family:sans-serif;max-width:46em;margin:2em auto;line-height:1.4"
 
 
-def _listing(scripts: list[ScriptEntry], prefix: str) -> str:
+def _chmod_advice(folder: str, name: str) -> str:
+    """How to make ``name`` executable, with a path a notebook cell can use as it is.
+
+    The kernel's working folder is the notebook's, so a script inside it gets a
+    path relative to it (``cgi-bin-lab/new.py``); a folder elsewhere is not
+    shown (the page should not tell a visitor where files are): the advice
+    then names the file in the folder served.
+    """
+    path = os.path.join(folder, name) if folder else name
+    relative = os.path.relpath(os.path.abspath(path)) if folder else ""
+    if relative and not relative.startswith(os.pardir):
+        return f"os.chmod(&quot;{html.escape(relative)}&quot;, 0o755)</code>"
+    return (
+        f"os.chmod(path, 0o755)</code>, path being <code>{html.escape(name)}</code> in the "
+        f"folder this server serves"
+    )
+
+
+def _listing(scripts: list[ScriptEntry], prefix: str, folder: str = "") -> str:
     if not scripts:
         return (
             "<p>The folder has no scripts yet. Write one (for example "
@@ -35,7 +55,7 @@ def _listing(scripts: list[ScriptEntry], prefix: str) -> str:
         if not entry.executable:
             link += (
                 " <small>(not executable yet: run "
-                f"<code>os.chmod(&quot;{html.escape(entry.name)}&quot;, 0o755)</code>)</small>"
+                f"<code>{_chmod_advice(folder, entry.name)})</small>"
             )
         items.append(f"<li>{link}</li>")
     return "<ul>" + "".join(items) + "</ul>"
@@ -49,20 +69,25 @@ def _page(title: str, content: str) -> bytes:
     ).encode("utf-8", "replace")  # a name from a URL that is not UTF-8: '?' for its bytes
 
 
-def index_page(folder_name: str, scripts: list[ScriptEntry], prefix: str = "") -> bytes:
+def index_page(
+    folder_name: str, scripts: list[ScriptEntry], prefix: str = "", folder: str = ""
+) -> bytes:
+    """The folder's scripts as links; ``folder``, its path, words the chmod advice."""
     return _page(
         f"CGI scripts in {folder_name}",
         "<p>Each link runs a script in its own process (RFC 3875). Add "
         "<code>?name=value</code> to a link to send a query string.</p>"
-        + _listing(scripts, prefix),
+        + _listing(scripts, prefix, folder),
     )
 
 
-def not_found_page(name: str, scripts: list[ScriptEntry], prefix: str = "") -> bytes:
+def not_found_page(
+    name: str, scripts: list[ScriptEntry], prefix: str = "", folder: str = ""
+) -> bytes:
     return _page(
         "404 Not Found",
         f"<p>There is no script called <code>{html.escape(name)}</code> in this "
-        "folder. These are the scripts you can run:</p>" + _listing(scripts, prefix),
+        "folder. These are the scripts you can run:</p>" + _listing(scripts, prefix, folder),
     )
 
 

@@ -21,6 +21,12 @@ is told so at the line where the body began. Then three headers are special:
   missing one is added (``text/html`` if the body starts with ``<``, else
   ``text/plain``) and the fix is explained in a note.
 
+Two more slips get a note, not an error: ``Status: 200`` with no reason
+phrase (the grammar above has ``SP reason-phrase``; the gateway supplies the
+usual phrase), and a ``Content-Length`` that does not match the body (a
+server that passed it on would send the page cut short, or keep the client
+waiting for bytes that never come; the course's server sets its own).
+
 Anything else that cannot be a header (a line with no colon, a name with
 spaces or binary junk in it, a folded continuation line, an HTTP status line
 ``HTTP/1.1 200 OK`` copied from a non-parsed-header script, no empty line at
@@ -35,16 +41,19 @@ from dataclasses import dataclass, field
 
 from gateway_lab import specs
 from gateway_lab.errors import CGIOutputError
+from gateway_lab.interface.response import reason_for
 
 __all__ = [
     "MAX_HEADER_BYTES",
     "RFC3875_RESPONSE",
     "CGIOutputError",
     "ParsedOutput",
+    "length_mismatch_note",
     "parse_cgi_output",
 ]
 
 RFC3875_RESPONSE = specs.RFC3875_RESPONSE
+RFC3875_STATUS = specs.rfc3875_section("6.3.3")
 MAX_HEADER_BYTES = 64 * 1024
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -126,13 +135,15 @@ def _check_header_line(number: int, line: bytes) -> tuple[str, str]:
     return name.decode("latin-1"), value.decode("latin-1").strip(" \t")
 
 
-def _check_not_body_first(data: bytes, first: bytes) -> None:
+def _check_not_body_first(data: bytes, first: bytes, buffered: bool) -> None:
     """Raise when line 1 is not a header but a header line comes later: body first.
 
+    Most often a stray ``print()`` (a debugging line) ran before the headers.
     A Python script that prints its headers with ``print()`` and writes its
-    body with ``sys.stdout.buffer.write()`` sends exactly that: ``print()``
-    keeps its text in ``sys.stdout`` until a flush, so the body's bytes,
-    written straight to the buffer beneath, leave first.
+    body with ``sys.stdout.buffer.write()`` sends the same: ``print()`` keeps
+    its text in ``sys.stdout`` until a flush, so the body's bytes, written
+    straight to the buffer beneath, leave first. ``buffered`` (the script
+    writes to ``sys.stdout.buffer``) says which story to tell.
     """
     name, colon, _ = first.partition(b":")
     if (colon and _TOKEN.fullmatch(name)) or first[:1] in (b" ", b"\t"):
@@ -143,19 +154,29 @@ def _check_not_body_first(data: bytes, first: bytes) -> None:
     if later is None:
         return
     number = data.count(b"\n", 0, later.start()) + 1
+    if buffered:
+        why = (
+            "the body went out before the headers. A Python script does this when it "
+            "prints its headers with print() and writes its body with "
+            "sys.stdout.buffer.write(): print() keeps its text in sys.stdout until a "
+            "flush, so the bytes written to sys.stdout.buffer leave first. Call "
+            "sys.stdout.flush() before writing to sys.stdout.buffer, or write everything "
+            "one way."
+        )
+    else:
+        why = (
+            f"the script printed {_show(first)} before its headers. Print nothing before "
+            f"the headers: move that print() below the empty line that ends them, or "
+            f"send a debugging line to stderr instead, print(..., file=sys.stderr), "
+            f"which the gateway keeps apart from the page."
+        )
     raise CGIOutputError(
         f"Line 1 of the script's output, {_show(first)}, is not a header, but a header "
-        f"comes later, {_show(later.group(1))} on line {number}: the body went out "
-        f"before the headers. "
-        f"A Python script does this when it prints its headers with print() and writes "
-        f"its body with sys.stdout.buffer.write(): print() keeps its text in sys.stdout "
-        f"until a flush, so the bytes written to sys.stdout.buffer leave first. Call "
-        f"sys.stdout.flush() before writing to sys.stdout.buffer, or write everything "
-        f"one way.\n{_EXAMPLE}"
+        f"comes later, {_show(later.group(1))} on line {number}: {why}\n{_EXAMPLE}"
     )
 
 
-def _split_head(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
+def _split_head(data: bytes, buffered: bool = False) -> tuple[list[tuple[str, str]], bytes]:
     """The header fields and the body; raises CGIOutputError on garbage."""
     if not data:
         raise CGIOutputError(f"The script printed nothing at all.\n{_EXAMPLE}")
@@ -178,7 +199,7 @@ def _split_head(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
                 )
             return fields, data[position:]
         if not fields:
-            _check_not_body_first(data, line)
+            _check_not_body_first(data, line, buffered)
         fields.append(_check_header_line(len(fields) + 1, line))
         if position > MAX_HEADER_BYTES:
             break
@@ -209,13 +230,18 @@ def _status_from(value: str) -> tuple[int, str]:
     return int(match.group(1)), (match.group(2) or "").strip()
 
 
-def parse_cgi_output(data: bytes) -> ParsedOutput:
+def parse_cgi_output(data: bytes, *, buffered: bool = False) -> ParsedOutput:
     """Turn a script's raw output into status, headers and body (RFC 3875 section 6).
+
+    ``buffered``: the script writes to ``sys.stdout.buffer``, so a body that
+    went out before the headers is told to flush (see
+    :func:`_check_not_body_first`).
 
     >>> parse_cgi_output(b"Status: 404 Not Found\\nContent-Type: text/plain\\n\\nNo.").status
     404
     """
-    fields, body = _split_head(data)
+    fields, body = _split_head(data, buffered)
+    notes: list[str] = []
     status: tuple[int, str] | None = None
     headers: list[tuple[str, str]] = []
     for name, value in fields:
@@ -225,9 +251,10 @@ def parse_cgi_output(data: bytes) -> ParsedOutput:
                     "The script sent two Status headers; send one (or none for 200)."
                 )
             status = _status_from(value)
+            if not status[1]:
+                notes.append(_no_reason_note(value, status[0]))
         else:
             headers.append((name, value))
-    notes: list[str] = []
     names = {name.lower() for name, _ in headers}
     location = next((v for k, v in headers if k.lower() == "location"), None)
     if status is None:
@@ -241,6 +268,9 @@ def parse_cgi_output(data: bytes) -> ParsedOutput:
                 )
         else:
             status = (200, "OK")
+    length = next((v for k, v in headers if k.lower() == "content-length"), None)
+    if body and length is not None and length != str(len(body)):
+        notes.append(length_mismatch_note(length, len(body)))
     if body and "content-type" not in names and location is None:
         guess = "text/html" if body.lstrip().startswith(b"<") else "text/plain"
         headers.append(("Content-Type", f"{guess}; charset=utf-8"))
@@ -250,4 +280,28 @@ def parse_cgi_output(data: bytes) -> ParsedOutput:
             f"yourself, for example print('Content-Type: text/html'). "
             f"See {RFC3875_RESPONSE}"
         )
+    if not status[1]:
+        status = (status[0], reason_for(status[0]))
     return ParsedOutput(status[0], status[1], headers, body, notes)
+
+
+def _no_reason_note(value: str, code: int) -> str:
+    return (
+        f"The script sent 'Status: {value.strip()}' with no reason phrase; RFC 3875 "
+        f'section 6.3.3 writes the header as "Status:" status-code SP reason-phrase, so '
+        f"print 'Status: {code} {reason_for(code) or 'Reason'}' (or leave the Status line out for "
+        f"200). This gateway supplied the phrase itself. See {RFC3875_STATUS}"
+    )
+
+
+def length_mismatch_note(declared: str, actual: int) -> str:
+    """The note for a Content-Length header that does not match the body."""
+    return (
+        f"The script sent 'Content-Length: {declared}' but its body is {actual} bytes. "
+        f"This gateway sends the right length, but a server that passes the header on "
+        f"would send a page cut short (a length too small) or leave the browser waiting "
+        f'for bytes that never come (too large): RFC 9112 section 6.3, "its decimal '
+        f'value defines the expected message body length in octets". What to change: '
+        f"leave Content-Length out (the server sets it), or count the body's bytes, every "
+        f"byte after the empty line, newlines included. See {specs.RFC9112_BODY_LENGTH}"
+    )

@@ -11,7 +11,8 @@ with the lanes ``client``, ``gateway`` and ``script``:
    stderr collected under a deadline and a size cap;
 3. judge what came back (:func:`_judge`): a launch failure, a timeout, too
    much output, a crash, unreadable output, or a valid response
-   (``cgi_parse``);
+   (``cgi_parse``; output whose body came before its headers is told about
+   ``print()``'s buffering only when the script writes to ``sys.stdout.buffer``);
 4. hand back a :class:`CGIResult`: the response plus the environment, the
    timings, the exit code, stderr, the flow, and ``problem``, which explains
    in plain words any answer the gateway had to make for the script.
@@ -212,6 +213,11 @@ def _judge(script: str, outcome: ProcessOutcome, timeout: float, max_output: int
         parsed, why = parse_cgi_output(outcome.stdout), None
     except CGIOutputError as exc:
         parsed, why = None, str(exc)
+        if _writes_to_stdout_buffer(script):  # its output's order may be print()'s buffering
+            try:
+                parse_cgi_output(outcome.stdout, buffered=True)
+            except CGIOutputError as told:
+                why = str(told)
     crashed = outcome.returncode != 0 and (
         parsed is None or outcome.signal is not None or TRACEBACK_MARK in outcome.stderr
     )
@@ -221,6 +227,15 @@ def _judge(script: str, outcome: ProcessOutcome, timeout: float, max_output: int
         return _gateway_answer(502, f"The script {name} did not send a valid CGI response. {why}")
     notes = "\n".join(parsed.notes) or None
     return _Verdict(parsed.status, parsed.headers, parsed.body, parsed.reason, notes)
+
+
+def _writes_to_stdout_buffer(script: str) -> bool:
+    """Does the script's text (its first megabyte) write to ``sys.stdout.buffer``?"""
+    try:
+        with open(script, "rb") as file:
+            return b"stdout.buffer" in file.read(1_000_000)
+    except OSError:
+        return False
 
 
 def run_cgi(

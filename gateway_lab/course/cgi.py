@@ -4,7 +4,7 @@ Theory of operation: the answer is a CGI script, so the exercise is a
 :class:`~.cgi_exercise.CGIExercise` (which plays the web server, one real
 process per request, and reads past the gateway's response: the script's
 own headers, the gateway's 5xx explanations, how the script reads a POST
-body). This module is only the data: six requests and what each answer
+body). This module is only the data: seven requests and what each answer
 must show.
 
 * ``cgi-form``: with no name, show a ``<form>`` with an ``<input
@@ -16,7 +16,10 @@ must show.
   where the name is missing. The HTML name is checked as it is (an
   ``&amp;lt;`` must not pass for ``&lt;``), but a page that shows it still
   URL-encoded gets the decoding advice, not the escaping one
-  (``echoes="name"``).
+  (``echoes="name"``). The HTML name goes both ways, in the query string
+  and in a POST body, since each is read by different code; what must not
+  reach the page is the visitor's markup itself (``<script>alert(1)``),
+  not any ``<script>``: a page may have scripts of its own.
 
 The reference solution is ``notebooks/solutions/cgi-form.py``.
 
@@ -38,6 +41,10 @@ from gateway_lab.exercises.stdin import EXTRA_STDIN
 __all__ = ["CGI_FORM", "EXTRA_STDIN", "CGICase", "CGIExercise", "check_cgi_form"]
 
 FORM_TYPE = (("Content-Type", "application/x-www-form-urlencoded"),)
+# A "name" that is HTML, as a form sends it, and the markup that must not reach the page
+# as it is. The page's own <script> tags are fine: only the visitor's must be escaped.
+HTML_NAME = "%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+INJECTED = "<script>alert(1)"
 
 
 def _form_cases() -> list[CGICase]:
@@ -50,6 +57,11 @@ def _form_cases() -> list[CGICase]:
         "A GET form puts its fields in the query string: parse it with "
         "urllib.parse.parse_qs(os.environ.get('QUERY_STRING', '')), which also decodes "
         "%20 and + into spaces."
+    )
+    escape_hint = (
+        "Escape the name before it goes into the page, with html.escape(name), whether it "
+        "came in the query string or in the body: otherwise a visitor can put their own "
+        "HTML and JavaScript into it."
     )
     post_hint = (
         "A POST form sends its fields in the request body, which arrives on stdin (not in "
@@ -105,17 +117,22 @@ def _form_cases() -> list[CGICase]:
             field="name",
         ),
         CGICase(
-            Case(
-                "GET /?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
-                contains="&lt;script&gt;",
-                says="a name that is HTML",
-            ),
-            absent=("<script>",),
+            Case(f"GET /?name={HTML_NAME}", contains="&lt;script&gt;", says="a name that is HTML"),
+            absent=(INJECTED,),
             echoes="name",  # still %3Cscript%3E on the page: decode first (parse_qs)
-            hint=(
-                "Escape the name before it goes into the page, with html.escape(name): "
-                "otherwise a visitor can put their own HTML and JavaScript into it."
+            hint=escape_hint,
+        ),
+        CGICase(
+            Case(
+                "POST /",
+                body=f"name={HTML_NAME}".encode(),
+                headers=FORM_TYPE,
+                contains="&lt;script&gt;",
+                says="a POST body with a name that is HTML",
             ),
+            absent=(INJECTED,),
+            echoes="name",
+            hint=escape_hint,
         ),
     ]
 
@@ -131,6 +148,11 @@ CGI_FORM = CGIExercise(
 register(CGI_FORM)  # gl.exercise("cgi-form")
 
 
-def check_cgi_form(answer: Any, *, quiet: bool = False) -> ExerciseResult:
-    """Check a form-answering CGI script (its path or its source text)."""
-    return CGI_FORM.check(answer, quiet=quiet)
+def check_cgi_form(
+    answer: Any, *, quiet: bool = False, timeout: float | None = None
+) -> ExerciseResult:
+    """Check a form-answering CGI script (its path or its source text).
+
+    ``timeout``: seconds each request may take (3 by default).
+    """
+    return CGI_FORM.check(answer, quiet=quiet, timeout=timeout)

@@ -7,8 +7,8 @@ the script's path or its whole source text (written to a temporary folder
 and made executable for the check). Each request is an
 :class:`~gateway_lab.exercises.framework.Case` (status, text in the body,
 headers) wrapped in a :class:`CGICase` that adds what must *not* appear
-(an unescaped ``<script>``), patterns the page must show (a form) and a
-hint for when the case fails. Three checks look past the response the
+(the visitor's own markup, unescaped), patterns the page must show (a form)
+and a hint for when the case fails. Four checks look past the response the
 gateway hands back:
 
 * the script's **own** headers, read from its raw stdout: the gateway adds a
@@ -18,6 +18,11 @@ gateway hands back:
   executable, a bad ``#!`` line, no empty line after the headers, a crash;
   each distinct explanation is shown once, and a launch failure or a
   timeout ends the check early (every other request would fail the same way);
+* what its own headers say that the gateway's answer hides: a
+  ``Content-Length`` that is not the body's size fails (this gateway sends
+  the right one, but a server that passes it on cuts the page short or
+  keeps the browser waiting), a ``Status: 200`` with no reason phrase gets a
+  warning (RFC 3875 section 6.3.3's grammar has one);
 * how the script reads a POST **body** (only when the exercise names a
   ``body_case``): RFC 3875 section 4.2 lets a server keep stdin open, or
   send more bytes, after ``CONTENT_LENGTH`` bytes, so a script must read
@@ -28,6 +33,10 @@ gateway hands back:
   elsewhere. A second POST sends a raw UTF-8 name (more bytes than
   characters): a text-mode ``sys.stdin.read(CONTENT_LENGTH)`` counts
   characters, takes one extra byte, and gets the same warning.
+
+When the check stops early (the script could not start, or did not
+finish) or a request got the gateway's answer, the headline says so
+(``note``), so a count such as "1 of 1" does not look like a smaller exercise.
 
 Each failed check says what to change for *that* check (a wrong header and
 a wrong page get different advice), on its own line, so the headline counts
@@ -66,7 +75,8 @@ from gateway_lab.exercises.cgi_case import (
     CGICase,
     gateway_answered,
     launch_failed,
-    raw_header_names,
+    own_header_lines,
+    raw_headers,
 )
 from gateway_lab.exercises.compact import compact_lines
 from gateway_lab.exercises.page import page_text
@@ -125,39 +135,47 @@ class CGIExercise:
     def __repr__(self) -> str:
         return f"<CGIExercise {self.name!r} ({len(self.cases)} cases)>"
 
-    def __call__(self, answer: object, *, quiet: bool = False) -> ExerciseResult:
-        return self.check(answer, quiet=quiet)
+    def __call__(
+        self, answer: object, *, quiet: bool = False, timeout: float | None = None
+    ) -> ExerciseResult:
+        return self.check(answer, quiet=quiet, timeout=timeout)
 
-    def check(self, answer: object, *, quiet: bool = False) -> ExerciseResult:
-        """Check ``answer``, print friendly feedback (unless ``quiet``), return the result."""
-        result = self.evaluate(answer)
+    def check(
+        self, answer: object, *, quiet: bool = False, timeout: float | None = None
+    ) -> ExerciseResult:
+        """Check ``answer``, print friendly feedback (unless ``quiet``), return the result.
+
+        ``timeout``: seconds each request may take (the exercise's own by default).
+        """
+        result = self.evaluate(answer, timeout=timeout)
         if not quiet:
             print(result)
             result.printed = True
         return result
 
-    def evaluate(self, answer: object) -> ExerciseResult:
+    def evaluate(self, answer: object, *, timeout: float | None = None) -> ExerciseResult:
         """Check ``answer`` (a script path or source text) without printing; never raises."""
         script, folder, unfinished = prepare_script(answer)
         try:
             if unfinished:
                 return ExerciseResult(self.title, False, unfinished=unfinished)
             assert script is not None
-            return self._judge(script)
+            return self._judge(script, self.timeout if timeout is None else timeout)
         finally:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def _judge(self, script: str) -> ExerciseResult:
+    def _judge(self, script: str, timeout: float) -> ExerciseResult:
         lines: list[tuple[str, str]] = []
         problems: list[str] = []
         missing_type: list[str] = []
         advised: set[str] = set()
         stderrs: list[bytes] = []
+        heads: list[tuple[str, CGIResult, list[tuple[str, str]]]] = []
         all_answered = True
-        launched = True
+        stopped = ""
         for item in self.cases:
-            result = item.run(script, self.timeout)
+            result = item.run(script, timeout)
             stderrs.append(result.stderr)
             if b"NotImplementedError" in result.stderr:
                 return ExerciseResult(
@@ -170,40 +188,69 @@ class CGIExercise:
                 )
             if gateway_answered(result):
                 all_answered = False
-                problem, key = _crash_problem(script, result)
+                problem, key = _crash_problem(script, result, timeout)
                 lines.append(("✗", _problem_line(item.label, problem, problems, key)))
                 if launch_failed(result):
-                    launched = False
+                    stopped = _stopped_note(item.label, result, item is self.cases[0])
                     break
                 continue
             lines += _case_lines(item, result, advised)
-            names = raw_header_names(result)
-            if names is not None and "content-type" not in names:
-                missing_type.append(item.label)
+            pairs = raw_headers(result)
+            if pairs is not None:
+                heads.append((item.label, result, pairs))
+                if "content-type" not in {name for name, _ in pairs}:
+                    missing_type.append(item.label)
         if all_answered:
             lines.append(_content_type_line(missing_type))
+            lines += own_header_lines(heads)
             if self.body_case is not None:
-                body_line = body_reading_line(script, self.body_case, self.timeout)
+                body_line = body_reading_line(script, self.body_case, timeout)
                 if body_line is not None:
                     lines.append(body_line)
-                stray = stdin_without_length_line(script, self.timeout)
+                stray = stdin_without_length_line(script, timeout)
                 if stray is not None:
                     lines.append(stray)
-        if launched:
+        if not stopped:
             removed = removed_modules_line(script, stderrs)
             if removed is not None:
                 lines.append(removed)
         passed = all(mark != "✗" for mark, _ in lines)
-        return ExerciseResult(self.title, passed, compact_lines(lines) if passed else lines)
+        note = stopped or ("" if all_answered else _LATER_CHECKS)
+        return ExerciseResult(
+            self.title, passed, compact_lines(lines) if passed else lines, note=note
+        )
 
 
-def _crash_problem(script: str, result: CGIResult) -> tuple[str, str]:
+_LATER_CHECKS = (
+    "the script's own headers and how it reads stdin are checked once it answers every request"
+)
+
+
+def _stopped_note(label: str, result: CGIResult, first: bool) -> str:
+    """Why the check sent no more requests (for the headline's count)."""
+    at = "after the first request" if first else f"at {label}"
+    if result.status == 504:
+        return f"the check stopped {at}: the script did not finish, so no more requests were sent"
+    return (
+        f"the check stopped {at}: the script could not be started, and every other "
+        f"request would fail the same way"
+    )
+
+
+def _crash_problem(script: str, result: CGIResult, timeout: float) -> tuple[str, str]:
     """The gateway's explanation with the learner's own line kept, and its key for repeats.
 
     The key is the explanation's first line, plus the error itself for a
     crash: two different errors are two problems, not "the same as above".
+    A timeout's "more time with timeout=..." is worded for this check's call.
     """
     problem = str(result.problem)
+    if result.status == 504:
+        problem = problem.replace(
+            "with timeout=...",
+            f"with timeout=...: this check waited {timeout:g} s a request; give it more "
+            f"in its call, as in check_cgi_form(answer, timeout=10)",
+        )
     key = problem.splitlines()[0]
     kept = learner_traceback(result.stderr, script)
     tail = stderr_tail(result.stderr)

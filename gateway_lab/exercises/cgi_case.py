@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import unquote_plus
 
+from gateway_lab import specs
+from gateway_lab.cgi.parse import length_mismatch_note
 from gateway_lab.cgi.run import CGIResult, run_cgi
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.page import (
@@ -29,8 +31,19 @@ from gateway_lab.exercises.page import (
     page_text,
     without_comments,
 )
+from gateway_lab.interface.response import reason_for
 
-__all__ = ["STATUS_HINT", "CGICase", "gateway_answered", "launch_failed", "raw_header_names"]
+Line = tuple[str, str]  # (mark, sentence)
+
+__all__ = [
+    "STATUS_HINT",
+    "CGICase",
+    "gateway_answered",
+    "launch_failed",
+    "own_header_lines",
+    "raw_header_names",
+    "raw_headers",
+]
 
 
 @dataclass(frozen=True)
@@ -212,19 +225,73 @@ def _header_hint(name: str, part: str) -> str:
     return f"print a {name}: header whose value contains {part!r}, before the empty line."
 
 
-def raw_header_names(result: CGIResult) -> set[str] | None:
-    """The header names the script itself printed (lower case), or None if unknown."""
+def raw_headers(result: CGIResult) -> list[tuple[str, str]] | None:
+    """The headers the script itself printed (names lower case), or None if unknown."""
     events = result.flow.of_kind("stdout") if result.flow is not None else []
     if not events:
         return None
     raw: bytes = events[-1].payload.get("body", b"")
     head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
-    names = set()
+    pairs = []
     for line in head.splitlines():
-        name, colon, _ = line.partition(b":")
+        name, colon, value = line.partition(b":")
         if colon:
-            names.add(name.strip().decode("latin-1").lower())
-    return names
+            pairs.append((name.strip().decode("latin-1").lower(), value.decode("latin-1").strip()))
+    return pairs
+
+
+def raw_header_names(result: CGIResult) -> set[str] | None:
+    """The header names the script itself printed (lower case), or None if unknown."""
+    pairs = raw_headers(result)
+    return None if pairs is None else {name for name, _ in pairs}
+
+
+def own_header_lines(heads: list[tuple[str, CGIResult, list[tuple[str, str]]]]) -> list[Line]:
+    """Lines on what the script's own headers say that the gateway's answer hides.
+
+    ``heads``: (request, result, the headers the script printed) of each
+    answered request. A ``Content-Length`` that is not the body's size is a
+    ✗: this gateway (and ``serve_cgi``) send the right one, so the page looks
+    fine here, but a server that passes the header on breaks the page. A
+    ``Status:`` with no reason phrase is a warning: the gateway supplies one.
+    Nothing is said when the script sends neither.
+    """
+    lines: list[Line] = []
+    lengths = [
+        (label, value, len(result.body))
+        for label, result, pairs in heads
+        for name, value in pairs
+        if name == "content-length"
+    ]
+    wrong = [(label, value, size) for label, value, size in lengths if value != str(size)]
+    if wrong:
+        label, value, size = wrong[0]
+        more = len(wrong) - 1
+        also = f" (and {more} more request{'s' if more > 1 else ''})" if more else ""
+        lines.append(("✗", f"{label}{also}: {length_mismatch_note(value, size)}"))
+    elif lengths:
+        lines.append(("✓", "the script's Content-Length header matches its body"))
+    bare = [
+        (label, value)
+        for label, _, pairs in heads
+        for name, value in pairs
+        if name == "status" and re.fullmatch(r"\d{3}", value)
+    ]
+    if bare:
+        label, value = bare[0]
+        code = int(value)
+        lines.append(
+            (
+                "!",
+                f"{label}: the script printed 'Status: {value}' with no reason phrase. "
+                f'RFC 3875 section 6.3.3 writes the header as "Status:" status-code SP '
+                f"reason-phrase; this gateway supplied the phrase, another server may not. "
+                f"What to change: print('Status: {code} {reason_for(code) or 'Reason'}')"
+                f"{', or leave the Status line out: 200 is the default' if code == 200 else ''}"
+                f". See {specs.rfc3875_section('6.3.3')}",
+            )
+        )
+    return lines
 
 
 def gateway_answered(result: CGIResult) -> bool:

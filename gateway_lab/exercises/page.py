@@ -46,8 +46,8 @@ DECODE_HINT = (
 )
 ENCODED_HTML_HINT = (
     "The name still has its URL encoding on the page (%3C where the visitor sent <), so "
-    "html.escape finds nothing to escape yet: decode it first: parse the query string "
-    "with urllib.parse.parse_qs rather than splitting it by hand (parse_qs turns %XX "
+    "html.escape finds nothing to escape yet: decode it first: parse the query string or the "
+    "body with urllib.parse.parse_qs rather than splitting it by hand (parse_qs turns %XX "
     "into bytes, then text), then escape the decoded name."
 )
 WORDING_HINT = (

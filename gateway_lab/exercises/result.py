@@ -62,6 +62,7 @@ class ExerciseResult:
     unfinished: str = ""
     report: Report | None = None
     printed: bool = False  # check() already printed it: a notebook need not show it again
+    note: str = ""  # why the count is what it is (a check that stopped early), for the headline
 
     @property
     def headline(self) -> str:
@@ -70,7 +71,8 @@ class ExerciseResult:
         if self.passed:
             return f"✓ {self.name}: passed, well done!"
         failed = sum(mark == "✗" for mark, _ in self.lines)
-        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix)"
+        note = f"; {self.note}" if self.note else ""
+        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix{note})"
 
     def shown(self) -> list[tuple[str, str]]:
         """The rows in the order a learner reads them: what to fix first (see above)."""

@@ -167,6 +167,24 @@ def learner_traceback(stderr: bytes, script: str) -> str | None:
     return "\n".join(kept + lines[error : error + 5])
 
 
+# RFC 3875 on the two variables only a request with a body has, in its own words.
+_UNSET = {
+    "CONTENT_LENGTH": (
+        f'RFC 3875 section 4.1.2 says "The server MUST set this meta-variable if and only '
+        f'if the request is accompanied by a message-body entity" '
+        f"({specs.rfc3875_section('4.1.2')})."
+    ),
+    "CONTENT_TYPE": (
+        f'RFC 3875 section 4.1.3 sets it only "If the request includes a message-body" '
+        f"({specs.rfc3875_section('4.1.3')})."
+    ),
+}
+_READ_UNSET = {
+    "CONTENT_LENGTH": "int(os.environ.get('CONTENT_LENGTH') or 0)",
+    "CONTENT_TYPE": "os.environ.get('CONTENT_TYPE', '')",
+}
+
+
 def crash_advice(stderr: bytes, source: str) -> str:
     """What to change for a crash a learner of this lesson often meets ("" for others)."""
     error = stderr_tail(stderr, 1)
@@ -176,6 +194,14 @@ def crash_advice(stderr: bytes, source: str) -> str:
             "urllib.parse.parse_qs, parse_qs(os.environ.get('QUERY_STRING', '')) for a "
             "GET and parse_qs(sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') "
             f"or 0)).decode('utf-8')) for a POST. See {specs.PEP594_CGI}"
+        )
+    unset = re.match(r"KeyError: '(CONTENT_LENGTH|CONTENT_TYPE)'", error)
+    if unset:
+        key = unset.group(1)
+        return (
+            f"a request with no body (a GET) has no {key} at all, so "
+            f"os.environ[{key!r}] raises KeyError: {_UNSET[key]} Read it with "
+            f"{_READ_UNSET[key]}, and read stdin only for a POST."
         )
     if "module 'cgi' has no attribute 'escape'" in error:
         return "cgi.escape is gone (since Python 3.8): escape with html.escape(name)."

@@ -95,12 +95,12 @@ def _grouped_table(rows_by_group: dict[str, list[str]], groups: tuple[str, ...])
 
 def environ_html(environ: dict[str, Any], title: str | None = None) -> str:
     """A grouped table of an environ (or CGI meta-variables), key by key."""
+    is_wsgi = any(key.startswith("wsgi.") for key in environ)
     if title is None:
-        is_wsgi = any(key.startswith("wsgi.") for key in environ)
         title = "WSGI environ" if is_wsgi else "CGI environment (the script's os.environ)"
     rows: dict[str, list[str]] = {}
     for key in sorted(environ):
-        info = explain_environ_key(key)
+        info = explain_environ_key(key, cgi=not is_wsgi)
         rows.setdefault(info.group, []).append(_row(key, environ[key], info.text, info.link))
     story = ""
     path = environ.get("PATH_INFO")
@@ -225,10 +225,12 @@ def diff_html(a: Any, b: Any, labels: tuple[str, str] = ("request A", "request B
     kind_b, second = find_request(b)
     scope_type = str(first.get("type", "http"))
 
+    cgi = not any(key.startswith("wsgi.") for key in (*first, *second))
+
     def explain(key: str) -> KeyInfo:
         if kind_a == kind_b == "scope":
             return explain_scope_key(key, scope_type)
-        return explain_environ_key(key)
+        return explain_environ_key(key, cgi)
 
     changed: list[str] = []
     same: list[str] = []

@@ -88,6 +88,13 @@ _CGI_KEYS: dict[str, tuple[str, str]] = {
     "SERVER_SOFTWARE": ("Name and version of the server software.", "4.1.17"),
 }
 
+# The same keys as a CGI script sees them (no mount point, no latin-1 text): RFC 3875's
+# own meaning, for an environment with no wsgi.* keys.
+_CGI_ONLY: dict[str, str] = {
+    "SCRIPT_NAME": "The part of the URL path that names this script, such as /env.py.",
+    "PATH_INFO": "The path after the script's name in the URL, percent-decoded; '' if none.",
+}
+
 _WSGI_KEYS: dict[str, str] = {
     "wsgi.version": "The WSGI version as a tuple: (1, 0).",
     "wsgi.url_scheme": "'http' or 'https': the scheme the client used.",
@@ -131,11 +138,15 @@ _SCOPE_KEYS: dict[str, tuple[str, str]] = {
 _OS_KEYS = {"PATH", "LANG", "LC_ALL", "HOME", "PWD", "SHLVL", "TZ"}
 
 
-def explain_environ_key(key: str) -> KeyInfo:
-    """Group, one-line meaning and spec link of a WSGI environ / CGI key."""
+def explain_environ_key(key: str, cgi: bool = False) -> KeyInfo:
+    """Group, one-line meaning and spec link of a WSGI environ / CGI key.
+
+    ``cgi``: the mapping is a CGI script's environment, not a WSGI environ,
+    so ``SCRIPT_NAME`` and ``PATH_INFO`` get their CGI meaning.
+    """
     if key in _CGI_KEYS:
         text, section = _CGI_KEYS[key]
-        return KeyInfo(CGI, text, _rfc(section))
+        return KeyInfo(CGI, _CGI_ONLY.get(key, text) if cgi else text, _rfc(section))
     if key.startswith("HTTP_"):
         name = "-".join(part.capitalize() for part in key[5:].split("_"))
         return KeyInfo(HEADERS, _HEADER_TEXT.format(name=name), _rfc("4.1.18"))

@@ -153,6 +153,103 @@ _script(
     False,
     "should show a <form>",
 )
+# From a fourth learner walk: the POST branch left unescaped (the HTML name came only as
+# a GET); a wrong Content-Length, which this gateway quietly corrected; a debugging print
+# before the headers, told about print() buffering it never used; os.environ's
+# CONTENT_LENGTH read on a GET, which has none.
+_script(
+    "post_name_not_escaped",
+    _cgi(
+        'fields = parse_qs(sys.stdin.buffer.read(length).decode("utf-8", "replace"))',
+        'fields = parse_qs(sys.stdin.buffer.read(length).decode("utf-8", "replace"))\n'
+        '    print("Content-Type: text/html; charset=utf-8\\n")\n'
+        '    print(f"<p>Hello, {fields[\'name\'][0]}!</p>" if "name" in fields else "")\n'
+        "    sys.exit()",
+    ),
+    False,
+    "a POST body with a name that is HTML",
+    "should not contain '<script>alert(1)' as it is",
+    "html.escape(name)",
+)
+_CGI_SIZED = _cgi(
+    '    print(f"<h1>Hello, {html.escape(name)}!</h1>")\n'
+    "    print('<p><a href=\"?\">Again</a></p>')\n",
+    '    page = f"<h1>Hello, {html.escape(name)}!</h1>\\n"\n'
+    '    sys.stdout.write(f"Content-Length: {len(page.encode()) + EXTRA}\\n\\n")\n'
+    "    sys.stdout.write(page)\n",
+).replace(
+    'print("Content-Type: text/html; charset=utf-8")\nprint()  # the empty line: headers end, '
+    "body begins\n",
+    'print("Content-Type: text/html; charset=utf-8")\nif not name:\n    print()\n',
+)
+_script(
+    "content_length_one_byte_short",
+    _CGI_SIZED.replace("EXTRA", "-1"),
+    False,
+    "but its body is",
+    "a page cut short",
+)
+_script(
+    "content_length_five_bytes_long",
+    _CGI_SIZED.replace("EXTRA", "5"),
+    False,
+    "but its body is",
+    "waiting for bytes that never come",
+)
+_script(
+    "debug_print_before_the_headers",
+    _cgi(
+        'name = fields.get("name", [""])[0].strip()\n',
+        'name = fields.get("name", [""])[0].strip()\nprint("name is", name)\n',
+    ),
+    False,
+    "the script printed b'name is Ada' before its headers",
+    "print(..., file=sys.stderr)",
+)
+_script(
+    "content_length_read_on_every_request",
+    _cgi(
+        'length = int(os.environ.get("CONTENT_LENGTH") or 0)',
+        'length = int(os.environ["CONTENT_LENGTH"])',
+    ).replace(
+        'if method == "POST":',
+        'length = int(os.environ["CONTENT_LENGTH"])\nif method == "POST":',
+        1,
+    ),
+    False,
+    "KeyError: 'CONTENT_LENGTH'",
+    "a request with no body (a GET) has no CONTENT_LENGTH",
+    "int(os.environ.get('CONTENT_LENGTH') or 0)",
+)
+# valid: the page's own <script> (only the visitor's must be escaped); the right
+# Content-Length; 'Status: 200' with no reason phrase (a warning: RFC 3875 6.3.3 has one)
+_script(
+    "a_script_tag_of_the_pages_own",
+    _cgi(
+        "print()  # the empty line: headers end, body begins\n",
+        "print()  # the empty line: headers end, body begins\n"
+        "print(\"<head><script>console.log('hi')</script></head>\")\n",
+    ),
+    True,
+    "&lt;script&gt;",
+    "body has no unescaped '<script>alert(1)'",
+)
+_script(
+    "content_length_right",
+    _CGI_SIZED.replace("EXTRA", "0"),
+    True,
+    "Content-Length header matches its body",
+)
+_script(
+    "status_200_without_a_reason",
+    _cgi(
+        'print("Content-Type: text/html; charset=utf-8")\n',
+        'print("Status: 200")\nprint("Content-Type: text/html; charset=utf-8")\n',
+    ),
+    True,
+    "no reason phrase",
+    "print('Status: 200 OK')",
+)
 # valid variants: CRLF line ends and a lower-case header name; a Status header and
 # single-quoted attributes; the reference solution itself
 _script(
