@@ -270,7 +270,7 @@ def auth_compares_str(app: Any, users: dict[str, str]) -> Any:
         (auth_leaks_body, [("a wrong password", "inner app was called")]),
         (
             auth_without_www_authenticate,
-            [("no credentials", "WWW-Authenticate is not of the right form")],
+            [("no credentials", "the 401 came back without a WWW-Authenticate header")],
         ),
         (auth_starts_its_own_response, [("wsgi.start-response-twice",)]),
         (auth_looks_up_with_brackets, [("a user who is not in users", "users.get(user)")]),
@@ -562,7 +562,7 @@ def _parse_crashing(header: str) -> int:
         (_counter(lambda n: ("Set-Cookie", f"visits={n}")), ("has no Path", "Path=/")),
         (
             _counter(lambda n: ("Set-Cookie", f"visits={n}; Path=/shop")),
-            ("Path=/shop", "add '; Path=/'"),
+            ("Path=/shop", "change it to Path=/"),
         ),
         (_counter(lambda n: ("Set-Cookie", "visits=1; Path=/")), ("should set visits=2",)),
         (
@@ -679,6 +679,255 @@ def test_counter_follows_the_cookie_it_was_given() -> None:
     answer = _counter(lambda n: ("Set-Cookie", f"visit={n}; Path=/"))
     result = COOKIE_COUNTER.evaluate(answer)
     assert _has(result.lines, "the cookie sent back", "Visit number 2"), str(result)
+
+
+# --------------------------------------------------------------------------- auth: every 401
+
+
+def _auth_challenging(challenge_for: Any) -> Any:
+    """Right in everything, with ``challenge_for(environ)`` as the challenge of its 401s."""
+
+    def factory(app: Any, users: dict[str, str]) -> Any:
+        def middleware(environ: Any, start_response: Any) -> Any:
+            user = _user(environ, users)
+            if not user:
+                challenge = challenge_for(environ)
+                headers = [("Content-Type", "text/plain")]
+                headers += [("WWW-Authenticate", challenge)] if challenge else []
+                return _refuse(start_response, headers)
+            environ["REMOTE_USER"] = user
+            return app(environ, start_response)
+
+        return middleware
+
+    return factory
+
+
+def test_every_401_step_checks_the_challenge() -> None:
+    # RFC 9110 15.5.2: "The server generating a 401 response MUST send a WWW-Authenticate
+    # header field"; task step 2 asks for it on every refusal
+    refusals = [s for s in AUTH_MIDDLEWARE.steps if s.case.status == 401]
+    assert len(refusals) >= 7
+    for step in refusals:
+        assert step.header_form == course_04.BASIC_SCHEME, step.case.says
+        assert step.header_details == (course_04.REALM, course_04.QUOTED_REALM)
+        assert step.if_no_header == course_04.NO_CHALLENGE
+
+
+def test_a_challenge_only_for_a_request_without_credentials_fails_once() -> None:
+    # before, only the first step (no Authorization header) looked at the challenge
+    answer = _auth_challenging(
+        lambda environ: None if "HTTP_AUTHORIZATION" in environ else 'Basic realm="notes"'
+    )
+    result = AUTH_MIDDLEWARE.evaluate(answer)
+    failed = _failed(result.lines)
+    assert not result.passed and len(failed) == 1, str(result)
+    for words in (
+        "a wrong password",
+        "the 401 came back without a WWW-Authenticate header",
+        '"The server generating a 401 response MUST send a WWW-Authenticate header field',
+        "with every 401",
+        "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.2",
+        "The same came back on 5 more requests",
+        "garbled credentials",
+        "a wrong password with a non-ASCII letter",
+    ):
+        assert words in failed[0], (words, failed[0])
+
+
+def test_a_challenge_that_differs_on_a_later_401_is_checked_there() -> None:
+    answer = _auth_challenging(
+        lambda environ: "Basic realm=notes" if "mallory" in _decoded(environ) else CHALLENGE_OK
+    )
+    result = AUTH_MIDDLEWARE.evaluate(answer)
+    failed = _failed(result.lines)
+    assert len(failed) == 1 and "a user who is not in users" in failed[0], str(result)
+    assert "double quotes" in failed[0] and "The same came back" not in failed[0]
+
+
+CHALLENGE_OK = 'Basic realm="notes"'
+
+
+def _decoded(environ: Any) -> str:
+    token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
+    try:
+        return base64.b64decode(token, validate=True).decode()
+    except ValueError:
+        return ""
+
+
+def test_a_bearer_challenge_is_told_the_scheme_is_wrong_not_the_realm() -> None:
+    # adapting require_token: 'Bearer realm="notes"' has its realm, under the wrong scheme
+    result = AUTH_MIDDLEWARE.evaluate(
+        _auth_with(scheme_ok=_is_basic, challenge='Bearer realm="notes"')
+    )
+    failed = _failed(result.lines)
+    assert not result.passed and len(failed) == 1, str(result)
+    assert "The scheme in it is wrong" in failed[0]
+    assert """begin it with Basic: ('WWW-Authenticate', 'Basic realm="notes"')""" in failed[0]
+    assert "'realm' is REQUIRED" not in failed[0] and "double quotes" not in failed[0]
+
+
+def test_a_bare_basic_challenge_still_hears_about_the_realm() -> None:
+    failed = _failed(AUTH_MIDDLEWARE.evaluate(auth_bare_basic_challenge).lines)
+    assert len(failed) == 1 and "'realm' is REQUIRED" in failed[0], failed
+    assert "scheme in it is wrong" not in failed[0]
+
+
+# --------------------------------------------------------------------------- auth: fitting advice
+
+
+def auth_calls_the_app_first(app: Any, users: dict[str, str]) -> Any:
+    """Checks everything right, but calls the inner app before deciding."""
+
+    def middleware(environ: Any, start_response: Any) -> Any:
+        body = app(environ, lambda status, headers, exc_info=None: None)
+        user = _user(environ, users)
+        if not user:
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return body
+
+    return middleware
+
+
+def test_the_scheme_advice_is_only_for_a_request_that_got_in() -> None:
+    # before, the Bearer step's "check the scheme" advice went on its first ✗ line,
+    # whatever that line was about
+    result = AUTH_MIDDLEWARE.evaluate(auth_calls_the_app_first)
+    assert _has(result.lines, "under the Bearer scheme", "the inner app was called; decide first")
+    assert "check the scheme" not in str(result), str(result)
+
+
+def auth_splits_at_the_last_colon(app: Any, users: dict[str, str]) -> Any:
+    def middleware(environ: Any, start_response: Any) -> Any:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(token, validate=True).decode().rpartition(":")
+        except ValueError:
+            return _refuse(start_response)
+        expected = users.get(user)
+        if scheme.lower() != "basic" or expected is None or expected != password:
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+def test_splitting_at_the_last_colon_is_told_grace_has_one_in_her_password() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(auth_splits_at_the_last_colon)
+    failed = _failed(result.lines)
+    assert failed and all("a password with ':' in it" in text for text in failed), str(result)
+    assert _has(
+        result.lines,
+        "status should be 200, got 401",
+        "grace's password is 'cobol:1959'",
+        "split it at the first ':' only",
+        '"a user-id containing a colon character is invalid"',
+        "https://www.rfc-editor.org/rfc/rfc7617#section-2",
+    ), str(result)
+
+
+def test_the_no_colon_step_sends_valid_base64_without_a_colon() -> None:
+    steps = [s for s in AUTH_MIDDLEWARE.steps if "no ':'" in s.case.says]
+    assert len(steps) == 1
+    ((_, value),) = steps[0].case.headers
+    scheme, _, token = value.partition(" ")
+    assert scheme == "Basic" and base64.b64decode(token, validate=True) == b"ada"
+    assert steps[0].case.status == 401 and steps[0].inner_called is False
+
+
+def test_the_reference_solution_refuses_credentials_without_a_colon() -> None:
+    guarded = basic_auth(course_04.inner_app(lambda environ: "in", []), {"ada": ""})
+    response = gl.call_wsgi(guarded, headers={"Authorization": "Basic YWRh"})
+    assert response.status == 401  # an empty password is not a password with no ':'
+
+
+# --------------------------------------------------------------------------- counter: expiry
+
+
+@pytest.mark.parametrize(
+    ("attributes", "why"),
+    [
+        ("Max-Age=0", "Max-Age=0"),
+        ("Max-Age=-1", "Max-Age=-1"),
+        ("Expires=Thu, 01 Jan 1970 00:00:00 GMT", "a date in the past"),
+        ("Max-Age=0; Expires=Fri, 01 Jan 2100 00:00:00 GMT", "Max-Age=0"),  # Max-Age wins
+    ],
+)
+def test_a_cookie_that_expires_at_once_loses_the_count(attributes: str, why: str) -> None:
+    # before, the jar ignored Max-Age and Expires, so a cookie deleted at once passed
+    answer = _counter(lambda n: ("Set-Cookie", f"visits={n}; Path=/; {attributes}"))
+    result = COOKIE_COUNTER.evaluate(answer)
+    assert not result.passed, str(result)
+    assert _has(result.lines, "first visit", why, "deletes it", "the count is lost"), str(result)
+    assert _has(result.lines, "the cookie sent back", "Visit number 2")
+    assert sum("deletes it" in text for text in _failed(result.lines)) == 1, str(result)
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    ["Max-Age=31536000", "Expires=Fri, 01 Jan 2100 00:00:00 GMT", "Max-Age=soon", "Expires=never"],
+)
+def test_a_cookie_that_lives_on_keeps_the_count(attributes: str) -> None:
+    # a lifetime in the future, or one a browser cannot read (ignored: RFC 6265 5.2.1, 5.2.2)
+    answer = _counter(lambda n: ("Set-Cookie", f"visits={n}; Path=/; {attributes}"))
+    assert COOKIE_COUNTER.evaluate(answer).passed
+
+
+def test_the_jar_forgets_an_expired_cookie() -> None:
+    from gateway_lab.exercises.cookies import jar_update
+    from gateway_lab.interface.response import Response
+
+    jar = {"visits": "3", "theme": "dark"}
+    jar_update(jar, Response(200, [("Set-Cookie", "visits=4; Max-Age=0")]))
+    assert jar == {"theme": "dark"}
+
+
+def counter_sets_its_own_head(app: Any) -> Any:
+    def middleware(environ: Any, start_response: Any) -> Any:
+        count = _parse(environ.get("HTTP_COOKIE", ""))
+        environ["counter.visits"] = count
+        start_response("200 OK", [("Set-Cookie", f"visits={count}; Path=/")])
+        return app(environ, start_response)
+
+    return middleware
+
+
+def test_a_cookie_sent_with_its_own_start_response_is_not_called_missing() -> None:
+    result = COOKIE_COUNTER.evaluate(counter_sets_its_own_head)
+    text = str(result)
+    assert "no Set-Cookie header setting" not in text, text
+    assert _has(
+        result.lines,
+        "first visit",
+        "your middleware's own start_response call carried the Set-Cookie for 'visits'",
+        "wsgi.start-response-twice",
+    ), text
+    assert sum("carried the Set-Cookie" in t for t in _failed(result.lines)) == 1, text
+
+
+def test_the_reference_counter_keeps_the_count_beside_a_malformed_cookie() -> None:
+    # SimpleCookie gives up on the whole header, silently, as the notebook says
+    from http.cookies import SimpleCookie
+
+    assert dict(SimpleCookie("visits=3; a b=c")) == {}
+    seen = []
+    inner = course_04.inner_app(lambda environ: seen.append(environ["counter.visits"]) or "", [])
+    gl.call_wsgi(count_visits(inner), headers={"Cookie": "visits=3; a b=c"})
+    assert seen == [4]
+
+
+# --------------------------------------------------------------------------- a brief pass
+
+
+def test_a_pass_names_every_refusal_in_one_row() -> None:
+    result = AUTH_MIDDLEWARE.evaluate(basic_auth)
+    rows = [text for _, text in result.lines if "status 401" in text]
+    assert len(rows) == 1, str(result)
+    for step in AUTH_MIDDLEWARE.steps:
+        assert step.case.says in str(result), step.case.says
 
 
 # --------------------------------------------------------------------------- unfinished answers

@@ -1,7 +1,7 @@
 """The exercises of notebook 04 (WSGI middleware), checked with ``gl.exercise(name)``.
 
 Theory of operation: both answers are middleware *factories*, so both are
-:class:`~.middleware_exercise.MiddlewareExercise` records: the checker wraps
+:class:`~gateway_lab.exercises.middleware.MiddlewareExercise` records: the checker wraps
 the learner's middleware around a small known app (which greets
 ``REMOTE_USER`` or prints ``environ["counter.visits"]``) and follows it over
 several requests. This module is only the data.
@@ -9,23 +9,32 @@ several requests. This module is only the data.
 * ``wsgi-auth-middleware``: ``basic_auth(app, users)`` returns a middleware
   that lets a request through only with a right HTTP Basic user and password
   (RFC 7617), answers everyone else ``401`` with
-  ``WWW-Authenticate: Basic realm="notes"`` (RFC 7617 requires the realm,
-  RFC 9110 section 11.5 its quoted form) without calling the app, and tells
-  the app who came in (``REMOTE_USER``, as in RFC 3875). Everyone else
+  ``WWW-Authenticate: Basic realm="notes"`` without calling the app, and tells
+  the app who came in (``REMOTE_USER``, as in RFC 3875). The challenge is
+  checked on *every* 401 (RFC 9110 section 15.5.2: a 401 MUST carry one),
+  in order: there at all, naming the Basic scheme, with a realm (RFC 7617
+  requires it) written as a quoted string (RFC 9110 section 11.5); a
+  complaint that repeats on several 401s is said once. Everyone else
   includes a user who is not in ``users`` (``users[user]`` would raise
-  KeyError: a 500, not a 401), a password with a non-ASCII letter
-  (``hmac.compare_digest`` on ``str`` raises TypeError for those: compare
-  bytes) and a right user and password sent under another scheme
-  (``Bearer``: the task says to check the scheme is Basic). And ada's right
-  password under the scheme written ``basic``, in lower case, must get in:
-  scheme names are case-insensitive (RFC 9110 section 11.1, as the task
-  says), so ``scheme == "Basic"`` turns her away and hears to compare
+  KeyError: a 500, not a 401), credentials with no ``:`` at all
+  (``user, password = text.split(":", 1)`` raises ValueError), a password
+  with a non-ASCII letter (``hmac.compare_digest`` on ``str`` raises
+  TypeError for those: compare bytes) and a right user and password sent
+  under another scheme (``Bearer``: the task says to check the scheme is
+  Basic; told so only when that request got in). And ada's right password
+  under the scheme written ``basic``, in lower case, must get in: scheme
+  names are case-insensitive (RFC 9110 section 11.1, as the task says), so
+  ``scheme == "Basic"`` turns her away and hears to compare
   ``scheme.lower() == "basic"`` (only when she was turned away: a middleware
   that let her in but forgot ``REMOTE_USER`` hears about that instead).
+  grace, whose password is ``cobol:1959``, must get in too: a middleware that
+  splits at the last ``:`` turns her away and hears to split at the first.
 * ``wsgi-cookie-counter``: ``count_visits(app)`` returns a middleware that
   reads a ``visits`` cookie, puts the new count in
   ``environ["counter.visits"]`` and adds ``Set-Cookie: visits=N; Path=/`` to
-  the app's headers.
+  the app's headers. The checker's cookie jar forgets a cookie that expires
+  at once (``Max-Age=0``, an ``Expires`` date in the past), as a browser
+  does, and the feedback says so.
 
 The reference solutions are ``notebooks/solutions/wsgi_auth_middleware.py``
 and ``notebooks/solutions/wsgi_cookie_counter.py``.
@@ -34,6 +43,7 @@ and ``notebooks/solutions/wsgi_cookie_counter.py``.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from gateway_lab import specs
 from gateway_lab.exercises.case import Case
@@ -80,9 +90,27 @@ STRANGER = (
 # What the task cell asks for, word for word.
 CHALLENGE = 'Basic realm="notes"'
 
+# RFC 9110 section 15.5.2, quoted: every 401 carries a challenge, not only the first.
+NO_CHALLENGE = (
+    'RFC 9110 says: "The server generating a 401 response MUST send a WWW-Authenticate '
+    "header field (Section 11.6.1) containing at least one challenge applicable to the "
+    f"target resource.\" What to change: send ('WWW-Authenticate', '{CHALLENGE}') with "
+    "every 401 your middleware answers (task step 2): a wrong, garbled or unknown login "
+    "needs it as much as a missing one, or the browser shows no login box to try again. "
+    f"See {specs.RFC9110}#section-15.5.2"
+)
+# The scheme first: 'Bearer realm="notes"' has a realm, but asks for another login.
+BASIC_SCHEME = (
+    "WWW-Authenticate",
+    r"basic(?:\s.*)?",
+    "The scheme in it is wrong: a challenge begins with the scheme the client must log in "
+    "with, and this middleware takes Basic credentials only, so a client that follows this "
+    "challenge sends what it refuses (a browser shows its user-and-password box for Basic). "
+    f"What to change: begin it with Basic: ('WWW-Authenticate', '{CHALLENGE}'). See "
+    f"{specs.RFC7617_BASIC}",
+)
 # RFC 7617 section 2, quoted: the realm is what the browser shows in its login box.
 REALM = (
-    "WWW-Authenticate",
     r'basic\s+(?:[^,]*,\s*)*realm\s*=\s*(?:"(?:[^"\\]|\\.)*"|[-!#$%&\'*+.^_`|~0-9a-z]+)(?:\s*,.*)?',
     "RFC 7617 says: \"The authentication parameter 'realm' is REQUIRED ([RFC7235], "
     f"Section 2.2).\" What to change: send ('WWW-Authenticate', '{CHALLENGE}'), as the "
@@ -115,6 +143,20 @@ UNKNOWN_USER = (
     "not in users makes users[user] raise KeyError, which a server turns into a 500. Look "
     "the password up with users.get(user) and answer 401 when it is None."
 )
+NO_COLON = (
+    "the middleware raised instead of answering 401 (see app.raised below): the token "
+    "decodes to 'ada', with no ':' in it, so unpacking it into user and password finds one "
+    "value, not two (ValueError). Credentials with no ':' are garbled too, and get a 401: "
+    "split with user, colon, password = text.partition(':') and answer 401 when colon is "
+    "'' (there was no ':' at all)."
+)
+COLON_IN_PASSWORD = (
+    "grace's password is 'cobol:1959', with a ':' of its own, so the decoded text is "
+    "'grace:cobol:1959': split it at the first ':' only, with "
+    "user, _, password = text.partition(':') or text.split(':', 1), not at the last one "
+    "or at every one. A user name cannot hold a ':', a password can: RFC 7617 says "
+    f'"a user-id containing a colon character is invalid". See {specs.RFC7617_BASIC}'
+)
 NON_ASCII = (
     "the middleware raised instead of answering 401 (see app.raised below): "
     "hmac.compare_digest refuses str with non-ASCII characters (TypeError), and a "
@@ -123,67 +165,41 @@ NON_ASCII = (
 )
 
 
+def _refused(says: str, authorization: str | None = None, **extras: Any) -> Step:
+    """A request the middleware must answer 401, with the challenge, before the app runs."""
+    headers = () if authorization is None else (("Authorization", authorization),)
+    return Step(
+        Case("GET /", headers=headers, status=401, says=says),
+        inner_called=False,
+        hides=SECRET,
+        header_form=BASIC_SCHEME,
+        header_details=(REALM, QUOTED_REALM),
+        if_no_header=NO_CHALLENGE,
+        **extras,
+    )
+
+
 def _auth_steps() -> list[Step]:
     ada = (("Authorization", basic_credentials("ada", "lovelace")),)
+    no_colon = "Basic " + base64.b64encode(b"ada").decode("ascii")
     return [
-        Step(
-            Case("GET /", status=401, says="no credentials"),
-            inner_called=False,
-            hides=SECRET,
-            header_form=REALM,
-            header_details=(QUOTED_REALM,),
+        _refused("no credentials"),
+        _refused("a wrong password", basic_credentials("ada", "wrong")),
+        _refused("garbled credentials", "Basic %%%not-base64%%%"),
+        _refused("credentials with no ':' in them", no_colon, if_raised=NO_COLON),
+        _refused(
+            "ada's right password, under the Bearer scheme",
+            basic_credentials("ada", "lovelace", "Bearer"),
+            if_let_in=OTHER_SCHEME,
         ),
-        Step(
-            Case(
-                "GET /",
-                headers=(("Authorization", basic_credentials("ada", "wrong")),),
-                status=401,
-                says="a wrong password",
-            ),
-            inner_called=False,
-            hides=SECRET,
-        ),
-        Step(
-            Case(
-                "GET /",
-                headers=(("Authorization", "Basic %%%not-base64%%%"),),
-                status=401,
-                says="garbled credentials",
-            ),
-            inner_called=False,
-            hides=SECRET,
-        ),
-        Step(
-            Case(
-                "GET /",
-                headers=(("Authorization", basic_credentials("ada", "lovelace", "Bearer")),),
-                status=401,
-                says="ada's right password, under the Bearer scheme",
-            ),
-            inner_called=False,
-            hides=SECRET,
-            if_failed=OTHER_SCHEME,
-        ),
-        Step(
-            Case(
-                "GET /",
-                headers=(("Authorization", basic_credentials("mallory", "lovelace")),),
-                status=401,
-                says="a user who is not in users",
-            ),
-            inner_called=False,
-            hides=SECRET,
+        _refused(
+            "a user who is not in users",
+            basic_credentials("mallory", "lovelace"),
             if_raised=UNKNOWN_USER,
         ),
-        Step(
-            Case(
-                "GET /",
-                headers=(("Authorization", basic_credentials("ada", "lövelace")),),
-                status=401,
-                says="a wrong password with a non-ASCII letter",
-            ),
-            inner_called=False,
-            hides=SECRET,
+        _refused(
+            "a wrong password with a non-ASCII letter",
+            basic_credentials("ada", "lövelace"),
             if_raised=NON_ASCII,
         ),
         Step(
@@ -217,6 +233,7 @@ def _auth_steps() -> list[Step]:
             ),
             inner_called=True,
             body_hint=STRANGER,
+            if_refused=COLON_IN_PASSWORD,
         ),
         Step(
             Case("GET /missing", headers=ada, status=404, says="the inner app's own status"),

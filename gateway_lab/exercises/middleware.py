@@ -6,39 +6,14 @@ returns the middleware. So a :class:`MiddlewareExercise` first builds a fresh
 inner app of its own (one that notes every call it gets), hands it to the
 learner's factory, and then plays the server for the result, one
 :class:`Step` at a time, through :func:`check_wsgi` (so protocol mistakes are
-reported too). Each step is a :class:`Case` plus what only a middleware
-exercise can ask:
+reported too). Each step (:mod:`.step`) is a :class:`Case` plus what only a
+middleware exercise can ask: must the inner app run, what must not leak,
+which cookie must be set, which header must have which form, and what to
+change when a step fails in a way the exercise knows the cause of.
 
-* ``inner_called``: must the request reach the inner app? (an authentication
-  middleware must turn a stranger away *before* the inner app runs);
-* ``hides``: text of the inner app's page that must not leak into the answer;
-* ``cookie``: a ``Set-Cookie`` header that must set this name and value, with
-  ``Path=/``;
-* ``send_cookies``: send back, in a ``Cookie`` header, what earlier steps'
-  ``Set-Cookie`` headers set (a tiny browser cookie jar), so a counter can be
-  followed over several requests;
-* ``keeps_headers``: the header the middleware adds (``"Set-Cookie"``): the
-  inner app's own headers (it marks its pages with ``X-Inner: yes``) must
-  come back next to it; a middleware that passes on only its own header is
-  told exactly that, instead of hearing that a Content-Type is missing;
-* ``body_hint``: (text, advice): when the body shows that text, the failed
-  body check says what to change (``Hello, stranger`` means the inner app
-  never saw ``REMOTE_USER``);
-* ``if_raised``: what to change when the middleware raised on this request
-  instead of answering (``users[user]`` on a user who is not there);
-* ``header_form``: (header, regular expression, what to change): the header
-  must match, in full (``WWW-Authenticate`` must carry a ``realm``);
-* ``header_details``: further (regular expression, what to change) pairs the
-  same header must match too, once it has the form: only the first one it
-  misses is reported, so a header with no realm hears about the realm, and
-  one with an unquoted realm hears about the quotes, each once;
-* ``if_failed``: what to change when a check of this step fails while a
-  response came back (a request under another scheme than Basic got in):
-  added to the step's first ✗ line;
-* ``if_refused``: the same, but only when the inner app did not run on a
-  step that must reach it (a Basic request with the scheme in lower case was
-  turned away); a step that reached the app and failed for another reason
-  (no ``REMOTE_USER``) does not get it.
+A header or cookie line that says the same on several steps (the same bare
+``WWW-Authenticate`` on every 401, the same ``Max-Age=0`` on every visit) is
+said once, on the first, naming the other steps.
 
 A ``wsgi.start-response-twice`` finding on a request that reached the inner
 app gets advice for *middleware* (the server's ``start_response`` was called
@@ -54,85 +29,30 @@ a line per request); an unfinished answer gets a sentence, never a traceback.
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from gateway_lab.check.report import Report
 from gateway_lab.check.validate import check_wsgi
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.compact import compact_lines
-from gateway_lab.exercises.cookies import cookie_lines, jar_update
+from gateway_lab.exercises.cookies import jar_update
 from gateway_lab.exercises.framework import Exercise
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
+from gateway_lab.exercises.step import (
+    Render,
+    Step,
+    dropped_headers,
+    inner_app,
+    said_per_step,
+    step_lines,
+    with_advice,
+)
 from gateway_lab.interface.appkind import looks_async
-from gateway_lab.interface.response import Response
-from gateway_lab.types import Environ, StartResponse, WSGIApp
+from gateway_lab.types import WSGIApp
 
 __all__ = ["MiddlewareExercise", "Render", "Step", "inner_app"]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One request of a middleware exercise: a :class:`Case` and the extras."""
-
-    case: Case
-    inner_called: bool | None = None
-    hides: str = ""
-    cookie: tuple[str, str] | None = None
-    send_cookies: bool = False
-    keeps_headers: str = ""
-    body_hint: tuple[str, str] | None = None
-    if_raised: str = ""
-    header_form: tuple[str, str, str] | None = None
-    header_details: tuple[tuple[str, str], ...] = ()
-    if_failed: str = ""
-    if_refused: str = ""
-
-
-# --------------------------------------------------------------------------- inner apps
-
-Render = Callable[[Environ], str]
-
-
-def inner_app(render: Render, calls: list[str]) -> WSGIApp:
-    """A small known app to wrap: notes each call, ``/missing`` is a 404."""
-
-    def inner(environ: Environ, start_response: StartResponse) -> list[bytes]:
-        path = environ.get("PATH_INFO", "/")
-        calls.append(path)
-        if path == "/missing":
-            body = b"No page here."
-            start_response(
-                "404 Not Found",
-                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "13")],
-            )
-            return [body]
-        body = render(environ).encode()
-        start_response(
-            "200 OK",
-            [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-                ("X-Inner", "yes"),
-            ],
-        )
-        return [body]
-
-    inner.__name__ = "inner_app"
-    return inner
-
-
-def _dropped_headers(step: Step, response: Response | None, inner_ran: bool) -> bool:
-    """Did the inner app's page come back without the inner app's own headers?"""
-    return (
-        bool(step.keeps_headers)
-        and inner_ran
-        and response is not None
-        and response.status == 200
-        and response.header("X-Inner") is None
-    )
 
 
 def _names(headers: list[tuple[str, str]]) -> str:
@@ -194,7 +114,7 @@ class MiddlewareExercise(Exercise):
     def _result(self, *, unfinished: str = "", lines: Any = None) -> ExerciseResult:
         lines = list(lines or [])
         passed = not unfinished and all(mark != "✗" for mark, _ in lines)
-        shown = compact_lines(lines) if passed else lines  # a pass, briefly
+        shown = _alike_together(compact_lines(lines)) if passed else lines  # a pass, briefly
         return ExerciseResult(self.title, passed, shown, unfinished=unfinished)
 
     def _unfinished_factory(self, answer: object) -> str:
@@ -279,6 +199,8 @@ class MiddlewareExercise(Exercise):
         explained: set[str] = set()  # rules a line of ours already explains better
         advised: set[str] = set()
         jar: dict[str, str] = {}
+        first_said: dict[str, str] = {}  # a header or cookie complaint -> its first line
+        repeats: dict[str, list[str]] = {}  # that first line -> the steps that repeat it
         report: Report | None = None
         for step in self.steps:
             case = step.case
@@ -305,11 +227,23 @@ class MiddlewareExercise(Exercise):
             errors = [(f.rule, f.message) for f in findings if f.severity == "error"]
             earlier = [shown[key] for key in errors] if all(k in shown for k in errors) else []
             own = self._case_lines_for(step, case, label, response, inner_ran, earlier, advised)
-            if _dropped_headers(step, response, inner_ran):
+            if dropped_headers(step, response, inner_ran):
                 explained.add("wsgi.no-content-type")
-            own += self._step_lines(step, label, response, inner_ran)
-            advice = step.if_failed or ("" if inner_ran else step.if_refused)
-            lines += _with_advice(own, advice) if response is not None else own
+            own += step_lines(step, label, response, inner_ran)
+            if response is not None:
+                if response.status < 400:  # it got in: a wrong status says what to change
+                    own = with_advice(own, step.if_let_in, f"{label}: status should be")
+                own = with_advice(own, "" if inner_ran else step.if_refused)
+            for mark, text in said_per_step(step, label, response, report.flow):
+                said = text.removeprefix(f"{label}: ")
+                if mark == "✗" and said in first_said:  # said on an earlier step: named there
+                    repeats[first_said[said]].append(case.says or label)
+                    continue
+                if mark == "✗":
+                    first_said[said] = text
+                    repeats[text] = []
+                own.append((mark, text))
+            lines += own
             jar_update(jar, response)
             for item in findings:
                 key = (item.rule, item.message)
@@ -323,6 +257,7 @@ class MiddlewareExercise(Exercise):
                 lines.append(
                     (mark, f"{item.rule} on {label}: {item.message} What to change: {hint}")
                 )
+        _fold_repeats(lines, repeats)
         result = self._result(lines=lines)
         result.report = report
         return result
@@ -357,7 +292,7 @@ class MiddlewareExercise(Exercise):
                 advised.add(hint)
                 hint = ""
             lines.append(("✓" if ok else "✗", f"{label}: {text}"))
-        if _dropped_headers(step, response, inner_ran):
+        if dropped_headers(step, response, inner_ran):
             return lines + [
                 (
                     "✗",
@@ -375,65 +310,35 @@ class MiddlewareExercise(Exercise):
             ("✓" if ok else "✗", f"{label}: {text}") for ok, text in headers.expectations(response)
         ]
 
-    def _step_lines(
-        self, step: Step, label: str, response: Any, inner_ran: bool
-    ) -> list[tuple[str, str]]:
-        lines: list[tuple[str, str]] = []
-        if step.inner_called is True:
-            lines.append(
-                ("✓", f"{label}: the inner app ran")
-                if inner_ran
-                else ("✗", f"{label}: the inner app never ran; call app(environ, start_response)")
-            )
-        elif step.inner_called is False:
-            lines.append(
-                ("✓", f"{label}: the inner app was not called")
-                if not inner_ran
-                else (
-                    "✗",
-                    f"{label}: the inner app was called; decide first, and call it only "
-                    "for a request that may see its page",
-                )
-            )
-        if step.hides and response is not None and step.hides in response.text:
-            lines.append(
-                (
-                    "✗",
-                    f"{label}: the body shows the inner app's page ({step.hides!r}); answer "
-                    "with your own short body instead",
-                )
-            )
-        if step.cookie is not None:
-            lines += cookie_lines(response, label, *step.cookie)
-        if step.header_form is not None and response is not None:
-            name, pattern, advice = step.header_form
-            lines.append(
-                _header_form_line(response, label, name, (pattern, advice), *step.header_details)
-            )
-        return lines
 
-
-def _with_advice(lines: list[tuple[str, str]], advice: str) -> list[tuple[str, str]]:
-    """``lines`` with ``advice`` added to the first ✗ line (none, or no advice: unchanged)."""
-    if not advice:
-        return lines
+def _fold_repeats(lines: list[tuple[str, str]], repeats: dict[str, list[str]]) -> None:
+    """Name, on the first line of each repeated complaint, the steps that repeat it."""
     for index, (mark, text) in enumerate(lines):
-        if mark == "✗":
-            said = f"{text.rstrip('.')}. What to change: {advice}"
-            return [*lines[:index], (mark, said), *lines[index + 1 :]]
-    return lines
+        others = repeats.get(text)
+        if others:
+            more = "; ".join(others)
+            lines[index] = (
+                mark,
+                f"{text} The same came back on {len(others)} more requests ({more}).",
+            )
 
 
-def _header_form_line(
-    response: Response, label: str, name: str, *checks: tuple[str, str]
-) -> tuple[str, str]:
-    """✓ when header ``name`` matches every (pattern, advice) of ``checks`` in full.
+def _alike_together(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Consecutive ✓ rows of one request line with the same checks, as one row.
 
-    Otherwise ✗ with the advice of the first pattern it misses.
+    ``GET / (a wrong password): status 401`` and ``GET / (garbled
+    credentials): status 401`` become ``GET / (a wrong password; garbled
+    credentials): status 401``: every request still named, a pass still brief.
     """
-    value = response.header(name)
-    for pattern, advice in checks:
-        if value is None or not re.fullmatch(pattern, value.strip(), re.IGNORECASE):
-            got = "no such header" if value is None else repr(f"{name}: {value}")
-            return ("✗", f"{label}: {name} is not of the right form (got {got}). {advice}")
-    return ("✓", f"{label}: {name}: {value}")
+    merged: list[tuple[str, str]] = []
+    last = ("", "", "")  # request line, what it says, its checks
+    for mark, text in lines:
+        about, colon, checks = text.partition("): ")
+        request, paren, says = about.partition(" (")
+        if mark == "✓" and colon and paren and merged and last[::2] == (request, checks):
+            last = (request, f"{last[1]}; {says}", checks)
+            merged[-1] = ("✓", f"{request} ({last[1]}): {checks}")
+            continue
+        merged.append((mark, text))
+        last = (request, says, checks) if mark == "✓" and colon and paren else ("", "", "")
+    return merged

@@ -28,7 +28,9 @@ def basic_auth(app, users):
             decoded = base64.b64decode(token, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return refuse(start_response)
-        user, _, password = decoded.partition(":")  # the password may contain ':'
+        user, colon, password = decoded.partition(":")  # the password may contain ':'
+        if not colon:  # no ':' at all: garbled too
+            return refuse(start_response)
         expected = users.get(user)
         # compare_digest takes as long for a near miss as for a far one
         if expected is None or not hmac.compare_digest(password.encode(), expected.encode()):

@@ -1,19 +1,26 @@
 # Reference solution: exercise "wsgi-cookie-counter"
 # (check: gl.exercise("wsgi-cookie-counter")(count_visits))
-from http.cookies import CookieError, SimpleCookie
+
+
+def cookie_value(header, name):
+    """The value of cookie `name` in a Cookie header, or None.
+
+    Read pair by pair: SimpleCookie gives up on the whole header, silently,
+    when any one cookie in it is malformed ("visits=3; a b=c" gives nothing).
+    """
+    for pair in header.split(";"):
+        key, _, value = pair.strip().partition("=")
+        if key == name:
+            return value.strip().strip('"')
+    return None
 
 
 def count_visits(app):
     """Count this browser's visits in a `visits` cookie and tell the inner app."""
 
     def middleware(environ, start_response):
-        cookies = SimpleCookie()
-        try:
-            cookies.load(environ.get("HTTP_COOKIE", ""))
-        except CookieError:
-            pass  # a garbled Cookie header: count as a first visit
-        morsel = cookies.get("visits")
-        visits = int(morsel.value) + 1 if morsel and morsel.value.isdigit() else 1
+        value = cookie_value(environ.get("HTTP_COOKIE", ""), "visits")
+        visits = int(value) + 1 if value and value.isdecimal() else 1  # not a number: start again
         environ["counter.visits"] = visits
 
         def counting_start_response(status, headers, exc_info=None):

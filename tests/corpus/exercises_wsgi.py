@@ -1103,6 +1103,138 @@ def auth_generator_refusal(app, users):
     return middleware
 
 
+@answer(
+    "wsgi-auth-middleware",
+    False,
+    "the 401 came back without a WWW-Authenticate header",
+    "with every 401",
+    "rfc9110#section-15.5.2",
+)
+def auth_challenges_only_the_first_visit(app, users):
+    """The challenge only when no Authorization came: a bare 401 for a wrong one."""
+
+    def middleware(environ, start_response):
+        given = _credentials(environ)
+        if not _right(users, given):
+            first = "HTTP_AUTHORIZATION" not in environ
+            return _refuse(start_response, 'Basic realm="notes"' if first else None)
+        environ["REMOTE_USER"] = given[0]
+        return app(environ, start_response)
+
+    return middleware
+
+
+@answer(
+    "wsgi-auth-middleware",
+    False,
+    "credentials with no ':' in them",
+    "not enough values to unpack",
+    "answer 401 when colon is ''",
+)
+def auth_unpacks_two_values(app, users):
+    """Decodes inside try, then user, password = decoded.split(":", 1): 'ada' raises."""
+
+    def middleware(environ, start_response):
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "basic":
+            return _refuse(start_response)
+        try:
+            decoded = base64.b64decode(token, validate=True).decode()
+        except ValueError:
+            return _refuse(start_response)
+        user, password = decoded.split(":", 1)
+        if not _right(users, (user, password)):
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+@answer("wsgi-auth-middleware", False, "The scheme in it is wrong", "begin it with Basic")
+def auth_keeps_the_bearer_challenge(app, users):
+    """Adapted from require_token, challenge and all: WWW-Authenticate: Bearer realm="notes"."""
+
+    def middleware(environ, start_response):
+        given = _credentials(environ)
+        if not _right(users, given):
+            return _refuse(start_response, 'Bearer realm="notes"')
+        environ["REMOTE_USER"] = given[0]
+        return app(environ, start_response)
+
+    return middleware
+
+
+@answer(
+    "wsgi-auth-middleware",
+    False,
+    "grace's password is 'cobol:1959'",
+    "split it at the first ':' only",
+    "a user-id containing a colon character is invalid",
+)
+def auth_splits_at_the_last_colon(app, users):
+    """rsplit(":", 1): grace:cobol:1959 becomes the user grace:cobol."""
+
+    def middleware(environ, start_response):
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        try:
+            user, password = base64.b64decode(token, validate=True).decode().rsplit(":", 1)
+        except ValueError:
+            return _refuse(start_response)
+        if scheme.lower() != "basic" or not _right(users, (user, password)):
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
+
+
+@answer("wsgi-auth-middleware", False, "the inner app was called; decide first")
+def auth_calls_the_app_first(app, users):
+    """Right checks, but the inner app runs before the middleware decides."""
+
+    def middleware(environ, start_response):
+        given = _credentials(environ)
+        if given is not None:
+            environ["REMOTE_USER"] = given[0]
+        noted = []
+        body = app(environ, lambda status, headers, exc_info=None: noted.append((status, headers)))
+        if not _right(users, given):
+            return _refuse(start_response)
+        start_response(*noted[0])
+        return body
+
+    return middleware
+
+
+@answer(
+    "wsgi-auth-middleware",
+    False,
+    "wsgi.content-length-mismatch",
+    "len() of a str counts characters, not bytes",
+)
+def auth_counts_one_byte_too_many(app, users):
+    """Its refusal is bytes, and its Content-Length one more than their length."""
+
+    def middleware(environ, start_response):
+        given = _credentials(environ)
+        if not _right(users, given):
+            body = b"Please log in."
+            start_response(
+                "401 Unauthorized",
+                [
+                    ("Content-Type", "text/plain"),
+                    ("Content-Length", str(len(body) + 1)),
+                    ("WWW-Authenticate", 'Basic realm="notes"'),
+                ],
+            )
+            return [body]
+        environ["REMOTE_USER"] = given[0]
+        return app(environ, start_response)
+
+    return middleware
+
+
 # ======================================================= 04: wsgi-cookie-counter
 def _visits(header: str) -> int:
     cookies = SimpleCookie()
@@ -1171,8 +1303,35 @@ _count(
     "visits",
 )
 
+_count(
+    "counter_expires_at_once",
+    False,
+    _counter(lambda n: f"visits={n}; Path=/; Max-Age=0"),
+    "Max-Age=0",
+    "deletes it",
+    "the count is lost",
+)
+_count(
+    "counter_expired_date",
+    False,
+    _counter(lambda n: f"visits={n}; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
+    "a date in the past",
+    "the count is lost",
+)
+_count(
+    "counter_path_of_its_own",
+    False,
+    _counter(lambda n: f"visits={n}; Path=/counter"),
+    "Path=/counter; change it to Path=/",
+)
 
-@answer("wsgi-cookie-counter", False, "wsgi.start-response-twice")
+
+@answer(
+    "wsgi-cookie-counter",
+    False,
+    "wsgi.start-response-twice",
+    "your middleware's own start_response call carried the Set-Cookie for 'visits'",
+)
 def counter_sets_its_own_head(app):
     def middleware(environ, start_response):
         count = _visits(environ.get("HTTP_COOKIE", ""))
@@ -1241,6 +1400,24 @@ def counter_wraps_the_body_in_a_generator(app):
                     body.close()
 
         return relay(app(environ, counting))
+
+    return middleware
+
+
+@answer("wsgi-cookie-counter", True, "Visit number 3")
+def counter_with_a_lifetime(app):
+    """Valid: werkzeug's dump_cookie with max_age writes Max-Age and an Expires in the future."""
+    from werkzeug.http import dump_cookie
+
+    def middleware(environ, start_response):
+        count = _visits(environ.get("HTTP_COOKIE", ""))
+        environ["counter.visits"] = count
+
+        def counting(status, headers, exc_info=None):
+            cookie = dump_cookie("visits", str(count), max_age=3600, path="/")
+            return start_response(status, [*headers, ("Set-Cookie", cookie)], exc_info)
+
+        return app(environ, counting)
 
     return middleware
 
