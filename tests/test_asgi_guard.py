@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from gateway_lab.errors import ClientDisconnected
+from gateway_lab.errors import ClientDisconnected, ProtocolError
 from gateway_lab.protocol.asgi import step
 from gateway_lab.serving.asgi_guard import ASGIGuard
 from gateway_lab.serving.log import ServerLog
@@ -48,6 +48,37 @@ def test_an_order_mistake_is_a_500_worded_by_the_table():
     assert [m.get("status") for m in cycle.sent if m["type"] == "http.response.start"] == [500]
     sentence = step("http", "before-start", "http.response.body")[1]
     assert sentence and any(sentence in e.summary for e in log.errors)
+
+
+@pytest.mark.parametrize(
+    ("start", "body", "words"),
+    [
+        (
+            {"status": 200, "headers": [(b"content-type", b"text/plain")]},
+            "text",
+            "'body' must be bytes",
+        ),
+        ({"status": 200, "headers": [("content-type", "text/plain")]}, b"x", "must be bytes"),
+        ({"status": "200 OK", "headers": []}, b"x", "'status' must be an int"),
+    ],
+)
+def test_a_wrong_field_never_reaches_the_engine(start, body, words):
+    """uvicorn would fail inside h11 ("sequence item 1: expected a bytes-like object")."""
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", **start})
+        await send({"type": "http.response.body", "body": body})
+
+    cycle, log = FakeCycle(), ServerLog("guard")
+    try:
+        asyncio.run(ASGIGuard(app, log)(dict(SCOPE), cycle.receive, cycle.send))
+    except ProtocolError as exc:  # after the head: re-raised, so the server cuts the body
+        assert words in str(exc)
+        assert cycle.sent and cycle.sent[0]["type"] == "http.response.start"
+    else:  # before the head: a 500 that names the mistake
+        assert [m.get("status") for m in cycle.sent][:1] == [500], cycle.sent
+        assert any(words in e.summary and "ProtocolError" in e.summary for e in log.errors)
+    assert all(isinstance(m.get("body", b""), bytes) for m in cycle.sent), cycle.sent
 
 
 def test_an_extension_the_server_offers_passes_through():

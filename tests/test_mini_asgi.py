@@ -463,7 +463,7 @@ def mistaken_app(kind: str) -> Callable[..., Any]:
     ("kind", "words"),
     [
         ("body first", "'http.response.start'"),
-        ("str body", "not bytes"),
+        ("str body", "must be bytes"),
         ("after complete", "after the response was complete"),
     ],
 )

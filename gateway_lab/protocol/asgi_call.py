@@ -47,6 +47,7 @@ from gateway_lab.interface.appkind import ensure_asgi_app
 from gateway_lab.interface.environ import HeadersLike, make_http_scope
 from gateway_lab.interface.response import Response
 from gateway_lab.protocol.asgi import FINAL, INITIAL, ending, message_key, step
+from gateway_lab.protocol.response_fields import field_problem
 from gateway_lab.types import ASGIApp, Message
 
 __all__ = [
@@ -187,29 +188,18 @@ class _Call:
             await asyncio.sleep(0)  # a real server yields while the socket drains; so do we
 
     def start(self, message: Message) -> None:
-        status = message.get("status")
-        if not isinstance(status, int) or isinstance(status, bool):
-            raise ProtocolError(
-                f"'status' must be an int such as 200, not {status!r}. "
-                f"See {specs.ASGI_HTTP_RESPONSE_START}"
-            )
-        self.status = status
+        problem = field_problem(message)
+        if problem:
+            raise ProtocolError(problem)
+        self.status = message["status"]
         for name, value in message.get("headers", []):
-            if not isinstance(name, bytes) or not isinstance(value, bytes):
-                raise ProtocolError(
-                    f"ASGI header names and values are bytes, but the app sent "
-                    f"({name!r}, {value!r}). Write them as b'...'. "
-                    f"See {specs.ASGI_HTTP_RESPONSE_START}"
-                )
             self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def add_body(self, message: Message) -> None:
+        problem = field_problem(message)
+        if problem:
+            raise ProtocolError(problem)
         data = message.get("body", b"")
-        if not isinstance(data, bytes):
-            raise ProtocolError(
-                f"'body' must be bytes, but the app sent a {type(data).__name__}"
-                f" ({data!r:.40}). Use b'...' or .encode(). See {specs.ASGI_HTTP_RESPONSE_BODY}"
-            )
         self.size += len(data)
         if self.size > self.max_body:
             raise self.over_size()

@@ -16,7 +16,10 @@ things and nothing else:
 3. **Names order mistakes in the words of** :mod:`gateway_lab.protocol.asgi`:
    every message the app sends steps that table first, and one it refuses
    raises :class:`~gateway_lab.errors.ProtocolError` inside the app's
-   ``send``, so a body before the start reads the same on every engine.
+   ``send``, so a body before the start reads the same on every engine; an
+   HTTP message with a wrong field (a str body, str headers) is refused in
+   the words of :mod:`gateway_lab.protocol.response_fields` before the engine
+   sees it (uvicorn would fail deep inside h11 instead).
 
 And one thing a server ought to do but uvicorn does not: once the client
 has gone, ``send`` raises :class:`~gateway_lab.errors.ClientDisconnected`
@@ -44,6 +47,7 @@ from collections.abc import Mapping
 from gateway_lab.errors import ClientDisconnected, ProtocolError
 from gateway_lab.protocol import asgi as order
 from gateway_lab.protocol.extensions import unoffered
+from gateway_lab.protocol.response_fields import field_problem
 from gateway_lab.serving.log import RequestTimer, ServerLog
 from gateway_lab.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -94,6 +98,9 @@ class ASGIGuard:
                     following = state  # an extension the server offers (pathsend...): its call
                 elif problem is not None:
                     raise ProtocolError(problem)
+                wrong = field_problem(message) if machine == "http" else None
+                if wrong is not None:
+                    raise ProtocolError(wrong)
             else:
                 key, following = "", state  # not a message: the server's own error says so
             if machine == "http" and client_gone(send):
