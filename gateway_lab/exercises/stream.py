@@ -19,7 +19,16 @@ fresh event loop in a worker thread, bounded by the exercise's
   grammar allows (:func:`sse_events`: ``id:``, ``event:``, ``retry:`` and
   comment lines, CRLF, CR or LF line ends, a space after the colon or not),
   made of complete events at least one of which carries ``data``;
-* ``leave_after`` events arrived one by one. Fewer means the app stopped
+* given ``data`` (a format such as ``"tick {}"``), the events carry the text
+  the task asks, in order, counting from 1 (as a client reads it: with or
+  without the space after ``data:``, with ``id:`` or ``event:`` lines or
+  without);
+* ``leave_after`` events arrived one by one; given ``pause``, the first
+  ``leave_after`` of them were spread out in time, first to last, over at
+  least three quarters of the pauses asked (a busy machine only makes
+  pauses longer, so that bound never fails a right answer) and at most
+  eight times them (a generous bound: ``asyncio.sleep(0.6)`` in place of
+  ``0.05`` is named). Fewer events means the app stopped
   before the client left, and how it stopped names the cause: one that
   stalls with a ``receive()`` pending is awaiting it in its loop; one that
   returned, or ended the stream itself (``more_body=False``), after
@@ -52,13 +61,12 @@ ASGI spec: https://asgi.readthedocs.io/en/latest/specs/www.html#disconnect-recei
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Mapping
 from typing import Any, cast
 
 from gateway_lab.check.asgi.http import HTTPRequestConnection
 from gateway_lab.check.battery import Probe
-from gateway_lab.check.explain import short
 from gateway_lab.check.report import Finding
 from gateway_lab.events.flow import CHECK_PER_CONNECTION, Event, Flow
 from gateway_lab.events.kinds import CLIENT_LEFT
@@ -70,6 +78,7 @@ from gateway_lab.exercises.runner import (
     run_connection,
     still_not_implemented,
 )
+from gateway_lab.exercises.sse import judge_data, judge_pace, sse_events
 from gateway_lab.types import ASGIApp
 
 __all__ = ["LeavingClient", "StreamUntilDisconnectExercise"]
@@ -87,6 +96,7 @@ class LeavingClient(HTTPRequestConnection):
         super().__init__(flow, number, Probe("GET", "/", label_override="GET / (stream)"), {})
         self.leave_after = leave_after
         self.messages = 0
+        self.sent_at: list[float] = []  # when the app sent each body message before leaving
         self.sent_after_leaving = 0
         self.received: list[str] = []  # the type of each message receive() gave the app
         self.receive_pending = False  # a receive() was waiting when the app stopped
@@ -108,6 +118,7 @@ class LeavingClient(HTTPRequestConnection):
         super().judge_send(kind, message, event)
         if kind == "http.response.body" and message.get("body"):
             self.messages += 1
+            self.sent_at.append(time.perf_counter())
             if self.messages >= self.leave_after and not self.complete:
                 self.event("server", CLIENT_LEFT, {"summary": "the client hung up"})
                 self.leave()
@@ -120,7 +131,12 @@ class LeavingClient(HTTPRequestConnection):
 
 
 class StreamUntilDisconnectExercise(Exercise):
-    """An endless event stream that must stop when the client leaves."""
+    """An endless event stream that must stop when the client leaves.
+
+    ``data`` is the text the task asks of event *n*, a format such as ``"tick {}"``
+    (events count from 1); ``pause`` the seconds it asks between events. Either may be
+    left empty (``""``, ``0``): not checked.
+    """
 
     def __init__(
         self,
@@ -129,11 +145,15 @@ class StreamUntilDisconnectExercise(Exercise):
         title: str = "",
         leave_after: int = 3,
         blocking_ms: float = 30.0,
+        data: str = "",
+        pause: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, kind="asgi", cases=[], title=title, **kwargs)
         self.leave_after = leave_after
         self.blocking_ms = blocking_ms  # below the exercise's pause between events
+        self.data = data
+        self.pause = pause
 
     def evaluate(self, app: object) -> ExerciseResult:
         unfinished = self._unfinished(app)
@@ -160,53 +180,6 @@ def _relevant_findings(conn: LeavingClient) -> list[Finding]:
     return [f for f in conn.findings if not (started and f.rule in _CONTRADICTED)]
 
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-
-
-def sse_events(body: bytes) -> tuple[list[dict[bytes, bytes]], str]:
-    """The events of an event stream (field name -> value, comments left out) and what is
-    wrong with it ("" if nothing), by the HTML standard's grammar (9.2.5 Parsing an event
-    stream)::
-
-        stream        = [ bom ] *event
-        event         = *( comment / field ) end-of-line
-        comment       = colon *any-char end-of-line
-        field         = 1*name-char [ colon [ space ] *any-char ] end-of-line
-        end-of-line   = ( cr lf / cr / lf )
-
-    The stream must end on an event's blank line: a client only dispatches an
-    event once its blank line has arrived.
-
-    >>> sse_events(b"id: 1\\ndata: tick\\n\\n:keep-alive\\n\\ndata:x\\r\\n\\r\\n")
-    ([{b'id': b'1', b'data': b'tick'}, {b'data': b'x'}], '')
-    """
-    text = body.removeprefix("\ufeff".encode())
-    if not text:
-        return [], "it is empty"
-    lines = _LINE_END.split(text)
-    if lines[-1] != b"" or len(lines) < 3 or lines[-2] != b"":
-        return _parsed(lines[:-1]), f"it does not end with a blank line, got {short(body[-40:])}"
-    events = _parsed(lines[:-2])
-    if not any(b"data" in fields for fields in events):
-        names = sorted({name for fields in events for name in fields})
-        return events, f"no event has a data field (the field names were {short(names, 60)})"
-    return events, ""
-
-
-def _parsed(lines: list[bytes]) -> list[dict[bytes, bytes]]:
-    events: list[dict[bytes, bytes]] = []
-    fields: dict[bytes, bytes] = {}
-    for line in [*lines, b""]:
-        if not line:
-            if fields:
-                events.append(fields)
-            fields = {}
-        elif not line.startswith(b":"):
-            name, _, value = line.partition(b":")
-            fields[name] = value.removeprefix(b" ")
-    return events
-
-
 def _judge_stream(
     exercise: StreamUntilDisconnectExercise, conn: LeavingClient, outcome: str
 ) -> list[tuple[bool, str]]:
@@ -226,16 +199,19 @@ def _judge_stream(
     events, problem = sse_events(response.body)
     good = problem == ""
     if response.body:  # nothing at all: the line about the events below says so
+        count = f"{len(events)} well-formed event{'s' if len(events) != 1 else ''}"
         results.append(
             (
                 good,
-                f"{len(events)} well-formed events (data lines, each event ended by a blank line)"
+                f"{count} (data lines, each event ended by a blank line)"
                 if good
                 else f"the body is not a well-formed event stream: {problem}. "
                 "Each event is one or more lines such as b'data: tick 1\\n' (id:, event:, "
                 "retry: and ': comment' lines may come too), then a blank line b'\\n'",
             )
         )
+    if good and exercise.data:
+        results.append(judge_data(exercise.data, events))
     wanted = exercise.leave_after
     if conn.messages < wanted:
         results.append((False, _stopped_early(exercise, conn, outcome)))
@@ -249,7 +225,7 @@ def _judge_stream(
             )
         )
         return results
-    results.append((True, f"{wanted} events arrived one by one, then the client left"))
+    results.append(judge_pace(exercise.pause, conn.sent_at[:wanted]))
     if outcome in ("timeout", "stuck"):
         once = (
             " (receive() gave it only 'http.request', the request body: the client leaving "

@@ -19,7 +19,10 @@ a fresh event loop in a worker thread, bounded by the exercise's
 ``timeout``: an app that never returns is reported, never waited for. The
 judge compares the replies message by message (a reply numbered higher
 than expected in a later conversation is named: the count must start
-again on each connection), then checks the close and how the app ended:
+again on each connection; a reply missing because the app closed first is
+named too, and one it sent after its close, which no client gets, is
+kept in ``sent_after_close`` to say so), then checks the close and how the
+app ended:
 after closing it should return at once, not go back to ``receive()``
 (which then gives ``websocket.disconnect``); when the client leaves, it
 should return on ``websocket.disconnect`` (a ``websocket.close`` sent after
@@ -92,6 +95,7 @@ class ScriptedWebSocket(WebSocketConnection):
         self.receives_after_close = 0  # receive() calls after the app's own close
         self.closed_after_leaving = False  # a close sent after the client left: a no-op
         self.sent_after_leaving: list[str | bytes] = []  # frames sent to a client gone
+        self.sent_after_close: list[str | bytes] = []  # frames the app sent after its close
 
     async def next_message(self) -> dict[str, Any]:
         if self.step == 0:
@@ -123,6 +127,10 @@ class ScriptedWebSocket(WebSocketConnection):
         was_closed = self.closed
         super().judge_send(kind, message, event)
         if was_closed:
+            data = message.get("text") if kind == "websocket.send" else None
+            data = message.get("bytes") if kind == "websocket.send" and data is None else data
+            if isinstance(data, (str, bytes)) and not self.gone:
+                self.sent_after_close.append(data)  # too late: nothing follows the close
             return
         if kind == "websocket.send":
             data = message.get("text")
@@ -247,7 +255,7 @@ def _judge_conversation(
                 ": count per connection (a local variable in the app), not in a global; each "
                 "call of the app is one connection, and this is a new one"
                 if _counted_across_connections(wanted, got)
-                else ""
+                else _closed_too_soon(conn, index, wanted, got)
             )
             results.append(
                 (
@@ -298,6 +306,29 @@ def _judge_conversation(
             )
         )
     return results
+
+
+def _closed_too_soon(
+    conn: ScriptedWebSocket, index: int, wanted: list[str], got: list[str | bytes]
+) -> str:
+    """Advice when the app closed after message ``index`` before sending all it should."""
+    if conn.closed_after != index:
+        return ""
+    missing = [reply for reply in wanted if reply not in got]
+    late = [reply for reply in missing if reply in conn.sent_after_close]
+    send = " and ".join(f"{{'type': 'websocket.send', 'text': {r!r}}}" for r in missing)
+    if late:
+        return (
+            f": the app sent {_shown(late)} after its websocket.close, and nothing can follow "
+            f"the close (the client never gets it). Send {_shown(late)} before the close: "
+            f"first {send}, then {{'type': 'websocket.close', ...}}"
+        )
+    if missing:
+        return (
+            f": the app closed the WebSocket without sending it. Send {send} first, then "
+            "{'type': 'websocket.close', ...}"
+        )
+    return ""
 
 
 def _how_it_raised(conn: ScriptedWebSocket) -> tuple[bool, str]:

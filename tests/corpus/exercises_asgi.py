@@ -8,8 +8,10 @@ cause named in plain words, never an HTTP outcome for a WebSocket.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 __all__ = ["ANSWERS", "answer"]
@@ -63,11 +65,33 @@ def _ticker(event: Callable[[int], bytes], pause: float = 0.05) -> Any:
 sse_with_id = answer(SSE, True, "well-formed events")(
     _ticker(lambda n: f"id: {n}\ndata: tick {n}\n\n".encode())
 )
-sse_crlf_and_event = answer(SSE, True, "well-formed events")(
-    _ticker(lambda n: f"event: tick\r\ndata:{n}\r\n\r\n".encode())
+# No space after the colon: the same event (a client drops one space there, none needed).
+sse_crlf_and_event = answer(SSE, True, "well-formed events", "'tick 1', 'tick 2'")(
+    _ticker(lambda n: f"event: tick\r\ndata:tick {n}\r\n\r\n".encode())
 )
 sse_comment_and_retry = answer(SSE, True, "noticed the client leaving")(
-    _ticker(lambda n: f": keep-alive\nretry: 1000\ndata: {n}\ndata: more\n\n".encode())
+    _ticker(lambda n: f": keep-alive\nretry: 1000\ndata: tick {n}\n\n".encode())
+)
+# A learner walk: the wrong text passed as "3 well-formed events"; so did counting from 0
+# and "tick1"; no pause at all (asyncio.sleep(0)) and a long one passed "one by one".
+WANTS_TICKS = "the events' data should be 'tick 1', 'tick 2', 'tick 3'"
+sse_wrong_text = answer(SSE, False, WANTS_TICKS, "got 'banana', 'banana'")(
+    _ticker(lambda n: b"data: banana\n\n")
+)
+sse_counts_from_zero = answer(SSE, False, WANTS_TICKS, "got 'tick 0', 'tick 1'")(
+    _ticker(lambda n: f"data: tick {n - 1}\n\n".encode())
+)
+sse_no_space_in_the_text = answer(SSE, False, WANTS_TICKS, "got 'tick1', 'tick2'")(
+    _ticker(lambda n: f"data:tick{n}\n\n".encode())
+)
+sse_no_pause = answer(SSE, False, "no real pause", "await asyncio.sleep(0.05)", "does not wait")(
+    _ticker(lambda n: f"data: tick {n}\n\n".encode(), pause=0)
+)
+sse_long_pause = answer(SSE, False, "apart); the task asks for one every 0.05 s")(
+    _ticker(lambda n: f"data: tick {n}\n\n".encode(), pause=0.5)
+)
+sse_one_event_a_tenth = answer(SSE, True, "events arrived one by one")(
+    _ticker(lambda n: f"id: {n}\ndata: tick {n}\n\n".encode(), pause=0.1)
 )
 sse_no_blank_line = answer(SSE, False, "does not end with a blank line")(
     _ticker(lambda n: f"data: tick {n}\n".encode())
@@ -351,6 +375,42 @@ async def ws_no_close_on_bye(scope: Any, receive: Any, send: Any) -> None:
 answer(WS, False, "the reply should be 'goodbye'", "should close the WebSocket")(ws_no_close_on_bye)
 
 
+def _ws_bye(on_bye: Callable[[Any], Any]) -> Any:
+    """A numbered echo whose answer to 'bye' is ``on_bye(send)``."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            raise RuntimeError(scope["type"])
+        await receive()
+        await send({"type": "websocket.accept"})
+        count = 0
+        while (message := await receive())["type"] == "websocket.receive":
+            if message["text"] == "bye":
+                return await on_bye(send)
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+    return app
+
+
+async def _close_then_goodbye(send: Any) -> None:
+    await send({"type": "websocket.close", "code": 1000})
+    await send({"type": "websocket.send", "text": "goodbye"})
+
+
+async def _close_only(send: Any) -> None:
+    await send({"type": "websocket.close", "code": 1000})
+
+
+# A learner walk: the close before the goodbye was told "got nothing", not why.
+ws_close_before_goodbye = answer(
+    WS, False, "sent 'goodbye' after its websocket.close", "Send 'goodbye' before the close"
+)(_ws_bye(_close_then_goodbye))
+ws_close_without_goodbye = answer(
+    WS, False, "closed the WebSocket without sending it", "'text': 'goodbye'} first"
+)(_ws_bye(_close_only))
+
+
 async def ws_bytes(scope: Any, receive: Any, send: Any) -> None:
     await receive()
     await send({"type": "websocket.accept"})
@@ -446,7 +506,65 @@ async def offload_blocks(scope: Any, receive: Any, send: Any) -> None:
     await _reply(send, slow_lookup(_word(scope)))
 
 
-answer(OFFLOAD, False, "asgi.blocking-call", never=("stayed free",))(offload_blocks)
+answer(
+    OFFLOAD,
+    False,
+    "asgi.blocking-call",
+    "Leave slow_lookup as it is",
+    "asyncio.to_thread(slow_lookup, word)",
+    never=("stayed free", "Use the async version"),
+)(offload_blocks)
+
+
+async def offload_async_wrapper(scope: Any, receive: Any, send: Any) -> None:
+    async def lookup(word: str) -> str:
+        return slow_lookup(word)
+
+    await _reply(send, await lookup(_word(scope)))
+
+
+# A learner walk: the wrapper and the scaffold were told to use an async version of time.sleep
+answer(
+    OFFLOAD,
+    False,
+    "Wrapping the call in `async def lookup()` does not stop it blocking",
+    never=("Use the async version",),
+)(offload_async_wrapper)
+
+
+# Spawned, not forked: the child imports this module afresh, as a notebook's forked child
+# keeps a copy; either way its calls of slow_lookup happen where the check cannot count them.
+# The worker starts now, not inside the check: a fresh interpreter can take seconds to start
+# on a busy machine, and the check gives each request 2 s.
+# (Only in the main process: the worker imports this module too, and must not start another.)
+_PROCESSES = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+if multiprocessing.current_process().name == "MainProcess":
+    _PROCESSES.submit(abs, 0)
+
+
+async def offload_process_pool(scope: Any, receive: Any, send: Any) -> None:
+    loop = asyncio.get_running_loop()
+    await _reply(send, await loop.run_in_executor(_PROCESSES, slow_lookup, _word(scope)))
+
+
+# A learner walk: rejected as "never called slow_lookup"; it ran in a child process.
+answer(OFFLOAD, True, "ran in another process", never=("never called",))(offload_process_pool)
+
+
+async def offload_executor_called_early(scope: Any, receive: Any, send: Any) -> None:
+    loop = asyncio.get_running_loop()
+    word = _word(scope)
+    await _reply(send, await loop.run_in_executor(None, slow_lookup(word)))  # type: ignore[arg-type]
+
+
+# A learner walk: told about asyncio.to_thread(...), a call it did not write.
+answer(
+    OFFLOAD,
+    False,
+    "loop.run_in_executor(None, slow_lookup(word)) calls slow_lookup right away",
+    "Pass the function and its arguments: loop.run_in_executor(None, slow_lookup, word)",
+    never=("asyncio.to_thread(slow_lookup(word))",),
+)(offload_executor_called_early)
 
 
 async def offload_called_early(scope: Any, receive: Any, send: Any) -> None:
