@@ -168,7 +168,7 @@ def test_a_finding_merged_across_requests_names_them_all() -> None:
         "GET /?name=Zo%C3%AB, GET /?lang=en&name=Ada, GET /?name=Ada&lang=en, GET /:"
     ), row
     for text in _failing_rows(result):
-        assert "no complete response" in text and "see app.raised below" in text, text
+        assert "no complete response" in text and "see the app.raised row" in text, text
 
 
 def test_different_exceptions_on_different_requests_are_all_shown() -> None:

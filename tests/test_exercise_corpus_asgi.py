@@ -17,7 +17,12 @@ def _name(app: Any) -> str:
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 @pytest.mark.parametrize("app", exercises_asgi.ANSWERS, ids=_name)
 def test_answer_gets_its_verdict_and_words(app: Any) -> None:
-    result = gl.exercise(app.exercise).evaluate(app)
+    # an answer that needs a resource (a process pool) starts it first and stops it after
+    getattr(app, "prepare", lambda: None)()
+    try:
+        result = gl.exercise(app.exercise).evaluate(app)
+    finally:
+        getattr(app, "finish", lambda: None)()
     text = str(result)
     assert result.passed is app.passes, text
     for words in app.says:

@@ -357,7 +357,7 @@ async def counter_in_the_scope_itself(scope: Any, receive: Any, send: Any) -> No
                 "app.raised",
                 "KeyError: 'counter'",
                 'scope["counter"]["count"] += 1',  # the app's exception line
-                "no complete response came back (see app.raised below)",
+                "no complete response came back (see the app.raised row)",
                 "State lives in scope['state']",
                 "copies the lifespan scope's scope['state'] into each request's scope",
             ],
@@ -411,7 +411,7 @@ def test_a_counter_in_the_lifespan_scope_is_not_called_a_global() -> None:
     """The requests' KeyError is the clue: no guess at a global variable, no silent note."""
     result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(counter_in_the_scope_itself)
     text = str(result)
-    assert "a global variable?" not in text and "see the problems below" not in text, text
+    assert "a global variable?" not in text and "see the rows that name the problems" not in text, text
     assert "fine for an app that serves only that" not in text, text
     assert result.report is not None and "asgi.unsupported-scope" not in result.report.rules()
 

@@ -98,7 +98,9 @@ class Case:
     def expectations(self, response: Response | None) -> list[tuple[bool, str]]:
         """(passed, sentence) for each thing this case expects of ``response``."""
         if response is None:
-            return [(False, "no complete response came back (see the problems below).")]
+            return [
+                (False, "no complete response came back (see the rows that name the problems).")
+            ]
         results: list[tuple[bool, str]] = []
         if self.status is not None:
             results.append(

@@ -56,6 +56,10 @@ def compact_lines(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
 _SHOWN = re.compile(r"""\(b?(?:'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|['"][^()]*\.\.\.)\)""")
 
 
+# A quoted str or bytes literal inside a hint: 'hello'.encode(...), b'x'.
+_QUOTED = re.compile(r"""b?'(?:\\.|[^'\\])*'""")
+
+
 def _case(finding: Finding) -> str:
     """Findings of one rule that differ only in numbers or a value shown in brackets: one case."""
     return re.sub(r"\d+", "#", _SHOWN.sub("(…)", finding.message))
@@ -91,7 +95,14 @@ def finding_lines(report: Report) -> list[tuple[str, str]]:
         if len(said) > 1:  # several causes: each with its own numbers and its own requests
             said = _cases(group, lambda item: _SHOWN.sub("(…)", item.message))
             messages = " ".join(f"On {', '.join(at)}: {text}" if at else text for text, at in said)
-        hints = " ".join(dict.fromkeys(f.hint for f in group if f.hint))
+        # hints that differ only in the value or number they quote say one thing: once
+        hints = " ".join(
+            {
+                re.sub(r"\d+", "#", _SHOWN.sub("(…)", _QUOTED.sub("'…'", f.hint))): f.hint
+                for f in reversed(group)
+                if f.hint
+            }.values()
+        )
         mark = "!" if first.severity == "warning" else "✗"
         rows.append((mark, f"{first.rule}{where}: {messages} What to change: {hints}"))
     return rows

@@ -9,7 +9,8 @@ protocol mistakes and wrong answers come back together, then prints an
 :class:`~gateway_lab.exercises.result.ExerciseResult`: one line per
 expectation, ✓ or ✗, with the validator's hint for each mistake.
 A finding the validator made on several requests names all of them, so a
-request whose response is missing always has its explanation below it; a
+request whose response is missing always has its explanation in a row of its
+own, which the row of that request names; a
 finding that contradicts a ✓ (a Content-Length that does not match the
 body) turns that request's header row into a ✗.
 
@@ -223,7 +224,7 @@ def _no_response(report: Report, label: str) -> str:
         f.rule for f in report.ordered() if f.severity != "info" and label in (f.request, *f.also)
     ]
     why = ", ".join(dict.fromkeys(rules)) or "the problems"
-    return f"no complete response came back (see {why} below)."
+    return f"no complete response came back (see the {why} row)."
 
 
 def _contradicted(
@@ -245,7 +246,7 @@ def _contradicted(
     for ok, text in checks:
         name = text.partition(":")[0].strip().lower()
         if ok and name in wrong:
-            judged.append((False, f"{text} does not fit the body (see {wrong[name]} below)"))
+            judged.append((False, f"{text} does not fit the body (see the {wrong[name]} row)"))
         else:
             judged.append((ok, text))
     return judged

@@ -122,7 +122,8 @@ _HTTP_AFTER_COMPLETE = Violation(
     "asgi.send-after-complete",
     "The app sent {value} after the response was complete (its last "
     "'http.response.body' had more_body=False), and nothing can follow the last message.",
-    "Send the body's last part with more_body=False, and nothing after it.",
+    "Give every part but the last more_body=True (leaving it out means False, which "
+    "ends the response), and send nothing after the part with more_body=False.",
     specs.ASGI_HTTP_RESPONSE_BODY,
 )
 _HTTP_UNKNOWN = Violation(

@@ -534,17 +534,30 @@ answer(
 
 # Spawned, not forked: the child imports this module afresh, as a notebook's forked child
 # keeps a copy; either way its calls of slow_lookup happen where the check cannot count them.
-# The worker starts now, not inside the check: a fresh interpreter can take seconds to start
-# on a busy machine, and the check gives each request 2 s.
-# (Only in the main process: the worker imports this module too, and must not start another.)
-_PROCESSES = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-if multiprocessing.current_process().name == "MainProcess":
-    _PROCESSES.submit(abs, 0)
+_POOL: ProcessPoolExecutor | None = None  # the one pool, while its answer is checked
+
+
+def _start_pool() -> None:
+    """Start the worker before the check times anything: a fresh interpreter can take
+    seconds to start on a busy machine, and the check gives each request 2 s."""
+    global _POOL
+    _POOL = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    _POOL.submit(abs, 0).result(timeout=120)
+
+
+def _stop_pool() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+        _POOL = None
 
 
 async def offload_process_pool(scope: Any, receive: Any, send: Any) -> None:
     loop = asyncio.get_running_loop()
-    await _reply(send, await loop.run_in_executor(_PROCESSES, slow_lookup, _word(scope)))
+    await _reply(send, await loop.run_in_executor(_POOL, slow_lookup, _word(scope)))
+
+
+offload_process_pool.prepare, offload_process_pool.finish = _start_pool, _stop_pool  # type: ignore[attr-defined]
 
 
 # A learner walk: rejected as "never called slow_lookup"; it ran in a child process.

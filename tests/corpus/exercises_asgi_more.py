@@ -350,7 +350,7 @@ answer(
     "KeyError: 'counter'",
     "State lives in scope['state']",
     "copies the lifespan scope's scope['state'] into each request's scope",
-    never=("a global variable?", "see the problems below"),
+    never=("a global variable?", "see the rows that name the problems"),
 )(_lifespan_app(_scope_start, _scope_count))
 
 

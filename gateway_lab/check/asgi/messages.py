@@ -41,6 +41,15 @@ def _as_bytes(text: str | bytes) -> bytes:
     return text if isinstance(text, bytes) else text.encode("latin-1", "replace")
 
 
+def _header_fix(value: Any) -> str:
+    """How to write one header name or value as the bytes ASGI wants."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"a number becomes text, then bytes: str({short(value, 20)}).encode()"
+    if isinstance(value, str):
+        return "b'...' literals, or .encode('latin-1') for text you built"
+    return "bytes, such as b'text/plain'"
+
+
 def headers_problems(headers: Any) -> tuple[list[Problem], list[tuple[bytes, bytes]]]:
     """Problems with a ``headers`` field, and the pairs that could be read."""
     problems: list[Problem] = []
@@ -59,7 +68,12 @@ def headers_problems(headers: Any) -> tuple[list[Problem], list[tuple[bytes, byt
             problems.append(
                 (
                     "asgi.header-not-bytes",
-                    {"value": short((name, value), 60), "type": type(v).__name__, "part": part},
+                    {
+                        "value": short((name, value), 60),
+                        "type": type(v).__name__,
+                        "part": part,
+                        "fix": _header_fix(v),
+                    },
                 )
             )
             if all(isinstance(v, (str, bytes)) for v in (name, value)):
@@ -99,7 +113,7 @@ def start_problems(message: Mapping[str, Any]) -> list[Problem]:
 def _bytes_fix(body: Any) -> str:
     """How to turn ``body`` into the bytes it was meant to be (the rule's hint)."""
     if isinstance(body, str):
-        return f"{short(body, 30)}.encode('utf-8') or a b'...' literal"
+        return "encode the str first, text.encode('utf-8'), or write a b'...' literal"
     if isinstance(body, (int, float)) and not isinstance(body, bool):
         text = short(body, 30)
         fix = f"str({text}).encode(), which is {short(str(body).encode(), 30)}"

@@ -216,7 +216,7 @@ ASGI_RULES = [
         "asgi.header-not-bytes",
         "error",
         "The header {value} has a {part} of type {type}; ASGI header names and values are bytes.",
-        "Write them as b'...' literals or with .encode('latin-1').",
+        "Write them as bytes: {fix}.",
         specs.ASGI_HTTP_RESPONSE_START,
         q.HEADERS_FORM,
     ),
