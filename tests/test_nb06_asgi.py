@@ -411,7 +411,9 @@ def test_a_counter_in_the_lifespan_scope_is_not_called_a_global() -> None:
     """The requests' KeyError is the clue: no guess at a global variable, no silent note."""
     result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(counter_in_the_scope_itself)
     text = str(result)
-    assert "a global variable?" not in text and "see the rows that name the problems" not in text, text
+    assert "a global variable?" not in text and "see the rows that name the problems" not in text, (
+        text
+    )
     assert "fine for an app that serves only that" not in text, text
     assert result.report is not None and "asgi.unsupported-scope" not in result.report.rules()
 
@@ -423,7 +425,8 @@ def test_int_body_is_not_blamed_on_the_shallow_copy() -> None:
 
 def test_shutdown_is_checked_and_confirmed() -> None:
     result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(_solution("asgi-lifespan-counter"))
-    assert ("✓", "lifespan shutdown: the app answered 'lifespan.shutdown.complete'") in result.lines
+    answered = "lifespan shutdown: the app answered 'lifespan.shutdown.complete', then returned"
+    assert ("✓", answered) in result.lines
     returned = course_06.ASGI_LIFESPAN_COUNTER.evaluate(counter_returns_after_startup)
     (line,) = [text for mark, text in returned.lines if text.startswith("lifespan shutdown")]
     assert ("✗", line) in returned.lines and "lifespan.shutdown.complete" in line
@@ -787,8 +790,23 @@ def test_middleware_leaves_the_callers_scope_unchanged() -> None:
 
 def test_lesson_apps_raise_for_scopes_they_do_not_handle() -> None:
     cells = _notebook_cells()
-    for cell in ("lifespan-app", "startup-fail"):
+    for cell in ("lifespan-app", "startup-fail", "ex1-scaffold", "ex2-scaffold", "ex3-scaffold"):
         assert 'raise RuntimeError(f"unsupported scope type' in cells[cell], cell
+
+
+def test_flow_panel_shows_the_hello_worlds_headers_as_a_list_of_pairs() -> None:
+    """One pair in brackets of its own: not read as a flat list of two bytes."""
+    from gateway_lab.views.html import format_payload
+
+    start = {"type": "http.response.start", "headers": [[b"content-type", b"text/plain"]]}
+    assert "headers: [\n  [b'content-type', b'text/plain'],\n]" in format_payload(start)
+    assert "headers: []" in format_payload({"type": "http.response.start", "headers": []})
+
+
+def test_countdown_is_timed_with_a_client_made_before_the_clock() -> None:
+    cell = _notebook_cells()["countdown-read"]
+    assert cell.index("httpx.Client(") < cell.index("time.perf_counter()")
+    assert "httpx.stream(" not in cell
 
 
 # -- claims of the lesson beyond its quiet checks ----------------------------------------

@@ -6,20 +6,25 @@ in the finished response, so this module adds them:
 
 * *how* the body was sent. An :class:`ASGICase` can also read the messages
   the checker recorded for its request and count the ``http.response.body``
-  messages that carried bytes: a streamed answer sends one piece per message.
+  messages that carried bytes, up to the one that ended the response (what
+  an app sends after that never reaches the client): a streamed answer
+  sends one line per message, so a right body must come in as many
+  messages as it has lines, and a wrong one is only judged on how it was
+  streamed (the body row already says what is wrong with it).
 * the *lifespan* cycle. An :class:`ASGIExercise` can run the checker with
   the lifespan startup and shutdown around its requests (the base exercise
-  leaves lifespan out) and expect both to be answered, and can run the whole
-  battery a second time, as a restarted server would, to tell state kept in
-  ``scope["state"]`` from state kept in a global variable.
+  leaves lifespan out) and expect both to be answered and the lifespan call
+  to return after the shutdown (:mod:`.asgi_lifespan`), and can run the
+  whole battery a second time, as a restarted server would, to tell state
+  kept in ``scope["state"]`` from state kept in a global variable.
 
 When every request raised before sending anything while the app did serve
 the lifespan scope, ``check_asgi`` takes it for an app that does not serve
-HTTP (right for a lifespan-only app) and keeps one note instead of the
-errors. These exercises are about HTTP, so :func:`_restore_raised` puts the
-``app.raised`` findings back from the exceptions the flow recorded: the
-learner sees the exception and its line (a ``KeyError`` for a counter kept
-in the lifespan scope itself rather than in ``scope["state"]``).
+HTTP and keeps one note instead of the errors; these exercises put the
+``app.raised`` findings back (:func:`.asgi_lifespan.restore_raised`).
+
+A body that is not bytes is named once, by ``asgi.body-not-bytes``; a case
+that expects an empty body does not tick ``body is b''`` for a str ``''``.
 
 * ``asgi-streaming-count``: ``GET /?n=5`` streams ``b"1\\n2\\n3\\n4\\n5\\n"``,
   one line per ``http.response.body`` message with ``more_body=True``, and
@@ -31,7 +36,10 @@ in the lifespan scope itself rather than in ``scope["state"]``).
   ``http.request`` messages it came in. A :class:`ReadBodyExercise`: when a
   body came back wrong and the app never called ``receive()`` for that
   request (a loop ``while more_body:`` that starts with ``more_body = False``
-  never runs), the line says so.
+  never runs), the line says so. Its run offers a lifespan and a WebSocket
+  scope too, as ``gl.check_asgi`` does, so an app that answers them as HTTP
+  gets lesson 06's ``asgi.scope-type-ignored`` warning (a "!" row: the
+  task does not ask for more, and servers cope).
 
 The reference solutions are ``notebooks/solutions/asgi_streaming_count.py``
 (``count_app``) and ``notebooks/solutions/asgi_lifespan_counter.py``
@@ -43,11 +51,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway_lab import specs
 from gateway_lab.check.report import Report
-from gateway_lab.check.rules import finding
 from gateway_lab.check.validate import check_asgi
-from gateway_lab.check.wsgi.flow import describe_recorded_exception
+from gateway_lab.course.asgi_lifespan import (
+    http_connections,
+    lifespan_lines,
+    restore_raised,
+    started,
+)
 from gateway_lab.events.flow import Event
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import Exercise, _no_response, register
@@ -72,8 +83,10 @@ _STREAM_ADVICE = (
 class ASGICase(Case):
     """A :class:`Case` with two more things to say.
 
-    ``messages``: the body must arrive in at least this many
-    ``http.response.body`` messages that carry bytes (0: not checked).
+    ``messages``: the body must arrive in this many ``http.response.body``
+    messages that carry bytes, one per line (0: not checked). A final empty
+    message is allowed and not counted, and messages sent after the one that
+    ended the response are not counted either: the client never got them.
     ``advice``: a sentence added to each failed expectation about the
     response, when the app did answer with a number (the advice is about a
     wrong count, not about a missing or malformed body).
@@ -88,18 +101,18 @@ class ASGICase(Case):
             return self._advised(results)
         return results
 
-    def flow_expectations(self, events: list[Event]) -> list[tuple[bool, str]]:
-        """(passed, sentence) about the messages the app sent for this request."""
-        if not self.messages:
+    def flow_expectations(self, events: list[Event], response: Any) -> list[tuple[bool, str]]:
+        """(passed, sentence) about the messages the app sent for ``response``.
+
+        Only a right body is judged (a wrong one has its own row, and how its
+        lines were sent says nothing about the right ones): it must have come
+        in ``messages`` messages.
+        """
+        wanted = self.equals.encode() if isinstance(self.equals, str) else self.equals
+        if not self.messages or response is None or response.body != wanted:
             return []
-        sent = [
-            e
-            for e in events
-            if e.kind == "send"
-            and e.payload.get("type") == "http.response.body"
-            and (e.payload.get("size", 0) > 0 or e.payload.get("body"))  # str bodies count too
-        ]
-        if len(sent) >= self.messages:  # a final empty message is allowed, not counted
+        sent = _delivered(events)
+        if len(sent) == self.messages:
             return [(True, f"the body came in {_messages(len(sent))}, one per line")]
         return [
             (
@@ -115,158 +128,21 @@ class ASGICase(Case):
         return [(ok, text if ok else f"{text}. {self.advice}") for ok, text in results]
 
 
+def _delivered(events: list[Event]) -> list[Event]:
+    """The body messages with bytes (or a str) up to the one that ended the response."""
+    sent = []
+    for e in events:
+        if e.kind != "send" or e.payload.get("type") != "http.response.body":
+            continue
+        if e.payload.get("size", 0) > 0 or e.payload.get("body"):  # str bodies count too
+            sent.append(e)
+        if not e.payload.get("more_body", False):
+            break  # the response is complete: the client gets nothing after this one
+    return sent
+
+
 def _messages(count: int) -> str:
     return f"{count} 'http.response.body' message{'' if count == 1 else 's'}"
-
-
-def _http_connections(report: Report) -> list[list[Event]]:
-    """The events of each HTTP request of ``report``, in the order they were sent."""
-    numbers = sorted(
-        {e.connection for e in report.flow if e.kind == "scope" and e.payload.get("type") == "http"}
-    )
-    return [[e for e in report.flow if e.connection == n] for n in numbers]
-
-
-def _lifespan_events(report: Report) -> list[Event]:
-    """The events of the lifespan connection of ``report`` (none if it had none)."""
-    numbers = {
-        e.connection
-        for e in report.flow
-        if e.kind == "scope" and e.payload.get("type") == "lifespan"
-    }
-    return [e for e in report.flow if e.connection in numbers]
-
-
-def _restore_raised(report: Report, labels: list[str]) -> None:
-    """``app.raised`` again for each request that raised, where check_asgi kept a note.
-
-    ``labels`` are the requests' labels, in the order they were sent. Nothing
-    changes unless the report has an ``asgi.unsupported-scope`` note naming
-    one of them (the checker took the app for one that does not serve HTTP).
-    A request whose flow shows a call the app never awaited is left alone:
-    the checker names that call, not the exception it caused.
-    """
-    mine = set(labels)
-    notes = [
-        f
-        for f in report.findings
-        if f.rule == "asgi.unsupported-scope" and mine & {f.request, *f.also}
-    ]
-    if not notes:
-        return
-    shown = {r for f in report.findings if f.rule == "app.raised" for r in (f.request, *f.also)}
-    restored = False
-    for label, events in zip(labels, _http_connections(report), strict=False):
-        failure = next((e for e in events if e.kind == "exception"), None)
-        if failure is None or label in shown or any(e.kind == "unawaited" for e in events):
-            continue
-        if failure.payload.get("from_server"):
-            continue  # the server raised into the app: not the app's own mistake
-        item = finding(
-            "app.raised", label, [failure], exc=describe_recorded_exception(dict(failure.payload))
-        )
-        item.spec = specs.ASGI_ERROR_HANDLING
-        report.add(item)
-        restored = True
-    if restored:  # the errors say it now; "fine for an app that serves only that" is not
-        report.findings = [f for f in report.findings if f not in notes]
-
-
-def _requests_raised(report: Report, name: str) -> bool:
-    """Did an HTTP request of ``report`` raise an exception of type ``name``?"""
-    return any(
-        e.kind == "exception" and e.payload.get("type") == name
-        for events in _http_connections(report)
-        for e in events
-    )
-
-
-def _has(events: list[Event], kind: str, message_type: str) -> bool:
-    return any(e.kind == kind and e.payload.get("type") == message_type for e in events)
-
-
-def _started(report: Report) -> bool:
-    return _has(_lifespan_events(report), "send", "lifespan.startup.complete")
-
-
-def _state_used(report: Report) -> bool:
-    """Did the lifespan startup put anything in scope['state'] (seen in the requests' scopes)?"""
-    scopes = [
-        e.payload.get("scope", {})
-        for e in report.flow
-        if e.kind == "scope" and e.payload.get("type") == "http"
-    ]
-    return any(str(scope.get("state", "{}")) not in ("{}", "") for scope in scopes)
-
-
-def _lifespan_lines(report: Report) -> list[tuple[str, str]]:
-    """One line for the startup and, once that was answered, one for the shutdown."""
-    events = _lifespan_events(report)
-    if not _started(report):
-        received = _has(events, "receive", "lifespan.startup")
-        what = (
-            "the app received 'lifespan.startup' but never answered it"
-            if received
-            else "the app never received 'lifespan.startup' (it did not call receive())"
-        )
-        return [
-            (
-                "✗",
-                f"lifespan startup: {what}. A server serves no request until it gets "
-                "{'type': 'lifespan.startup.complete'}, so the requests were not judged: "
-                "set up scope['state'], then send that message "
-                f"(see {specs.ASGI_LIFESPAN_STARTUP_COMPLETE})",
-            )
-        ]
-    lines = [("✓", "lifespan startup: the app answered 'lifespan.startup.complete'")]
-    if not _state_used(report) and _requests_raised(report, "KeyError"):
-        lines.append(
-            (
-                "✗",
-                "scope['state']: the lifespan startup left it empty, and the requests raised "
-                "KeyError (see app.raised below). State lives in scope['state']: the server "
-                "copies the lifespan scope's scope['state'] into each request's scope, and "
-                "nothing else of the lifespan scope (a counter put in scope itself, such as "
-                "scope['counter'], stays there). At startup, put a mutable counter in it, "
-                "e.g. scope['state']['counter'] = {'count': 0}, and read it in each request "
-                f"from scope['state'] (see {specs.ASGI_LIFESPAN_STATE})",
-            )
-        )
-    elif not _state_used(report):
-        lines.append(
-            (
-                "✗",
-                "scope['state']: the lifespan startup left it empty, so the counter lives "
-                "somewhere else (a global variable?). The exercise is about lifespan state: "
-                "at startup, put a mutable counter in it, e.g. "
-                "scope['state']['counter'] = {'count': 0}, and read it in each request from "
-                f"scope['state'] (see {specs.ASGI_LIFESPAN_STATE})",
-            )
-        )
-    else:
-        lines.append(("✓", "scope['state']: the startup put the counter there"))
-    if _has(events, "send", "lifespan.shutdown.complete"):
-        lines.append(("✓", "lifespan shutdown: the app answered 'lifespan.shutdown.complete'"))
-    elif not _has(events, "receive", "lifespan.shutdown"):
-        lines.append(
-            (
-                "✗",
-                "lifespan shutdown: the app returned after the startup, so it never "
-                "received 'lifespan.shutdown'. Keep looping on `await receive()`, and "
-                "answer 'lifespan.shutdown' with {'type': 'lifespan.shutdown.complete'} "
-                f"before returning (see {specs.ASGI_LIFESPAN})",
-            )
-        )
-    else:
-        lines.append(
-            (
-                "✗",
-                "lifespan shutdown: the app received 'lifespan.shutdown' but did not "
-                "answer it: send {'type': 'lifespan.shutdown.complete'}, then return "
-                f"(see {specs.ASGI_LIFESPAN})",
-            )
-        )
-    return lines
 
 
 class ASGIExercise(Exercise):
@@ -298,8 +174,8 @@ class ASGIExercise(Exercise):
         report = check_asgi(
             app, probes, timeout=self.timeout, lifespan=self.lifespan, websocket=False
         )
-        _restore_raised(report, [probe.label for probe in probes])
-        if self.lifespan and not _started(report):
+        restore_raised(report, [probe.label for probe in probes])
+        if self.lifespan and not started(report):
             # No server would have sent these requests: their errors (a KeyError on the
             # empty state...) are consequences, and the lifespan line names the cause.
             report.findings = [
@@ -311,7 +187,7 @@ class ASGIExercise(Exercise):
         return report
 
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
-        return _lifespan_lines(report) if self.lifespan else []
+        return lifespan_lines(report) if self.lifespan else []
 
     def _final_lines(self, app: AnyApp, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if not self.restart or any(mark == "✗" for mark, _ in lines):
@@ -323,10 +199,10 @@ class ASGIExercise(Exercise):
         return [("✗", f"after a restart, {wrong}. {self.restart}")]
 
     def _case_lines(self, report: Report) -> list[tuple[str, str]]:
-        if self.lifespan and not _started(report):
+        if self.lifespan and not started(report):
             return []  # not served before the startup completes: the lifespan line says so
         lines: list[tuple[str, str]] = []
-        connections = _http_connections(report)
+        connections = http_connections(report)
         connections += [[]] * (len(self.cases) - len(connections))
         # a body that is not bytes is the cause; advice about the count would mislead,
         # and so would "got b''" (the server dropped the str): the finding says it once
@@ -338,14 +214,45 @@ class ASGIExercise(Exercise):
                 checks = [(False, _no_response(report, label))]
             elif isinstance(case, ASGICase):
                 checks = case.expectations(response, advise=advise)
-                checks += case.flow_expectations(events)
+                checks += case.flow_expectations(events, response) if advise else []
             else:
                 checks = case.expectations(response)
             if not advise:
                 checks = [(ok, t) for ok, t in checks if ok or not t.startswith("body should")]
             for ok, text in checks:
                 lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
-        return lines
+        return _str_bodies(lines, report, self.cases)
+
+
+def _str_bodies(
+    lines: list[tuple[str, str]], report: Report, cases: list[Case]
+) -> list[tuple[str, str]]:
+    """``lines``, with a ✓ ``body is ...`` turned ✗ on a request whose body was a str.
+
+    The server drops a str body, so a str ``''`` comes back as ``b''``: right
+    by luck, and still the mistake ``asgi.body-not-bytes`` names.
+    """
+    named = {
+        r for f in report.findings if f.rule == "asgi.body-not-bytes" for r in (f.request, *f.also)
+    }
+    prefixes = [
+        f"{case.probe().label}{f' ({case.says})' if case.says else ''}: body is "
+        for case in cases
+        if case.probe().label in named
+    ]
+    judged = []
+    for mark, text in lines:
+        prefix = next((p for p in prefixes if text.startswith(p)), None)
+        if mark == "✓" and prefix is not None:
+            mark, text = (
+                "✗",
+                (
+                    f"{prefix[: -len('body is ')]}body should be {text[len(prefix) :]} as bytes, "
+                    "but the app sent a str (see asgi.body-not-bytes)"
+                ),
+            )
+        judged.append((mark, text))
+    return judged
 
 
 def _merge(report: Report, rule: str) -> None:
@@ -423,13 +330,20 @@ class ReadBodyExercise(Exercise):
 
     A wrong body on a request for which the flow shows no ``receive()`` at
     all (not even one left un-awaited: the checker names that one) gets the
-    reason added to its line. The verdict is the base exercise's.
+    reason added to its line. The verdict is the base exercise's. The run
+    also offers a lifespan and a WebSocket scope, as ``gl.check_asgi`` does.
     """
 
+    def _run(self, app: AnyApp) -> Report:
+        probes = [case.probe() for case in self.cases]
+        report = check_asgi(app, probes, timeout=self.timeout, lifespan=True, websocket=True)
+        restore_raised(report, [probe.label for probe in probes])
+        return report
+
     def _case_lines(self, report: Report) -> list[tuple[str, str]]:
-        lines = super()._case_lines(report)
+        lines = _str_bodies(super()._case_lines(report), report, self.cases)
         unread = set()
-        for case, events in zip(self.cases, _http_connections(report), strict=False):
+        for case, events in zip(self.cases, http_connections(report), strict=False):
             if not case.probe().body:
                 continue  # an empty body needs no receive() to come back right
             if any(e.kind == "receive" for e in events):

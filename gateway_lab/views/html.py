@@ -111,8 +111,10 @@ def format_payload(payload: dict[str, Any], cap: int = PAYLOAD_TEXT_CAP) -> str:
             lines.append(f"{key}:")
             lines.extend(f"  {k}: {format_value(v, 200)}" for k, v in value.items())
         elif key == "headers" and isinstance(value, list):
-            lines.append("headers:")
-            lines.extend(f"  {format_value(pair, 200)}" for pair in value)
+            # brackets around the pairs, as in the app's code: one pair is not a flat list
+            lines.append("headers: [" if value else "headers: []")
+            lines.extend(f"  {format_value(pair, 200)}," for pair in value)
+            lines.extend(["]"] if value else [])
         elif key in ("body", "bytes") and "size" in payload:
             lines.append(f"{key}: {format_value(value, 1000)}  [{format_bytes_note(payload)}]")
         elif key in ("size", "truncated") and ("body" in payload or "bytes" in payload):

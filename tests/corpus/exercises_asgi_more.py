@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -151,6 +152,33 @@ async def echo_walrus(scope: Any, receive: Any, send: Any) -> None:
 answer(ECHO, True, "a body in three messages", never=("never called",))(echo_walrus)
 
 
+async def echo_any_scope(scope: Any, receive: Any, send: Any) -> None:
+    """The scaffold's scope-type check deleted: lifespan and WebSocket get an HTTP answer."""
+    body = await _body(receive)
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": body})
+
+
+answer(ECHO, True, "! asgi.scope-type-ignored", "lifespan", "WEBSOCKET")(echo_any_scope)
+
+
+async def echo_decoded(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        raise RuntimeError(scope["type"])
+    body = await _body(receive)
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": body.decode()})
+
+
+answer(
+    ECHO,
+    False,
+    "asgi.body-not-bytes",
+    "(an empty body): body should be b'' as bytes, but the app sent a str",
+    never=("body is b''",),
+)(echo_decoded)
+
+
 # -- lesson 06: stream a count ----------------------------------------------------------------
 def _n(scope: Any) -> int:
     query = scope["query_string"].decode()
@@ -276,6 +304,42 @@ async def count_start_in_loop(scope: Any, receive: Any, send: Any) -> None:
 
 
 answer(COUNT, False, "asgi.start-twice")(count_start_in_loop)
+
+
+async def count_bytes_query(scope: Any, receive: Any, send: Any) -> None:
+    """parse_qs on the bytes: its keys are b'n', so 'n' is never found and it counts to 3."""
+    query = parse_qs(scope["query_string"])
+    n = int(query.get("n", ["3"])[0])  # type: ignore[call-overload]
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    for number in range(1, n + 1):
+        body = f"{number}\n".encode()
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+answer(
+    COUNT,
+    False,
+    "(one line): body should be b'1\\n', got b'1\\n2\\n3\\n'",
+    never=("(one line): status 200 · the body came in", "should come in 5"),
+)(count_bytes_query)
+
+
+async def count_more_body_left_off(scope: Any, receive: Any, send: Any) -> None:
+    """Every line ends the response: the client gets the first line only."""
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    for number in range(1, _n(scope) + 1):
+        await send({"type": "http.response.body", "body": f"{number}\n".encode()})
+    await send({"type": "http.response.body", "body": b""})
+
+
+answer(
+    COUNT,
+    False,
+    "asgi.send-after-complete",
+    "body should be b'1\\n2\\n3\\n4\\n5\\n', got b'1\\n'",
+    never=("came in 5", "came in 3"),
+)(count_more_body_left_off)
 
 
 # -- lesson 06: count requests in lifespan state ------------------------------------------------
@@ -454,3 +518,46 @@ async def counter_str_body(scope: Any, receive: Any, send: Any) -> None:
 
 
 answer(COUNTER, False, "asgi.body-not-bytes")(counter_str_body)
+
+
+async def counter_no_return(scope: Any, receive: Any, send: Any) -> None:
+    """No `return` after lifespan.shutdown.complete: the while True loop goes on."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                scope["state"]["counter"] = {"count": 0}
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+    elif scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+        await send({"type": "http.response.body", "body": str(_dict_count(scope)).encode()})
+    else:
+        raise RuntimeError(scope["type"])
+
+
+answer(COUNTER, False, "then kept running", "`return` right after sending")(counter_no_return)
+
+
+async def counter_startup_typo(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                scope["state"]["counter"] = {"count": 0}
+                await send({"type": "lifespan.startup.completed"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+    await send({"type": "http.response.body", "body": str(_dict_count(scope)).encode()})
+
+
+answer(
+    COUNTER,
+    False,
+    "asgi.lifespan-bad-reply",
+    "the app's reply was not 'lifespan.startup.complete'",
+    never=("never answered it",),
+)(counter_startup_typo)
