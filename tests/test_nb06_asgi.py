@@ -654,7 +654,7 @@ def test_lesson_counts_seven_mistakes_everywhere() -> None:
 
 def test_lesson_has_its_stated_time_and_one_break_point() -> None:
     cells = _notebook_cells()
-    assert "**Time:** about 95 minutes" in cells["title"]
+    assert "**Time:** about 105 minutes" in cells["title"]
     breaks = [c for c, text in cells.items() if text.startswith("**☕ Break point.**")]
     assert breaks == ["break-point"], breaks
 
