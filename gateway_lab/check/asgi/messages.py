@@ -113,7 +113,9 @@ def start_problems(message: Mapping[str, Any]) -> list[Problem]:
 def _bytes_fix(body: Any) -> str:
     """How to turn ``body`` into the bytes it was meant to be (the rule's hint)."""
     if isinstance(body, str):
-        return "encode the str first, text.encode('utf-8'), or write a b'...' literal"
+        if len(body) > 20:  # a value cut short, then .encode(), would read as garble
+            return "your text.encode('utf-8'), or a b'...' literal"
+        return f"{short(body, 30)}.encode('utf-8') or a b'...' literal"
     if isinstance(body, (int, float)) and not isinstance(body, bool):
         text = short(body, 30)
         fix = f"str({text}).encode(), which is {short(str(body).encode(), 30)}"
