@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 
@@ -287,9 +288,21 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running(
     def interrupt(number: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Python itself drops an interrupt that lands in a finalizer (an earlier, interrupted
+    # Popen collected by the GC: "Exception ignored in ..."); that request then runs to its
+    # timeout, which is right. Such drops are counted, so every other try must be cut short.
+    dropped: list[int] = []
+    hook = sys.unraisablehook
+
+    def counting_hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            dropped.append(len(outcomes))
+        hook(unraisable)
+
     previous = signal.signal(signal.SIGALRM, interrupt)
+    sys.unraisablehook = counting_hook
     rng = random.Random(13)
-    outcomes = []
+    outcomes: list[str] = []
     try:
         for _ in range(INTERRUPT_TRIES):
             started = time.monotonic()
@@ -305,7 +318,11 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running(
             assert time.monotonic() - started < TIMEOUT + 3.5, outcomes
     finally:
         signal.signal(signal.SIGALRM, previous)
-    assert outcomes == ["interrupted"] * INTERRUPT_TRIES, outcomes  # none ran to its timeout
+        sys.unraisablehook = hook
+    ran_out = [i for i, outcome in enumerate(outcomes) if outcome != "interrupted"]
+    # none ran to its timeout but one whose interrupt Python dropped
+    assert all(i in dropped for i in ran_out), (outcomes, dropped)
+    assert len(ran_out) <= INTERRUPT_TRIES // 3, (outcomes, dropped)
     _assert_cgi_still_serves_from_a_thread(script)
 
 
