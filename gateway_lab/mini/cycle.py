@@ -33,6 +33,7 @@ from gateway_lab.errors import ClientDisconnected, ProtocolError
 from gateway_lab.mini.limits import reason_phrase
 from gateway_lab.mini.shared import Owner, http_date
 from gateway_lab.protocol import asgi as order
+from gateway_lab.protocol.response_fields import field_problem
 from gateway_lab.types import Message, Scope
 
 __all__ = ["APP_FAILURES", "RequestCycle"]
@@ -179,13 +180,10 @@ class RequestCycle:
             self.connection.response_complete()
 
     async def send_body(self, message: Message, more_body: bool) -> None:
+        wrong = field_problem(message)  # the words call_asgi and the guard use
+        if wrong is not None:
+            raise self.mistake(wrong)
         body = message.get("body", b"")
-        if not isinstance(body, (bytes, bytearray, memoryview)):
-            raise self.mistake(
-                f"The 'body' of 'http.response.body' is a {type(body).__name__}, not bytes. "
-                "Encode text first, for example 'hello'.encode('utf-8'), or write b'hello'.",
-                specs.ASGI_HTTP_RESPONSE_BODY,
-            )
         if not self.connection.writable.is_set():
             await self.connection.writable.wait()  # the client reads slowly: wait for it
             if self.disconnected:
@@ -209,27 +207,20 @@ class RequestCycle:
         self.write(data)
 
     def start_response(self, message: Message) -> None:
-        status = message.get("status")
+        wrong = field_problem(message)  # the words call_asgi and the guard use
+        if wrong is not None:
+            raise self.mistake(wrong)
+        status = message["status"]
         spec = specs.ASGI_HTTP_RESPONSE_START
-        if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 999:
+        if not 200 <= status <= 999:
             raise self.mistake(
-                f"'status' must be a whole number such as 200 or 404, not {status!r}.", spec
+                f"'status' must be a whole number from 200 to 999, such as 200 or 404, "
+                f"not {status!r}.",
+                spec,
             )
         headers: list[tuple[bytes, bytes]] = []
         dated = False
-        for pair in message.get("headers", []) or []:
-            try:
-                name, value = pair
-            except (TypeError, ValueError):
-                raise self.mistake(
-                    f"Each header must be a pair [name, value]; got {pair!r}.", spec
-                ) from None
-            if not isinstance(name, bytes) or not isinstance(value, bytes):
-                raise self.mistake(
-                    f"Header names and values must be bytes; got {pair!r}. Write "
-                    "(b'content-type', b'text/plain'), or use .encode('latin-1').",
-                    spec,
-                )
+        for name, value in message.get("headers", []) or []:
             headers.append((name, value))
             dated = dated or name.lower() == b"date"
         if not dated:

@@ -39,6 +39,8 @@ def _start_problem(message: Mapping[str, Any]) -> str | None:
             f"[(b'content-type', b'text/plain')], not {headers!r:.60}. "
             f"See {specs.ASGI_HTTP_RESPONSE_START}"
         )
+    if iter(headers) is headers:
+        return None  # a one-shot iterator (a generator): reading it here would use it up
     for pair in headers:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             return (
