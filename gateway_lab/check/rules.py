@@ -27,6 +27,7 @@ from typing import Any
 from gateway_lab.check.asgi import rules as asgi_rules
 from gateway_lab.check.asgi.rules import ASGI_RULES
 from gateway_lab.check.head_length import HEAD_LENGTH_RULES
+from gateway_lab.check.header_repeat import HEADER_REPEATED_RULES
 from gateway_lab.check.report import Finding
 from gateway_lab.check.ruletypes import PEP, Rule, Unchecked
 from gateway_lab.check.wsgi.rules import WSGI_RULES, WSGI_UNCHECKED
@@ -85,7 +86,8 @@ APP_RULES = [
 ]
 
 RULES: dict[str, Rule] = {
-    rule.id: rule for rule in (*APP_RULES, *WSGI_RULES, *ASGI_RULES, *HEAD_LENGTH_RULES)
+    rule.id: rule
+    for rule in (*APP_RULES, *WSGI_RULES, *ASGI_RULES, *HEAD_LENGTH_RULES, *HEADER_REPEATED_RULES)
 }
 
 # The requirements on apps no check from outside can see, WSGI's and ASGI's.

@@ -21,14 +21,13 @@ exchange's business, not this module's.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
 from gateway_lab import specs
 from gateway_lab.protocol.bodies import Problem, shown
 
-__all__ = ["header_problems", "parse_status", "repeated_fields", "status_problems"]
+__all__ = ["header_problems", "parse_status", "status_problems"]
 
 _TOKEN = re.compile(specs.TOKEN_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -69,28 +68,6 @@ def status_problems(status: Any) -> list[Problem]:
         # PEP 3333: "separated by a single space, with no surrounding whitespace"
         return [("status-form", {"value": shown(status)})]
     return []
-
-
-def repeated_fields(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, list[str]]]:
-    """The singleton fields (RFC 9110 5.3) among ``pairs`` sent more than once, with values.
-
-    Two Content-Length lines that differ are left out: that is a length that
-    cannot be read (its own rule), not only a repeat.
-
-    >>> repeated_fields([("Content-Type", "text/html"), ("content-type", "text/plain")])
-    [('Content-Type', ['text/html', 'text/plain'])]
-    >>> repeated_fields([("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Vary", "Cookie")])
-    []
-    """
-    seen: dict[str, tuple[str, list[str]]] = {}
-    for name, value in pairs:
-        if name.lower() in specs.SINGLETON_FIELDS:
-            seen.setdefault(name.lower(), (name, []))[1].append(value)
-    return [
-        (name, values)
-        for lower, (name, values) in seen.items()
-        if len(values) > 1 and not (lower == "content-length" and len(set(values)) > 1)
-    ]
 
 
 def _text(value: Any) -> str:

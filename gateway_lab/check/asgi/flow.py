@@ -45,9 +45,10 @@ from gateway_lab.check.asgi.messages import (
 )
 from gateway_lab.check.asgi.outcomes import Rejections, consequence
 from gateway_lab.check.explain import short
+from gateway_lab.check.header_repeat import repeated_problems
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import RULES, finding
-from gateway_lab.check.wsgi.flow import describe_recorded_exception, repeated_problems
+from gateway_lab.check.wsgi.flow import describe_recorded_exception
 from gateway_lab.check.wsgi.rules import BIG_HEAD_BODY
 from gateway_lab.events.flow import Event
 from gateway_lab.events.kinds import EXCEPTION, RECEIVE, RETURN, SCOPE, SEND, UNAWAITED
@@ -97,7 +98,7 @@ def response_problems(
     if sent and not head and code is not None and code not in NO_BODY_STATUSES and not typed:
         problems.append(("asgi.no-content-type", {"status": code}))
     text = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
-    problems.extend(repeated_problems("asgi.header-repeated", text))
+    problems.extend(repeated_problems("asgi", text))
     lengths = {v.strip() for k, v in headers if k.lower() == b"content-length"}
     if len(lengths) != 1 or head or code in NO_BODY_STATUSES:  # (an invalid one: at the start)
         return problems

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway_lab.check.explain import short, user_frame, where
+from gateway_lab.check.header_repeat import repeated_problems
 from gateway_lab.check.report import Finding
 from gateway_lab.check.rules import finding
 from gateway_lab.check.wsgi.headers import (
@@ -40,7 +41,6 @@ from gateway_lab.check.wsgi.headers import (
 from gateway_lab.check.wsgi.rules import BIG_HEAD_BODY
 from gateway_lab.events.flow import Event
 from gateway_lab.events.kinds import BODY, CLOSE, ENVIRON, EXCEPTION, RETURN, START_RESPONSE, WRITE
-from gateway_lab.protocol.head import repeated_fields
 from gateway_lab.protocol.wsgi import is_empty_exc_info
 
 __all__ = [
@@ -97,25 +97,7 @@ def response_problems(
         problems.extend(_length_problems(lengths, code, sent, head))
     if sent and not any(k.lower() == "content-type" for k, _ in headers):
         problems.append(("wsgi.no-content-type", {"status": short(status)}))
-    problems.extend(repeated_problems("wsgi.header-repeated", headers))
-    return problems
-
-
-def repeated_problems(rule: str, headers: Sequence[tuple[str, str]]) -> list[Problem]:
-    """``rule`` (wsgi. or asgi.header-repeated) for each singleton field sent twice or more."""
-    problems: list[Problem] = []
-    for name, values in repeated_fields(headers):
-        count = "twice" if len(values) == 2 else f"{len(values)} times"
-        shown = " and ".join(short(v, 40) for v in values[:3]) + (", ..." if values[3:] else "")
-        why = (
-            "a client may reject the response, or read the lines as one broken value."
-            if len(set(values)) == 1
-            else "clients that read the first and clients that read the last see "
-            "different responses."
-        )
-        details = {"name": name, "count": count, "values": shown, "lower": name.lower()}
-        details["why"] = why
-        problems.append((rule, details))
+    problems.extend(repeated_problems("wsgi", headers))
     return problems
 
 

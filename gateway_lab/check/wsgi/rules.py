@@ -259,19 +259,6 @@ WSGI_RULES = _SHARED + [
         "enclosed representation is unknown to the sender.",
     ),
     Rule(
-        "wsgi.header-repeated",
-        "error",
-        "The response sends {name} {count}: {values}. It holds one value: {why}",
-        "Send it once: middleware that changes it replaces the app's pair, "
-        "[(k, v) for k, v in headers if k.lower() != '{lower}'] + [...], "
-        "instead of appending a second one.",
-        specs.RFC9110_FIELD_ORDER,
-        "a sender MUST NOT generate multiple field lines with the same name in a message "
-        "(whether in the headers or trailers) or append a field line when a field line of "
-        "the same name already exists in the message, unless that field's definition allows "
-        "multiple field line values to be recombined as a comma-separated list",
-    ),
-    Rule(
         "wsgi.content-length-invalid",
         "error",
         "The Content-Length header is {value}, which is not a whole number of bytes.",
