@@ -35,6 +35,25 @@ def test_call_wsgi_returns_status_headers_body():
     assert "<b>201 Created</b>" in response._repr_html_()
 
 
+def test_call_wsgi_shows_the_status_line_as_the_app_sent_it():
+    # A bare "200" is what the app said: call_wsgi must not show the "200 OK" a
+    # server would mend it to (the checker reports the missing reason).
+    def bare(environ, start_response):
+        start_response("200", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    response = gl.call_wsgi(bare)
+    assert (response.status, response.reason, response.status_line) == (200, "", "200")
+    assert repr(response).startswith("<Response 200, ")
+
+    def own(environ, start_response):
+        start_response("404 Not Here", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    assert gl.call_wsgi(own).status_line == "404 Not Here"
+    assert gl.Response(404).status_line == "404 Not Found"  # no phrase given: the standard one
+
+
 def test_call_wsgi_runs_on_the_calling_thread():
     seen = []
 

@@ -31,10 +31,13 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
-    reason: str = ""
+    # None: the standard phrase of ``status`` (an ASGI app sends none). call_wsgi
+    # keeps a WSGI app's own phrase as it was sent, even an empty one, so a bare
+    # "200" shows as "200", not as the "200 OK" a server would mend it to.
+    reason: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.reason:
+        if self.reason is None:
             self.reason = reason_for(self.status)
 
     def header(self, name: str, default: str | None = None) -> str | None:
@@ -52,7 +55,7 @@ class Response:
 
     @property
     def status_line(self) -> str:
-        return f"{self.status} {self.reason}".strip()
+        return f"{self.status} {self.reason or ''}".strip()
 
     def __repr__(self) -> str:
         body = self.body if len(self.body) <= 60 else self.body[:57] + b"..."

@@ -115,4 +115,5 @@ def call_wsgi(
     exchange.check_time()
     if exchange.code is None:  # pragma: no cover - start_response's checks prevent it
         raise ProtocolError(f"the status {exchange.status!r} could not be read")
-    return Response(exchange.code, exchange.headers, b"".join(exchange.chunks), exchange.reason)
+    own_reason = exchange.status[4:] if isinstance(exchange.status, str) else None
+    return Response(exchange.code, exchange.headers, b"".join(exchange.chunks), own_reason)
