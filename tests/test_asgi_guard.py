@@ -130,3 +130,28 @@ def test_systemexit_after_the_head_is_reraised_as_an_ordinary_error():
 
     with pytest.raises(RuntimeError, match="SystemExit: mid-response"):
         run(app)
+
+
+def test_an_app_that_returns_without_a_whole_response_is_logged_as_an_error():
+    # uvicorn answers such an app with a 500 (or cuts it short) by itself, and our log
+    # said "0 errors": the guard now names what is missing, once.
+    async def forgot_await(scope, receive, send):
+        coroutine = send({"type": "http.response.start", "status": 200, "headers": []})
+        coroutine.close()  # what a missing await amounts to (closed: no warning)
+
+    async def start_only(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def whole(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"hi"})
+
+    for app, words in [
+        (forgot_await, "without sending 'http.response.start'"),
+        (start_only, "still open"),
+    ]:
+        _, log = run(app)
+        assert len(log.errors) == 1 and words in log.errors[0].summary, log.errors
+        assert log.requests[-1].error, log.requests
+    _, log = run(whole)
+    assert not log.errors

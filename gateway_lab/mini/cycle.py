@@ -107,10 +107,9 @@ class RequestCycle:
             return
         if self.disconnected or self.response_complete:
             return
-        unfinished = order.ending("http", self.order)
-        if unfinished is not None:
-            answer = "; answered 500" if not self.response_started else "; closed the connection"
-            log.error(unfinished.sentence() + answer, request=request, where="server")
+        if order.ending("http", self.order) is not None:  # the guard logged what is missing
+            answer = "answered 500" if not self.response_started else "closed the connection"
+            log.message(f"the app returned without a whole response to {request}; {answer}")
         self.finish_for_app()
 
     def finish_for_app(self) -> None:

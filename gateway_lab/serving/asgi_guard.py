@@ -19,7 +19,9 @@ things and nothing else:
    ``send``, so a body before the start reads the same on every engine; an
    HTTP message with a wrong field (a str body, str headers) is refused in
    the words of :mod:`gateway_lab.protocol.response_fields` before the engine
-   sees it (uvicorn would fail deep inside h11 instead).
+   sees it (uvicorn would fail deep inside h11 instead). An app that returns
+   without a whole response (a forgotten ``await send(...)``) is logged as an
+   error in the table's words too; the engine itself answers 500 or cuts it.
 
 And one thing a server ought to do but uvicorn does not: once the client
 has gone, ``send`` raises :class:`~gateway_lab.errors.ClientDisconnected`
@@ -85,9 +87,10 @@ class ASGIGuard:
         extensions = scope.get("extensions")
         state = order.INITIAL[machine]
         gone = False
+        by_extension = False  # an extension the server offers (pathsend...) sent the body
 
         async def guarded_send(message: Message) -> None:
-            nonlocal state, gone
+            nonlocal state, gone, by_extension
             if isinstance(message, Mapping):
                 key = order.message_key(message)
                 broken = unoffered(key, extensions)
@@ -96,6 +99,7 @@ class ASGIGuard:
                 following, problem = order.step(machine, state, key)
                 if problem is not None and key in (extensions or {}):
                     following = state  # an extension the server offers (pathsend...): its call
+                    by_extension = True
                 elif problem is not None:
                     raise ProtocolError(problem)
                 wrong = field_problem(message) if machine == "http" else None
@@ -130,6 +134,13 @@ class ASGIGuard:
         except APP_FAILURES as exc:
             await self._fail(exc, machine, state, exchange, send)
             return
+        unfinished = None if gone or by_extension else order.ending(machine, state)
+        if unfinished is not None:
+            # The app returned without a (whole) response: the server answers 500 or
+            # cuts the connection by itself, and the log says why (a forgotten await).
+            summary = unfinished.sentence()
+            exchange.error = unfinished.message("")
+            self.log.error(summary, request=exchange.label)
         exchange.record(self.log)
 
     @staticmethod
