@@ -125,3 +125,24 @@ def test_a_mistake_on_several_requests_is_one_row_naming_them() -> None:
         assert request in rows[0], (request, rows[0])
     assert text.count("✗ wsgi.body-not-bytes") == 1, text
     assert result._repr_html_().count("✗ wsgi.body-not-bytes") == 1  # the HTML groups alike
+
+
+async def _str_echo(scope: dict, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+    text = ""
+    while True:
+        message = await receive()
+        text += message.get("body", b"").decode()
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": text})
+
+
+def test_one_cause_on_several_requests_gets_one_hint() -> None:
+    # a long and a short str body quote different values: the row still says "Send bytes" once,
+    # with the hint of the request its message quotes
+    result = gl.exercise("asgi-echo-body").evaluate(_str_echo)
+    rows = [line for mark, line in result.lines if line.startswith("asgi.body-not-bytes")]
+    assert len(rows) == 1 and rows[0].count("Send bytes") == 1, rows

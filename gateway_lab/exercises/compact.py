@@ -95,13 +95,21 @@ def finding_lines(report: Report) -> list[tuple[str, str]]:
         if len(said) > 1:  # several causes: each with its own numbers and its own requests
             said = _cases(group, lambda item: _SHOWN.sub("(…)", item.message))
             messages = " ".join(f"On {', '.join(at)}: {text}" if at else text for text, at in said)
-        # hints that differ only in the value or number they quote say one thing: once
-        hints = " ".join(
-            {
-                re.sub(r"\d+", "#", _SHOWN.sub("(…)", _QUOTED.sub("'…'", f.hint))): f.hint
-                for f in reversed(group)
-                if f.hint
-            }.values()
+        # One cause, one hint: that of the finding whose message the row quotes (two
+        # requests' hints would quote two values: 'just one'.encode(), your text.encode()).
+        # Several causes: each hint once, counting hints that differ only in a quoted
+        # value or a number as one.
+        first_hint = next((f.hint for f in group if f.hint), "")
+        hints = (
+            first_hint
+            if len(said) == 1
+            else " ".join(
+                {
+                    re.sub(r"\d+", "#", _SHOWN.sub("(…)", _QUOTED.sub("'…'", f.hint))): f.hint
+                    for f in reversed(group)
+                    if f.hint
+                }.values()
+            )
         )
         mark = "!" if first.severity == "warning" else "✗"
         rows.append((mark, f"{first.rule}{where}: {messages} What to change: {hints}"))
