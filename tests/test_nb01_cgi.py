@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import gateway_lab as gl
-from gateway_lab.course.cgi import CGI_FORM, EXTRA_STDIN, check_cgi_form
+from gateway_lab.course.cgi import CGI_FORM, EXTRA_STDIN, QUOTED_NAME, check_cgi_form
 from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.stdin import UTF8_BODY
 
@@ -56,7 +56,7 @@ def test_reference_solution_passes_as_a_path() -> None:
     assert result.passed, str(result)
     assert not result.unfinished
     assert not marks(result, "!")
-    # one line per request (its checks folded), then the script's own header and stdin
+    # one line per request (its checks folded), then the script's own header, then stdin
     assert len(result.lines) == 10, str(result)
 
 
@@ -111,7 +111,7 @@ def test_not_escaping_the_name() -> None:
     result = CGI_FORM.evaluate(solution_with("html.escape(name)", "name"))
     assert not result.passed
     bad = failing(result)
-    assert bad and all("%3Cscript%3E" in text for text in bad)
+    assert bad and all("%3Cscript%3E" in text or QUOTED_NAME in text for text in bad)
     assert any("&lt;script&gt;" in text for text in bad)
     assert any("html.escape" in text for text in bad)
 
@@ -454,8 +454,12 @@ GETS_NAME = 'name = fields.get("name", [""])[0].strip()'
 
 
 def greeting_lines(result: ExerciseResult) -> list[str]:
-    """The failed lines of the four requests that send a name (not the escaping one)."""
-    return [t for t in failing(result) if "Hello, " in t and "%3Cscript" not in t]
+    """The failed lines of the four requests that send a plain name (not the escaping ones)."""
+    return [
+        t
+        for t in failing(result)
+        if "Hello, " in t and "%3Cscript" not in t and QUOTED_NAME not in t
+    ]
 
 
 # Valid answers, each a different legal page or wire form: none may fail or warn.
@@ -504,7 +508,7 @@ def test_markup_does_not_excuse_an_unescaped_name() -> None:
     result = CGI_FORM.evaluate(solution_with(GREETING, 'print(f"<h1>Hello, <b>{name}</b>!</h1>")'))
     assert not result.passed
     bad = failing(result)
-    assert bad and all("%3Cscript%3E" in text for text in bad), bad
+    assert bad and all("%3Cscript%3E" in text or QUOTED_NAME in text for text in bad), bad
     assert any("should not contain '<script>alert(1)'" in text for text in bad), bad
     assert any("html.escape(name)" in text for text in bad), bad
 
@@ -513,9 +517,12 @@ def test_a_name_escaped_twice_still_fails() -> None:
     """Reading the page's text must not let &amp;lt; pass for &lt;."""
     result = CGI_FORM.evaluate(solution_with("html.escape(name)", "html.escape(html.escape(name))"))
     assert not result.passed
-    get, post = failing(result)  # the HTML name goes in the query string and in a body
-    assert "should contain '&lt;script&gt;'" in get and "html.escape" in get
+    # the HTML name goes in the query string and in a body, then the name with quotes
+    get, post, quoted = failing(result)
+    assert "should contain '&lt;script&gt;'" in get and "escaped twice" in get, get
+    assert "escape once, just before output" in get
     assert "should contain '&lt;script&gt;'" in post and "What to change: as above" in post
+    assert QUOTED_NAME in quoted and "What to change: as above" in quoted
 
 
 def test_the_cgi_module_passes_with_a_warning() -> None:
@@ -721,3 +728,151 @@ def test_the_inspector_words_script_name_and_path_info_for_cgi() -> None:
     assert "names this script" in page and "mount point" not in page
     assert "latin-1" not in page
     assert "mount point" in environ_html(make_environ())  # a WSGI environ keeps its own
+
+
+# --- a second learner's findings: quotes in attributes, and advice that says what to change ---
+def quoted_line(result: ExerciseResult) -> str:
+    """The failed line of the request whose name has both quotes in it."""
+    (line,) = [t for t in failing(result) if QUOTED_NAME in t]
+    return line
+
+
+def test_quote_false_in_an_attribute_is_caught() -> None:
+    """html.escape(name, quote=False) into value='...': a quote of the name ends the attribute."""
+    result = CGI_FORM.evaluate(
+        solution_with(
+            GREETING,
+            "safe = html.escape(name, quote=False)\n"
+            "    print(f\"Hello, {safe}! <form><input name='name' value='{safe}'></form>\")",
+        )
+    )
+    assert not result.passed, str(result)
+    line = quoted_line(result)
+    assert "a quote from the name is raw inside the tag <input" in line, line
+    assert "quote=True" in line and "&quot;" in line and "&#x27;" in line
+
+
+def test_escaping_only_angle_brackets_into_a_title_is_caught() -> None:
+    result = CGI_FORM.evaluate(
+        solution_with(
+            GREETING,
+            'n = name.replace("<", "&lt;").replace(">", "&gt;")\n'
+            "    print(f'<h1 title=\"{n}\">Hello, {n}!</h1>')",
+        )
+    )
+    assert not result.passed
+    assert "raw inside the tag <h1 title=" in quoted_line(result)
+
+
+def test_an_unquoted_attribute_is_caught_even_when_escaped() -> None:
+    result = CGI_FORM.evaluate(
+        solution_with(
+            GREETING,
+            "print(f'<p>Hello, {html.escape(name)}!</p><input value={html.escape(name)}>')",
+        )
+    )
+    assert not result.passed
+    line = quoted_line(result)
+    assert "unquoted attribute" in line and "ends at the first space" in line, line
+
+
+# Valid ways to show the name with quotes: as text (quotes may stay raw there), or escaped with
+# quote=True inside a quoted attribute, or URL-encoded in a link.
+QUOTE_SAFE = {
+    "text only, quote=False": 'print(f"<h1>Hello, {html.escape(name, quote=False)}!</h1>")',
+    "value='...' with quote=True": (
+        "safe = html.escape(name)\n"
+        "    print(f\"<p>Hello, {safe}!</p><form><input name='name' value='{safe}'></form>\")"
+    ),
+    'title="..." with quote=True': (
+        "print(f'<p title=\"{html.escape(name)}\">Hello, {html.escape(name)}!</p>')"
+    ),
+    "a link with the name URL-encoded": (
+        "import urllib.parse\n"
+        "    link = urllib.parse.quote_plus(name)\n"
+        "    print(f'<p>Hello, {html.escape(name)}!</p><a href=\"?name={link}\">again</a>')"
+    ),
+    "a textarea": (
+        'print(f"<p>Hello, {html.escape(name)}!</p><textarea>{html.escape(name)}</textarea>")'
+    ),
+}
+
+
+@pytest.mark.parametrize("greeting", QUOTE_SAFE.values(), ids=QUOTE_SAFE.keys())
+def test_a_name_with_quotes_shown_safely_passes(greeting: str) -> None:
+    result = CGI_FORM.evaluate(solution_with(GREETING, greeting))
+    assert result.passed, str(result)
+    assert not marks(result, "!"), str(result)
+    assert "no quote from the name is raw inside a tag" in str(result)
+
+
+def test_escaping_before_parse_qs_is_told_to_escape_after() -> None:
+    source = solution_with(
+        'fields = parse_qs(os.environ.get("QUERY_STRING", ""))',
+        'fields = parse_qs(html.escape(os.environ.get("QUERY_STRING", "")))',
+    ).replace(
+        'fields = parse_qs(sys.stdin.buffer.read(length).decode("utf-8", "replace"))',
+        'raw = html.escape(sys.stdin.buffer.read(length).decode("utf-8"))\n'
+        "    fields = parse_qs(raw)",
+    )
+    result = CGI_FORM.evaluate(source.replace("html.escape(name)", "name"))
+    assert not result.passed
+    first = next(t for t in failing(result) if "%3Cscript%3E" in t)
+    assert "escape after parse_qs has decoded %3C, not before" in first, first
+    assert "Escape the name before it goes into the page" not in first
+
+
+def test_escaping_on_one_way_in_only_is_told_to_escape_on_both() -> None:
+    source = solution_with(
+        'fields = parse_qs(os.environ.get("QUERY_STRING", ""))',
+        'query = parse_qs(os.environ["QUERY_STRING"])\n'
+        "    fields = {k: [html.escape(v[0])] for k, v in query.items()}",
+    )
+    result = CGI_FORM.evaluate(source.replace("html.escape(name)", "name"))
+    bad = failing(result)
+    assert bad and all(t.startswith("POST /") for t in bad), bad
+    assert "escape it on every way it comes in" in bad[0], bad[0]
+    assert "not before" not in bad[0]
+
+
+def test_a_bytes_name_is_told_to_decode_the_body() -> None:
+    """Hello, b'Ada'!: str() of the bytes parse_qs gave, not a wording problem."""
+    result = CGI_FORM.evaluate(
+        solution_with(
+            'fields = parse_qs(sys.stdin.buffer.read(length).decode("utf-8", "replace"))',
+            "fields = {k.decode(): [str(v) for v in vs]\n"
+            "              for k, vs in parse_qs(sys.stdin.buffer.read(length)).items()}",
+        )
+    )
+    assert not result.passed
+    post = next(t for t in failing(result) if t.startswith("POST / with body 'name=Ada'"))
+    assert "b&#x27;Ada&#x27;" in post and "the body is bytes" in post, post
+    assert ".decode('utf-8')" in post and "not in the words asked for" not in post
+
+
+def test_parse_qs_of_bytes_is_told_to_decode_first() -> None:
+    result = CGI_FORM.evaluate(
+        solution_with(
+            'sys.stdin.buffer.read(length).decode("utf-8", "replace")',
+            "sys.stdin.buffer.read(length)",
+        )
+    )
+    post = next(t for t in failing(result) if t.startswith("POST / with body 'name=Ada'"))
+    assert ".decode('utf-8')" in post and "b'name'" in post, post
+
+
+def test_a_keyerror_on_the_first_visit_says_what_to_change() -> None:
+    result = CGI_FORM.evaluate(solution_with('fields.get("name", [""])[0]', 'fields["name"][0]'))
+    first = failing(result)[0]
+    assert first.startswith("GET /:") and "KeyError: 'name'" in first
+    assert "What to change:" in first and "fields.get('name', [''])[0]" in first, first
+    assert "show the form when it is empty" in first
+
+
+def test_the_cgi_server_does_not_send_the_static_page(tmp_path: Path) -> None:
+    """Cell 2: the static page is read by a function; the CGI servers run scripts only."""
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "index.html").write_text("<h1>Welcome!</h1>\n")
+    app = gl.CGIApp(tmp_path)
+    assert gl.call_wsgi(app, path="/static/index.html").status == 404
+    assert "static" not in gl.call_wsgi(app, path="/").text

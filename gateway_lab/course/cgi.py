@@ -19,7 +19,11 @@ must show.
   (``echoes="name"``). The HTML name goes both ways, in the query string
   and in a POST body, since each is read by different code; what must not
   reach the page is the visitor's markup itself (``<script>alert(1)``),
-  not any ``<script>``: a page may have scripts of its own.
+  not any ``<script>``: a page may have scripts of its own. A last name has
+  both quotes in it (``QUOTED_NAME``): a quote of it raw inside a tag ends
+  the attribute it was put in (``value='{name}'`` after
+  ``html.escape(name, quote=False)``), so it fails; shown only as text, its
+  quotes are harmless and pass.
 
 The reference solution is ``notebooks/solutions/cgi-form.py``.
 
@@ -38,13 +42,15 @@ from gateway_lab.exercises.framework import register
 from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.stdin import EXTRA_STDIN
 
-__all__ = ["CGI_FORM", "EXTRA_STDIN", "CGICase", "CGIExercise", "check_cgi_form"]
+__all__ = ["CGI_FORM", "EXTRA_STDIN", "QUOTED_NAME", "CGICase", "CGIExercise", "check_cgi_form"]
 
 FORM_TYPE = (("Content-Type", "application/x-www-form-urlencoded"),)
 # A "name" that is HTML, as a form sends it, and the markup that must not reach the page
 # as it is. The page's own <script> tags are fine: only the visitor's must be escaped.
 HTML_NAME = "%3Cscript%3Ealert(1)%3C%2Fscript%3E"
 INJECTED = "<script>alert(1)"
+# A name with both quotes, < > and &: in a tag, its quotes must be escaped too.
+QUOTED_NAME = "%22Ada%22+O%27Neil+%3Cb%3E+%26+co"  # "Ada" O'Neil <b> & co
 
 
 def _form_cases() -> list[CGICase]:
@@ -66,7 +72,9 @@ def _form_cases() -> list[CGICase]:
     post_hint = (
         "A POST form sends its fields in the request body, which arrives on stdin (not in "
         "QUERY_STRING): read exactly int(os.environ.get('CONTENT_LENGTH') or 0) bytes with "
-        "sys.stdin.buffer.read(...), then parse them with urllib.parse.parse_qs."
+        "sys.stdin.buffer.read(...), decode them with .decode('utf-8'), then parse them with "
+        "urllib.parse.parse_qs (given bytes, parse_qs gives bytes keys, b'name', which "
+        "fields.get('name') does not find)."
     )
     return [
         CGICase(
@@ -133,6 +141,18 @@ def _form_cases() -> list[CGICase]:
             absent=(INJECTED,),
             echoes="name",
             hint=escape_hint,
+        ),
+        CGICase(
+            Case(
+                f"GET /?name={QUOTED_NAME}",
+                contains='Hello, "Ada" O\'Neil <b> & co!',
+                says="a name with quotes, < > and &",
+            ),
+            absent=("<b> & co",),
+            hint=escape_hint,
+            field="name",
+            echoes="name",
+            in_tags="name",
         ),
     ]
 

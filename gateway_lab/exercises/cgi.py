@@ -66,16 +66,17 @@ RFC 3875: https://www.rfc-editor.org/rfc/rfc3875
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from gateway_lab import specs
 from gateway_lab.cgi.explain import stderr_tail
+from gateway_lab.cgi.parse import length_mismatch_note
 from gateway_lab.cgi.run import CGIResult
 from gateway_lab.exercises.cgi_case import (
     CGICase,
     gateway_answered,
     launch_failed,
-    own_header_lines,
     raw_headers,
 )
 from gateway_lab.exercises.compact import compact_lines
@@ -94,6 +95,7 @@ from gateway_lab.exercises.stdin import (
     body_reading_line,
     stdin_without_length_line,
 )
+from gateway_lab.interface.response import reason_for
 
 __all__ = [
     "STRAY_NAME",
@@ -174,6 +176,7 @@ class CGIExercise:
         heads: list[tuple[str, CGIResult, list[tuple[str, str]]]] = []
         all_answered = True
         stopped = ""
+        source = read_source(script)
         for item in self.cases:
             result = item.run(script, timeout)
             stderrs.append(result.stderr)
@@ -194,7 +197,7 @@ class CGIExercise:
                     stopped = _stopped_note(item.label, result, item is self.cases[0])
                     break
                 continue
-            lines += _case_lines(item, result, advised)
+            lines += _case_lines(item, result, advised, source)
             pairs = raw_headers(result)
             if pairs is not None:
                 heads.append((item.label, result, pairs))
@@ -260,23 +263,40 @@ def _crash_problem(script: str, result: CGIResult, timeout: float) -> tuple[str,
         else:
             problem = problem.replace(tail, kept, 1)
         key += "\n" + kept.splitlines()[-1]
-    advice = crash_advice(result.stderr, read_source(script)) if result.stderr else ""
+    source = read_source(script)
+    advice = crash_advice(result.stderr, source) if result.stderr else ""
+    advice = advice or _missing_field_advice(stderr_tail(result.stderr, 1), source)
     if advice:
         problem += f"\nWhat to change: {advice}"
     return problem, key
 
 
-def _case_lines(item: CGICase, result: CGIResult, advised: set[str]) -> list[tuple[str, str]]:
+def _missing_field_advice(error: str, source: str) -> str:
+    """What to change for ``fields['name']`` on a request that has no such field."""
+    missing = re.fullmatch(r"KeyError: '([a-z_][a-z0-9_]*)'", error.strip())
+    if missing is None or "parse_qs" not in source:
+        return ""
+    name = missing.group(1)
+    return (
+        f"a request that sends no {name} field (GET /, the form's first visit) has no "
+        f"{name!r} key in the dict parse_qs gives, so [{name!r}] raises KeyError: read it "
+        f"with .get, as in fields.get({name!r}, [''])[0], and show the form when it is empty."
+    )
+
+
+def _case_lines(
+    item: CGICase, result: CGIResult, advised: set[str], source: str = ""
+) -> list[tuple[str, str]]:
     """One line per check; a failed check says what to change for *that* check.
 
     The advice rides on the failed check's own line (not a line of its own),
     so the headline counts checks only. ``advised`` holds the advice given so
     far: the same advice again (another request, the same mistake) is only
-    pointed at.
+    pointed at. ``source`` is the script's text (a name escaped too early shows there).
     """
     about = f" ({item.case.says})" if item.case.says else ""
     lines: list[tuple[str, str]] = []
-    for ok, text, hint in item.checks(result):
+    for ok, text, hint in item.checks(result, source):
         line = f"{item.label}{about}: {text}"
         if not ok and hint:
             line += ". What to change: " + ("as above." if hint in advised else hint)
@@ -316,3 +336,54 @@ def _content_type_line(missing: list[str]) -> tuple[str, str]:
         f"What to change: print('Content-Type: text/html; charset=utf-8') before the "
         f"empty line that ends the headers. See {specs.RFC3875_CONTENT_TYPE}",
     )
+
+
+Line = tuple[str, str]  # (mark, sentence)
+
+
+def own_header_lines(heads: list[tuple[str, CGIResult, list[tuple[str, str]]]]) -> list[Line]:
+    """Lines on what the script's own headers say that the gateway's answer hides.
+
+    ``heads``: (request, result, the headers the script printed) of each
+    answered request. A ``Content-Length`` that is not the body's size is a
+    ✗: this gateway (and ``serve_cgi``) send the right one, so the page looks
+    fine here, but a server that passes the header on breaks the page. A
+    ``Status:`` with no reason phrase is a warning: the gateway supplies one.
+    Nothing is said when the script sends neither.
+    """
+    lines: list[Line] = []
+    lengths = [
+        (label, value, len(result.body))
+        for label, result, pairs in heads
+        for name, value in pairs
+        if name == "content-length"
+    ]
+    wrong = [(label, value, size) for label, value, size in lengths if value != str(size)]
+    if wrong:
+        label, value, size = wrong[0]
+        more = len(wrong) - 1
+        also = f" (and {more} more request{'s' if more > 1 else ''})" if more else ""
+        lines.append(("✗", f"{label}{also}: {length_mismatch_note(value, size)}"))
+    elif lengths:
+        lines.append(("✓", "the script's Content-Length header matches its body"))
+    bare = [
+        (label, value)
+        for label, _, pairs in heads
+        for name, value in pairs
+        if name == "status" and re.fullmatch(r"\d{3}", value)
+    ]
+    if bare:
+        label, value = bare[0]
+        code = int(value)
+        lines.append(
+            (
+                "!",
+                f"{label}: the script printed 'Status: {value}' with no reason phrase. "
+                f'RFC 3875 section 6.3.3 writes the header as "Status:" status-code SP '
+                f"reason-phrase; this gateway supplied the phrase, another server may not. "
+                f"What to change: print('Status: {code} {reason_for(code) or 'Reason'}')"
+                f"{', or leave the Status line out: 200 is the default' if code == 200 else ''}"
+                f". See {specs.rfc3875_section('6.3.3')}",
+            )
+        )
+    return lines

@@ -7,6 +7,8 @@ the body, headers) and adds what a CGI page must *not* show (an unescaped
 out), and advice for when it fails. A case that names a form ``field``
 reads its greeting as a browser shows the page (:func:`~.page.page_text`),
 and its advice follows what the page showed instead (:meth:`CGICase.page_hint`).
+An ``in_tags`` field's value, quotes and all, must not break out of a tag's
+attribute (:func:`tag_breakout`); shown only as text, its quotes are harmless.
 It runs the script once per request with :func:`gateway_lab.run_cgi` and turns
 the result into ✓ / ✗ lines, one per thing to change; the
 :class:`~.cgi.CGIExercise` puts the cases together.
@@ -14,12 +16,12 @@ the result into ✓ / ✗ lines, one per thing to change; the
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, replace
+from html.parser import HTMLParser
 from urllib.parse import unquote_plus
 
-from gateway_lab import specs
-from gateway_lab.cgi.parse import length_mismatch_note
 from gateway_lab.cgi.run import CGIResult, run_cgi
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.page import (
@@ -31,19 +33,46 @@ from gateway_lab.exercises.page import (
     page_text,
     without_comments,
 )
-from gateway_lab.interface.response import reason_for
-
-Line = tuple[str, str]  # (mark, sentence)
 
 __all__ = [
     "STATUS_HINT",
     "CGICase",
     "gateway_answered",
     "launch_failed",
-    "own_header_lines",
-    "raw_header_names",
     "raw_headers",
+    "tag_breakout",
 ]
+
+DOUBLE_HINT = (
+    "The name was escaped twice (&amp;lt; on the page, not &lt;): escape once, just before "
+    "output, with html.escape(name) where the name goes into the page, nowhere else."
+)
+EARLY_HINT = (
+    "The script calls html.escape, yet the name reached the page unescaped: escape after "
+    "parse_qs has decoded %3C, not before (the raw query string or body holds %3C, not <, so "
+    "html.escape finds nothing there), with html.escape(name) just before output, on a GET "
+    "and on a POST alike."
+)
+ONE_WAY_HINT = (
+    "The script calls html.escape, yet this name reached the page unescaped: escape it on "
+    "every way it comes in (the query string for a GET, the body for a POST), or once, just "
+    "before output, with html.escape(name) where the name goes into the page."
+)
+BYTES_HINT = (
+    "The page shows b'...': the body is bytes (so is what parse_qs makes of bytes), and str() "
+    "of bytes writes b'...' around them. Decode the body before parse_qs: "
+    "parse_qs(sys.stdin.buffer.read(length).decode('utf-8'))."
+)
+QUOTE_HINT = (
+    "A quote in the name ended the attribute it was put in, and the rest became attributes "
+    "of the tag (' autofocus onfocus='alert(1) would run). Escape with html.escape(name): its "
+    "default quote=True turns \" and ' into &quot; and &#x27; (quote=False, or replacing only "
+    "< and >, leaves them)."
+)
+UNQUOTED_HINT = (
+    "An attribute value with no quotes ends at the first space, and the rest of the name "
+    'became attributes of the tag: quote it, value="{html.escape(name)}".'
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +91,8 @@ class CGICase:
     ``echoes``: a form field the page shows back, checked as it is (no
     reading as a browser does); when the page shows it still URL-encoded, the
     page's checks give the decoding advice instead of ``hint``
-    (:meth:`own_hint`).
+    (:meth:`own_hint`). ``in_tags``: a form field whose value (with quotes in
+    it) must not break out of a tag's attribute (:func:`tag_breakout`).
     """
 
     case: Case
@@ -71,6 +101,7 @@ class CGICase:
     hint: str = ""
     field: str = ""
     echoes: str = ""
+    in_tags: str = ""
 
     @property
     def method(self) -> str:
@@ -104,11 +135,17 @@ class CGICase:
         raw = found.group(1) if found else ""
         return raw, unquote_plus(raw)
 
-    def own_hint(self, page: str) -> str:
-        """``hint``, or the decoding advice when ``page`` shows ``echoes`` still URL-encoded."""
+    def own_hint(self, page: str, source: str = "") -> str:
+        """``hint``, or what went wrong with ``echoes``: URL-encoded, escaped twice, too early."""
         raw, value = self._sent(self.echoes)
+        if not value:
+            return self.hint
         if raw != value and (raw in page or raw in page_text(page)):
             return ENCODED_HTML_HINT
+        if _escaped_twice(value, page):
+            return DOUBLE_HINT
+        if value in page and any(c in value for c in "<>&") and "html.escape" in source:
+            return EARLY_HINT if _escapes_before_parsing(source) else ONE_WAY_HINT
         return self.hint
 
     @property
@@ -125,24 +162,28 @@ class CGICase:
         """Does ``page`` hold every text this case wants? (How the stdin checks tell.)"""
         return all(self.found(text, page) for text in self.wanted)
 
-    def page_hint(self, page: str) -> str:
+    def page_hint(self, page: str, source: str = "") -> str:
         """What to change when ``page`` lacks a wanted text, following what it showed."""
         raw, value = self.sent
         if not value:
             return self.hint
         shown = page_text(page)
         quoted = "['\"]?" + re.escape(value) + "['\"]?"
-        if re.search(r"\[\s*" + quoted + r"\s*(?:,[^\]]*)?\]", shown):
+        if re.search(r"\[\s*" + quoted + r"\s*(?:,[^\]]*)?\]", shown) or f"[{value!r}" in shown:
             return LIST_HINT
         if f"{self.field}={raw}" in shown or f"{self.field}={value}" in shown:
             return FIELD_HINT.format(field=f"{self.field}=", name=self.field)
         if raw != value and raw in shown:
             return DECODE_HINT
+        if f"b'{value}'" in shown or f'b"{value}"' in shown:
+            return BYTES_HINT
+        if _escaped_twice(value, page):
+            return DOUBLE_HINT
         if value.lower() in shown.lower():
             wanted = next((t for t in self.wanted if value in t), "")
             if wanted:
                 return WORDING_HINT.format(wanted=wanted.replace(value, "NAME"))
-        return self.hint
+        return self.own_hint(page, source)
 
     def run(self, script: str, timeout: float) -> CGIResult:
         """Send this case's request to ``script`` through the course's gateway."""
@@ -158,19 +199,20 @@ class CGICase:
         """(passed, sentence) for each thing this case expects of ``result``."""
         return [(ok, text) for ok, text, _ in self.checks(result)]
 
-    def checks(self, result: CGIResult) -> list[tuple[bool, str, str]]:
+    def checks(self, result: CGIResult, source: str = "") -> list[tuple[bool, str, str]]:
         """(passed, sentence, what to change if it failed) for each expectation.
 
         Each check carries the hint for *its* part of the answer: a wrong
         status, a wrong header and a wrong page get different advice, so a
-        learner is never told to fix a part that passed.
+        learner is never told to fix a part that passed. ``source``, the
+        script's text, tells a name escaped too early from one never escaped.
         """
         case = self.case
-        hint = self.own_hint(result.text)
+        hint = self.own_hint(result.text, source)
         status = replace(case, contains=(), equals=None, headers_expected={})
         checks = [(ok, text, STATUS_HINT) for ok, text in status.expectations(result)]
         if self.field:
-            checks += [self._text_check(text, result) for text in self.wanted]
+            checks += [self._text_check(text, result, source) for text in self.wanted]
             page = replace(case, status=None, contains=(), headers_expected={})
         else:
             page = replace(case, status=None, headers_expected={})
@@ -186,6 +228,8 @@ class CGICase:
                     hint,
                 )
             )
+        if self.in_tags:
+            checks.append(self._tags_check(result.text))
         shown = without_comments(result.text)
         for pattern, meaning in self.shows:
             seen = re.search(pattern, shown, re.IGNORECASE) is not None
@@ -198,7 +242,18 @@ class CGICase:
             checks += [(ok, text, hint) for ok, text in one_header.expectations(result)]
         return checks
 
-    def _text_check(self, text: str, result: CGIResult) -> tuple[bool, str, str]:
+    def _tags_check(self, page: str) -> tuple[bool, str, str]:
+        """Did a quote (or a space) of the ``in_tags`` field break out of a tag's attribute?"""
+        found = tag_breakout(page, self._sent(self.in_tags)[1])
+        if found is None:
+            return True, "no quote from the name is raw inside a tag", QUOTE_HINT
+        kind, tag = found
+        tag = tag if len(tag) <= 90 else tag[:87] + "..."
+        if kind == "quote":
+            return False, f"a quote from the name is raw inside the tag {tag}", QUOTE_HINT
+        return False, f"the name broke out of an unquoted attribute in the tag {tag}", UNQUOTED_HINT
+
+    def _text_check(self, text: str, result: CGIResult, source: str) -> tuple[bool, str, str]:
         """A wanted text of a ``field`` case: in the body, or in the text the page shows."""
         one = replace(self.case, status=None, contains=text, equals=None, headers_expected={})
         ((ok, sentence),) = one.expectations(result)
@@ -206,7 +261,59 @@ class CGICase:
             return True, sentence, self.hint
         if text in page_text(result.text):
             return True, f"page shows {text!r}", self.hint
-        return False, sentence, self.page_hint(result.text)
+        return False, sentence, self.page_hint(result.text, source)
+
+
+def _escapes_before_parsing(source: str) -> bool:
+    """Does ``source`` escape the raw query string or body, before parse_qs decodes it?"""
+    if re.search(r"parse_qs\(\s*html\.escape\(|html\.escape\([^)]*(QUERY_STRING|stdin)", source):
+        return True
+    early = re.findall(r"(\w+)\s*=\s*html\.escape\(", source)
+    return any(re.search(rf"parse_qs\(\s*{name}\b", source) for name in early)
+
+
+def _escaped_twice(value: str, page: str) -> bool:
+    """Does ``page`` show ``value`` run through html.escape twice (``&amp;lt;``)?"""
+    twice = {html.escape(html.escape(value, a), b) for a in (True, False) for b in (True, False)}
+    return html.escape(value) != value and any(text in page for text in twice)
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a page: its text as written, and its attributes' names."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((self.get_starttag_text() or "", [name for name, _ in attrs]))
+
+
+def tag_breakout(page: str, value: str) -> tuple[str, str] | None:
+    """``("quote" | "unquoted", tag)`` when part of ``value`` broke out of an attribute.
+
+    A word of ``value`` with a quote, raw in a tag: the quote ended the attribute. A word
+    of ``value`` as an attribute's *name*: an unquoted value ended at a space. Text is fine.
+
+    >>> tag_breakout("<input value='O'Neil'>", "O'Neil")
+    ('quote', "<input value='O'Neil'>")
+    >>> tag_breakout("<p>O'Neil</p><input value='O&#x27;Neil'>", "O'Neil") is None
+    True
+    """
+    pieces = [word for word in value.split() if "'" in word or '"' in word]
+    words = [word.lower() for word in re.findall(r"[A-Za-z]{4,}", value)]
+    parser = _Tags()
+    try:
+        parser.feed(without_comments(page))
+        parser.close()
+    except Exception:  # html.parser is lenient; a page it cannot read has no tags to judge
+        return None
+    for text, names in parser.tags:
+        if any(piece in text for piece in pieces):
+            return "quote", text
+        if any(word in name for name in names for word in words):
+            return "unquoted", text
+    return None
 
 
 STATUS_HINT = (
@@ -238,60 +345,6 @@ def raw_headers(result: CGIResult) -> list[tuple[str, str]] | None:
         if colon:
             pairs.append((name.strip().decode("latin-1").lower(), value.decode("latin-1").strip()))
     return pairs
-
-
-def raw_header_names(result: CGIResult) -> set[str] | None:
-    """The header names the script itself printed (lower case), or None if unknown."""
-    pairs = raw_headers(result)
-    return None if pairs is None else {name for name, _ in pairs}
-
-
-def own_header_lines(heads: list[tuple[str, CGIResult, list[tuple[str, str]]]]) -> list[Line]:
-    """Lines on what the script's own headers say that the gateway's answer hides.
-
-    ``heads``: (request, result, the headers the script printed) of each
-    answered request. A ``Content-Length`` that is not the body's size is a
-    ✗: this gateway (and ``serve_cgi``) send the right one, so the page looks
-    fine here, but a server that passes the header on breaks the page. A
-    ``Status:`` with no reason phrase is a warning: the gateway supplies one.
-    Nothing is said when the script sends neither.
-    """
-    lines: list[Line] = []
-    lengths = [
-        (label, value, len(result.body))
-        for label, result, pairs in heads
-        for name, value in pairs
-        if name == "content-length"
-    ]
-    wrong = [(label, value, size) for label, value, size in lengths if value != str(size)]
-    if wrong:
-        label, value, size = wrong[0]
-        more = len(wrong) - 1
-        also = f" (and {more} more request{'s' if more > 1 else ''})" if more else ""
-        lines.append(("✗", f"{label}{also}: {length_mismatch_note(value, size)}"))
-    elif lengths:
-        lines.append(("✓", "the script's Content-Length header matches its body"))
-    bare = [
-        (label, value)
-        for label, _, pairs in heads
-        for name, value in pairs
-        if name == "status" and re.fullmatch(r"\d{3}", value)
-    ]
-    if bare:
-        label, value = bare[0]
-        code = int(value)
-        lines.append(
-            (
-                "!",
-                f"{label}: the script printed 'Status: {value}' with no reason phrase. "
-                f'RFC 3875 section 6.3.3 writes the header as "Status:" status-code SP '
-                f"reason-phrase; this gateway supplied the phrase, another server may not. "
-                f"What to change: print('Status: {code} {reason_for(code) or 'Reason'}')"
-                f"{', or leave the Status line out: 200 is the default' if code == 200 else ''}"
-                f". See {specs.rfc3875_section('6.3.3')}",
-            )
-        )
-    return lines
 
 
 def gateway_answered(result: CGIResult) -> bool:

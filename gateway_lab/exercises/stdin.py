@@ -44,6 +44,8 @@ EXTRA_STDIN = b"Eve"  # sent after the body, beyond CONTENT_LENGTH
 UTF8_NAME = "Zoë"
 UTF8_BODY = f"name={UTF8_NAME}".encode()  # raw UTF-8: one byte more than characters
 MAX_OUTPUT = 1_000_000
+# What both ✓ lines are about, so that a passing report folds them into one row.
+STDIN_ABOUT = "stdin (how the script reads it)"
 
 
 class BodyCase(Protocol):
@@ -104,7 +106,7 @@ def body_reading_line(script: str, body_case: BodyCase, timeout: float) -> tuple
             f"sys.stdin.buffer.read(int(os.environ.get('CONTENT_LENGTH') or 0)), "
             f"then .decode('utf-8'). See {specs.RFC3875_REQUEST_BODY}",
         )
-    return ("✓", f"{label}: reads exactly CONTENT_LENGTH bytes of the body")
+    return ("✓", f"{STDIN_ABOUT}: reads exactly CONTENT_LENGTH bytes of the body of {label}")
 
 
 def _answer_with_extra(script: str, case: Case, body: bytes, timeout: float) -> str | None:
@@ -162,7 +164,10 @@ def stdin_without_length_line(script: str, timeout: float) -> tuple[str, str] | 
     except CGIOutputError:
         return None
     if STRAY_NAME not in page:
-        return ("✓", "GET / with no body: leaves stdin alone when there is no CONTENT_LENGTH")
+        return (
+            "✓",
+            f"{STDIN_ABOUT}: leaves stdin alone on GET / with no body, which has no CONTENT_LENGTH",
+        )
     kind, code = stdin_read_in(read_source(script))
     if kind == "length - 1":
         how = (
