@@ -200,6 +200,10 @@ RFC7617_BASIC = RFC7617 + "#section-2"
 RFC6265 = "https://www.rfc-editor.org/rfc/rfc6265"
 # 5.1.4 "Paths and Path-Match".
 RFC6265_PATH_MATCH = RFC6265 + "#section-5.1.4"
+# 5.3 "Storage Model": step 6, a Domain the request host does not domain-match.
+RFC6265_STORAGE = RFC6265 + "#section-5.3"
+# 5.4 "The Cookie Header": which stored cookies go back (Secure: over https only).
+RFC6265_COOKIE_HEADER = RFC6265 + "#section-5.4"
 
 # --- Python documentation ----------------------------------------------------
 # asyncio "Developing with asyncio": "Running Blocking Code".

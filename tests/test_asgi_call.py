@@ -208,3 +208,47 @@ def test_systemexit_reaches_the_caller_not_the_event_loop(exc_type):
         return await other
 
     assert asyncio.run(main()) == "the loop lives on"
+
+
+START = {"type": "http.response.start", "status": 200, "headers": []}
+
+
+async def _no_await_at_all(scope, receive, send):
+    send(START)
+    send({"type": "http.response.body", "body": b"hi"})
+
+
+async def _start_not_awaited(scope, receive, send):
+    send(START)
+    await send({"type": "http.response.body", "body": b"hi"})
+
+
+async def _body_not_awaited(scope, receive, send):
+    await send(START)
+    send({"type": "http.response.body", "body": b"hi"})
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+@pytest.mark.parametrize(
+    ("app", "times", "then"),
+    [
+        (_no_await_at_all, "2 times", "returned without sending 'http.response.start'"),
+        (_start_not_awaited, "once", "'http.response.body' before 'http.response.start'"),
+        (_body_not_awaited, "once", "still open"),
+    ],
+)
+def test_a_forgotten_await_on_send_is_named_before_its_effect(app, times, then):
+    with pytest.raises(ProtocolError) as caught:
+        gl.call_asgi(app)
+    text = str(caught.value)
+    assert text.startswith(f"The app called send(...) without `await` ({times})"), text
+    assert "`await send({...})`" in text and then in text, text
+
+
+def test_an_awaited_send_gets_no_await_sentence():
+    async def returns_early(scope, receive, send):
+        await send(START)
+
+    with pytest.raises(ProtocolError) as caught:
+        gl.call_asgi(returns_early)
+    assert "without `await`" not in str(caught.value)

@@ -618,3 +618,14 @@ def test_a_write_that_sends_the_head_for_empty_data_passes_when_the_loop_skips_i
     result = RESPOND.evaluate(respond_like_the_cgi_adapter)
     assert result.passed, str(result)
     assert all(mark == "✓" for mark, _ in result.lines), str(result)
+
+
+def test_a_str_sent_to_send_body_is_one_row_never_blamed_on_exc_info() -> None:
+    from tests.corpus.exercises_wsgi import ANSWERS
+
+    (item,) = [a for a in ANSWERS if a.name == "decodes_each_chunk"]
+    result = RESPOND.evaluate(item.answer)
+    failed = [t for m, t in result.lines if m == "✗"]
+    assert not result.passed
+    assert len(failed) == 1 and "respond passed send_body a str" in failed[0], failed
+    assert not any("exc_info" in t for t in failed), failed

@@ -1061,3 +1061,14 @@ def test_the_served_log_cells_wait_for_close_before_reading_the_log() -> None:
         source = cells[cell]
         assert "wait_for_lines(site_log" in source, cell
         assert source.index("wait_for_lines(site_log") < source.index(reads), cell
+
+
+def test_a_password_compared_with_equals_passes_with_a_timing_warning_only() -> None:
+    from tests.corpus.exercises_wsgi import ANSWERS
+
+    timing = "without hmac.compare_digest"
+    for item in [a for a in ANSWERS if a.exercise == "wsgi-auth-middleware" and a.passes]:
+        result = gl.exercise("wsgi-auth-middleware").evaluate(item.answer)
+        warned = [t for m, t in result.lines if m == "!" and timing in t]
+        # answers that call compare_digest, here or in a helper of theirs, hear nothing
+        assert bool(warned) is (item.name == "auth_compares_with_equals"), (item.name, result)

@@ -423,6 +423,30 @@ def test_int_body_is_not_blamed_on_the_shallow_copy() -> None:
     assert "shallow copy" not in failed and "bytes(...)" not in failed, failed
 
 
+def test_zero_bytes_advice_is_given_once_not_on_every_request() -> None:
+    from tests.corpus.exercises_asgi_more import counter_zero_bytes
+
+    result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(counter_zero_bytes)
+    text = "\n".join(t for _, t in result.lines)
+    assert not result.passed
+    assert text.count("bytes(n) makes n zero bytes") == 1, text
+    assert "got b'\\x00\\x00\\x00'" in text, text
+
+
+def test_replaced_state_gets_one_row_that_says_what_to_write() -> None:
+    from tests.corpus.exercises_asgi_more import counter_rebinds_state as app
+
+    result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(app)
+    rows = [t for m, t in result.lines if "scope['state']" in t]
+    assert not result.passed
+    assert any(t.startswith("scope['state']: the startup replaced it") for t in rows), rows
+    assert not any(t.startswith("asgi.lifespan-state-replaced") for t in rows), rows
+    # the checker itself keeps the warning, and takes the failing requests for errors
+    report = gl.check_asgi(app)
+    assert "asgi.lifespan-state-replaced" in report.rules("warning")
+    assert "asgi.unsupported-scope" not in report.rules(), str(report)
+
+
 def test_shutdown_is_checked_and_confirmed() -> None:
     result = course_06.ASGI_LIFESPAN_COUNTER.evaluate(_solution("asgi-lifespan-counter"))
     answered = "lifespan shutdown: the app answered 'lifespan.shutdown.complete', then returned"

@@ -157,7 +157,7 @@ def test_forgotten_start_response_gets_the_explained_500(engine: str, app: Any, 
         assert words in response.text and ".errors on the handle" in response.text
         assert len(srv.errors) == 1 and words in srv.errors[0].summary
         log = repr(srv.log)
-        assert "1 requests, 1 errors" in log
+        assert "1 request, 1 error" in log
         assert srv.requests[0].status == 500 and srv.requests[0].error
 
 

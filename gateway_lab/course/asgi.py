@@ -78,6 +78,11 @@ _STREAM_ADVICE = (
     "'more_body': True} as soon as it is ready, then end with more_body=False"
 )
 
+_ZERO_BYTES = (
+    "bytes(n) makes n zero bytes (bytes(3) == b'\\x00\\x00\\x00'), not the digits of n: "
+    "write str(n).encode() (or f'{n}'.encode()) to get b'3'"
+)
+
 
 @dataclass(frozen=True)
 class ASGICase(Case):
@@ -99,6 +104,9 @@ class ASGICase(Case):
         results = super().expectations(response)
         if advise and response is not None and response.body.strip().isdigit():
             return self._advised(results)
+        if response is not None and response.body and not response.body.strip(b"\0"):
+            # bytes(3) is b'\x00\x00\x00': three zero bytes, not the digit
+            results = [(ok, text if ok else f"{text}. {_ZERO_BYTES}") for ok, text in results]
         return results
 
     def flow_expectations(self, events: list[Event], response: Any) -> list[tuple[bool, str]]:
@@ -187,7 +195,12 @@ class ASGIExercise(Exercise):
         return report
 
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
-        return lifespan_lines(report) if self.lifespan else []
+        if not self.lifespan:
+            return []
+        lines = lifespan_lines(report)
+        # the scope['state'] row says what the warning says, with what to write instead
+        report.findings = [f for f in report.findings if f.rule != "asgi.lifespan-state-replaced"]
+        return lines
 
     def _final_lines(self, app: AnyApp, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if not self.restart or any(mark == "✗" for mark, _ in lines):
@@ -221,7 +234,20 @@ class ASGIExercise(Exercise):
                 checks = [(ok, t) for ok, t in checks if ok or not t.startswith("body should")]
             for ok, text in checks:
                 lines.append(("✓" if ok else "✗", f"{label}{about}: {text}"))
-        return _str_bodies(lines, report, self.cases)
+        return _str_bodies(_advice_once(lines, _ZERO_BYTES), report, self.cases)
+
+
+def _advice_once(lines: list[tuple[str, str]], advice: str) -> list[tuple[str, str]]:
+    """``lines`` with ``advice`` kept on the first row that has it only."""
+    seen = False
+    kept = []
+    for mark, text in lines:
+        if advice in text:
+            if seen:
+                text = text.replace(f". {advice}", "")
+            seen = True
+        kept.append((mark, text))
+    return kept
 
 
 def _str_bodies(

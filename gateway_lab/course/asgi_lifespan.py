@@ -9,7 +9,8 @@ requests were sent, :func:`lifespan_events` the lifespan call's.
 :func:`lifespan_lines` turns the lifespan call into the rows of the
 lifespan counter: the startup answered (or why not: never received, or a
 reply the checker's ``asgi.lifespan-bad-reply`` already names), the state
-set up in ``scope["state"]``, the shutdown answered, and the call ended
+set up in ``scope["state"]`` (or replaced by a dict of the app's own, which
+the requests never see: ``asgi.lifespan-state-replaced``), the shutdown answered, and the call ended
 after it. An app that sends ``lifespan.shutdown.complete`` and loops on
 ``receive()`` again never returns: the server has sent its last message,
 so that call waits for nothing.
@@ -152,6 +153,16 @@ def _startup_line(report: Report, events: list[Event]) -> tuple[str, str]:
 
 
 def _state_line(report: Report) -> tuple[str, str]:
+    if "asgi.lifespan-state-replaced" in report.rules():
+        return (
+            "✗",
+            "scope['state']: the startup replaced it with a dict of its own "
+            "(scope['state'] = {...}), so each request got a copy of the server's empty "
+            "one, and found no counter there. The server copies only the dict it put in "
+            "the lifespan scope: put the counter in that one, "
+            "scope['state']['counter'] = {'count': 0} "
+            f"(see {specs.ASGI_LIFESPAN_STATE})",
+        )
     if _state_used(report):
         return ("✓", "scope['state']: the startup put the counter there")
     if requests_raised(report, "KeyError"):

@@ -29,6 +29,8 @@ several requests. This module is only the data.
   that let her in but forgot ``REMOTE_USER`` hears about that instead).
   grace, whose password is ``cobol:1959``, must get in too: a middleware that
   splits at the last ``:`` turns her away and hears to split at the first.
+  An answer whose source never calls ``compare_digest`` (a plain ``==``)
+  passes, with a warning row on timing attacks.
 * ``wsgi-cookie-counter``: ``count_visits(app)`` returns a middleware that
   reads a ``visits`` cookie, puts the new count in
   ``environ["counter.visits"]`` and adds ``Set-Cookie: visits=N; Path=/`` to
@@ -242,6 +244,19 @@ def _auth_steps() -> list[Step]:
     ]
 
 
+def _timing_safe(source: str) -> str:
+    """A warning when the answer's source compares passwords without compare_digest."""
+    if not source or "compare_digest" in source:
+        return ""
+    return (
+        "basic_auth compares passwords without hmac.compare_digest: a plain `==` (or "
+        "`!=`) stops at the first character that differs, so how long a 401 takes tells "
+        "an attacker how much of a guess was right (section 2 says why). What to change: "
+        "compare with "
+        "hmac.compare_digest(password.encode(), users[user].encode())."
+    )
+
+
 AUTH_MIDDLEWARE = register(
     MiddlewareExercise(
         "wsgi-auth-middleware",
@@ -251,6 +266,7 @@ AUTH_MIDDLEWARE = register(
         render=_greeting,
         steps=_auth_steps(),
         arguments=2,
+        read_source=_timing_safe,
     )
 )
 

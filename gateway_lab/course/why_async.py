@@ -151,8 +151,9 @@ def _slip(prediction: float, rate: float, wait: float, requests: int) -> tuple[s
         return (
             "duration",
             value,
-            f"{prediction:g} {about} λ × W {how} DURATION ({value:g}). DURATION "
-            f"({duration:g} s) is how long the test kept sending, not part of {LAW}: how "
+            f"{prediction:g} {about} λ × W {how} DURATION ({value:g}). If DURATION went "
+            f"into it: DURATION ({duration:g} s) is how long the test kept sending, not "
+            f"part of {LAW}: how "
             f"many requests are inside at once depends only on how fast they arrive "
             f"(λ = {rate:g} per second) and how long each stays (W = {wait:g} s). "
             f"Leave DURATION out.",
@@ -233,11 +234,11 @@ def _burst_size(prediction: float, clients: int | None, run: LoadRun, wait: floa
         return ""
     what = "CLIENTS" if prediction == clients else f"about CLIENTS ({clients})"
     return (
-        f"{prediction:g} is {what}, the size of the earlier burst, where every client "
-        f"arrived at once; the peak of threads measured there is about the same. This "
-        f"run is a steady stream instead: λ = {rate:g} requests arrive per second and each "
-        f"stays W = {wait:g} s ({run.mean_latency:.2f} s measured). How many are inside "
-        f"at any moment? ({LAW})"
+        f"{prediction:g} is {what}, the size of the earlier burst (and about the peak of "
+        f"threads measured there). If that is where it came from: in that burst every "
+        f"client arrived at once. This run is a steady stream instead: λ = {rate:g} "
+        f"requests arrive per second and each stays W = {wait:g} s "
+        f"({run.mean_latency:.2f} s measured). How many are inside at any moment? ({LAW})"
     )
 
 

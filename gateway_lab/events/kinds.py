@@ -244,7 +244,16 @@ _ALL = [
     Kind(
         SEND,
         ("app", "server"),
-        ("type", "...the message's fields", "size", "truncated", "value", "wrong_type", "summary"),
+        (
+            "type",
+            "...the message's fields",
+            "size",
+            "truncated",
+            "value",
+            "wrong_type",
+            "summary",
+            "state_replaced",  # on lifespan.startup.complete: the app rebound scope["state"]
+        ),
         "{source} awaited send(message): this message goes to {target}.",
         _ANSWER,
         "asgi",

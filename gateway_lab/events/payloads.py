@@ -29,6 +29,7 @@ from typing import Any
 from gateway_lab.events.flow import BODY_CAP, keep_body
 
 __all__ = [
+    "replaced_state",
     "StandIn",
     "body_payload",
     "copy_value",
@@ -266,3 +267,15 @@ def exception_payload(exc: BaseException, text: str, **extra: Any) -> dict[str, 
         **extra,
         "summary": f"{type(exc).__name__}: {message}" if message else type(exc).__name__,
     }
+
+
+def replaced_state(value: Any) -> str:
+    """How a lifespan scope's rebound ``state`` reads: "dict {'count': 0}", or its type.
+
+    The recorder notes it on the ``lifespan.startup.complete`` send (key
+    ``state_replaced``) when the app put a new object in ``scope["state"]``
+    in place of the one the server gave, which no request will ever see.
+    """
+    shown = repr(copy_value(value))
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"{type(value).__name__} {shown}"

@@ -7,7 +7,7 @@ right for a failing answer, where the ✗ row must stand out, but a passing
 one then runs to twenty lines of ✓. :func:`compact_lines` folds consecutive
 ✓ rows about the same request into one row that names each check, so a
 passing report fits in a dozen lines and still shows everything the
-exercise is about. Rows marked ✗ or ! are never folded.
+exercise is about. Rows marked ✗, ! or i are never folded.
 
 :func:`finding_lines` is the other half: the checker's findings as feedback
 rows, one row per *rule* (with every request that showed it), not one per
@@ -75,7 +75,11 @@ def _cases(group: list[Finding], key: Callable[[Finding], str]) -> list[tuple[st
 
 
 def finding_lines(report: Report) -> list[tuple[str, str]]:
-    """One feedback row per rule the report found (notes left out), errors first.
+    """One feedback row per rule the report found, errors first.
+
+    A note (severity ``info``) gets a row, marked ``i``, only when it has
+    something to change (a scope refused with ``return`` rather than by
+    raising); it never fails the exercise.
 
     The groups are :meth:`Report.grouped`'s, so the row names every request
     that showed the rule. Findings whose messages differ in more than numbers
@@ -86,8 +90,8 @@ def finding_lines(report: Report) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for group in report.grouped():
         first = group[0]
-        if first.severity == "info":
-            continue
+        if first.severity == "info" and not first.hint:
+            continue  # a note with nothing to change (a scope the app rightly refused)
         requests = list(dict.fromkeys(r for f in group for r in (f.request, *f.also) if r))
         where = f" on {', '.join(requests)}" if requests else ""
         said = _cases(group, _case)
@@ -111,7 +115,7 @@ def finding_lines(report: Report) -> list[tuple[str, str]]:
                 }.values()
             )
         )
-        mark = "!" if first.severity == "warning" else "✗"
+        mark = {"warning": "!", "info": "i"}.get(first.severity, "✗")
         rows.append((mark, f"{first.rule}{where}: {messages} What to change: {hints}"))
     return rows
 

@@ -9,7 +9,9 @@ less, or whose ``Expires`` date is past, as a browser does at once (RFC 6265
 section 5.2.2 and 5.2.1; ``Max-Age`` wins when both are there, section 5.3).
 :func:`cookie_lines` is the feedback on one response: the cookie set to the
 right value, with ``Path=/`` (without it the browser keeps the cookie only
-under the current folder, RFC 6265 section 5.1.4) and not expired, or what
+under the current folder, RFC 6265 section 5.1.4), kept by a browser on
+plain http (no ``Domain`` of another host, no ``Secure``:
+:func:`refused_by_browser`) and not expired, or what
 is missing, including a near-miss header name, and a ``Set-Cookie`` that went
 with an earlier ``start_response`` call the app's own call replaced.
 
@@ -33,9 +35,10 @@ from email.utils import parsedate_to_datetime
 from http.cookies import CookieError, Morsel, SimpleCookie
 
 from gateway_lab import specs
+from gateway_lab.interface.environ import SERVER_NAME
 from gateway_lab.interface.response import Response
 
-__all__ = ["cookie_lines", "expired", "jar_update", "set_cookies"]
+__all__ = ["cookie_lines", "expired", "jar_update", "refused_by_browser", "set_cookies"]
 
 
 def set_cookies(headers: list[tuple[str, str]]) -> list[SimpleCookie]:
@@ -74,6 +77,44 @@ def expired(morsel: Morsel[str]) -> str:
     return f"Expires={expires}, a date in the past" if when <= datetime.now(timezone.utc) else ""
 
 
+def _domain_matches(host: str, domain: str) -> bool:
+    """RFC 6265 section 5.1.3: the same string, or a name that ends in "." + domain."""
+    host, domain = host.lower(), domain.lower().lstrip(".")
+    if host == domain:
+        return True
+    return host.endswith("." + domain) and not re.fullmatch(r"[\d.]+", host)
+
+
+def refused_by_browser(morsel: Morsel[str], host: str = SERVER_NAME) -> str:
+    """Why a browser on ``http://{host}`` never sends this cookie back, or ``""``.
+
+    A ``Domain`` that ``host`` does not domain-match makes the browser ignore
+    the cookie (RFC 6265 section 5.3, step 6); a ``Secure`` cookie goes back
+    over https only (section 5.4), and the check, like the lessons' servers,
+    speaks plain http.
+    """
+    domain = str(morsel["domain"]).strip()
+    if domain and not _domain_matches(host, domain):
+        return (
+            f"the cookie has Domain={domain}, but it came from {host}, so a browser "
+            'ignores it: "If the canonicalized request-host does not domain-match the '
+            'domain-attribute: Ignore the cookie entirely and abort these steps." What to '
+            "change: leave out Domain (the cookie then goes back to the host that set it). "
+            f"See {specs.RFC6265_STORAGE}"
+        )
+    if morsel["secure"]:
+        return (
+            "the cookie has Secure, so a browser sends it back over https only, and this "
+            "server speaks plain http: the next request comes without it. RFC 6265 says "
+            "of the cookies a request carries: \"If the cookie's secure-only-flag is true, "
+            'then the request-uri\'s scheme must denote a "secure" protocol (as defined by '
+            'the user agent)." What to change: leave out Secure here (keep it for a site '
+            "served over https). "
+            f"See {specs.RFC6265_COOKIE_HEADER}"
+        )
+    return ""
+
+
 def _near_miss(headers: list[tuple[str, str]], wanted: str) -> str | None:
     names = [name for name, _ in headers if name.lower() != wanted.lower()]
     close = difflib.get_close_matches(wanted.lower(), [n.lower() for n in names], 1, 0.75)
@@ -104,6 +145,9 @@ def _morsel_lines(label: str, name: str, value: str, morsel: Morsel[str]) -> lis
                 f"See {specs.RFC6265_PATH_MATCH}",
             )
         )
+    refused = refused_by_browser(morsel)
+    if refused:
+        lines.append(("✗", f"{label}: {refused}"))
     why = expired(morsel)
     if why:
         drop, says, section = (
@@ -197,6 +241,8 @@ def jar_update(jar: dict[str, str], response: Response | None) -> None:
     if response is not None:
         for cookie in set_cookies(response.headers):
             for key, morsel in cookie.items():
+                if refused_by_browser(morsel):
+                    continue  # never stored, or never sent back over http
                 if expired(morsel):
                     jar.pop(key, None)
                 else:

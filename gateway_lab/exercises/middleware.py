@@ -100,8 +100,10 @@ class MiddlewareExercise(Exercise):
         steps: list[Step],
         arguments: int,
         timeout: float = 2.0,
+        read_source: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(name, "wsgi", [step.case for step in steps], title=title, timeout=timeout)
+        self.read_source = read_source  # the answer's source -> a warning row ("" for none)
         self.call = call
         self.build = build
         self.render = render
@@ -258,6 +260,9 @@ class MiddlewareExercise(Exercise):
                     (mark, f"{item.rule} on {label}: {item.message} What to change: {hint}")
                 )
         _fold_repeats(lines, repeats)
+        said = self.read_source(_source(app)) if self.read_source else ""
+        if said:  # a warning: it never fails an answer whose requests all passed
+            lines.append(("!", said))
         result = self._result(lines=lines)
         result.report = report
         return result
@@ -311,6 +316,37 @@ class MiddlewareExercise(Exercise):
         ]
 
 
+def _source(answer: object) -> str:
+    """The source of the learner's function and of the functions of theirs it names.
+
+    The helpers count (a ``check_password`` written above the answer): one
+    level of the global names its code and its inner functions use. ""
+    where there is no source to read.
+    """
+    try:
+        texts = [inspect.getsource(answer)]  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
+    functions = [answer] if inspect.isfunction(answer) else []
+    if inspect.isclass(answer):  # a class answer: its methods' code
+        functions = [f for f in vars(answer).values() if inspect.isfunction(f)]
+    names: set[str] = set()
+    codes = [f.__code__ for f in functions]
+    while codes:
+        here = codes.pop()
+        names.update(here.co_names)
+        codes += [c for c in here.co_consts if inspect.iscode(c)]
+    scope = functions[0].__globals__ if functions else {}
+    for name in sorted(names):
+        helper = scope.get(name)
+        if inspect.isfunction(helper) and helper is not answer:
+            try:
+                texts.append(inspect.getsource(helper))
+            except (OSError, TypeError):
+                continue
+    return "\n".join(texts)
+
+
 def _fold_repeats(lines: list[tuple[str, str]], repeats: dict[str, list[str]]) -> None:
     """Name, on the first line of each repeated complaint, the steps that repeat it."""
     for index, (mark, text) in enumerate(lines):
@@ -319,7 +355,8 @@ def _fold_repeats(lines: list[tuple[str, str]], repeats: dict[str, list[str]]) -
             more = "; ".join(others)
             lines[index] = (
                 mark,
-                f"{text} The same came back on {len(others)} more requests ({more}).",
+                f"{text} The same came back on {len(others)} more "
+                f"request{'s' if len(others) > 1 else ''} ({more}).",
             )
 
 

@@ -1,7 +1,7 @@
 """The outcome of checking an exercise, and the sentences it is made of.
 
 Theory of operation: an :class:`ExerciseResult` holds ``passed`` and the
-lines the learner reads, each a mark (✓, ✗, or ! for a warning) and one
+lines the learner reads, each a mark (✓, ✗, ! for a warning, i for a note) and one
 sentence; ``unfinished`` replaces them all with one sentence saying what to
 do next when the answer is not ready to be judged. It prints as plain text
 (``check()`` prints it) and draws itself as HTML in a notebook, once. A

@@ -25,6 +25,9 @@ send first failed. The case's ``judge`` turns the run into
 :mod:`gateway_lab.exercises.server_judges`. A case with ``client_hangs_up``
 plays a client that goes away: its ``send_body`` raises ``BrokenPipeError``
 after the first chunk.
+``send_body`` takes bytes only: anything else raises :class:`NotBytesError`,
+whose sentence is the one row the exercise shows for it (once, not on
+every case it broke, and never as a fault of ``exc_info``).
 Every case runs in a daemon thread with a deadline, so an endless loop in an
 answer becomes a line of feedback instead of a stuck notebook. A body
 closed more than once gets a warning line (!), never a ✗: PEP 3333 asks
@@ -207,6 +210,20 @@ def _environ() -> Environ:
     }
 
 
+class NotBytesError(TypeError):
+    """What ``send_body`` raises for data that is not bytes: the row of feedback itself."""
+
+    def __init__(self, data: object) -> None:
+        shown = repr(data) if len(repr(data)) <= 40 else repr(data)[:37] + "..."
+        super().__init__(
+            f"respond passed send_body a {type(data).__name__} ({shown}); send_body "
+            'takes bytes, the very chunks the app yields (PEP 3333: "When called by the '
+            "server, the application object must return an iterable yielding zero or more "
+            'bytestrings.") What to change: pass each chunk on unchanged, '
+            f"send_body(chunk), with no .decode() or str(). See {specs.PEP3333_DETAILS}"
+        )
+
+
 def run_case(respond: Callable[..., Any], case: ServerCase, timeout: float) -> Run:
     """Run ``respond`` on the case's app, in a daemon thread, for at most ``timeout`` s."""
     run = Run()
@@ -222,6 +239,8 @@ def run_case(respond: Callable[..., Any], case: ServerCase, timeout: float) -> R
             if run.closes.pulls_at_failure is None:
                 run.closes.pulls_at_failure = run.closes.pulls
             raise BrokenPipeError(32, "Broken pipe (the client hung up)")
+        if not isinstance(data, (bytes, bytearray)):
+            raise NotBytesError(data)
         run.events.append(("body", bytes(data)))
 
     def target() -> None:
@@ -257,6 +276,7 @@ class ServerPartExercise(Exercise):
             return ExerciseResult(self.title, False, unfinished=unfinished)
         lines: list[tuple[str, str]] = []
         closed_twice: dict[str, int] = {}  # case title: close() calls, when more than one
+        not_bytes = False  # a str (or other non-bytes) reached send_body: one row says so
         for case in self.server_cases:
             run = run_case(answer, case, self.timeout)
             if isinstance(run.raised, NotImplementedError):
@@ -276,6 +296,11 @@ class ServerPartExercise(Exercise):
                         f"that never ends (the body has only a few chunks).",
                     )
                 ]
+            elif isinstance(run.raised, NotBytesError):
+                if not_bytes:
+                    continue  # the same cause: said once, on the first case it broke
+                not_bytes = True
+                results = [(False, str(run.raised))]
             else:
                 results = case.judge(run)
             for ok, text in results:

@@ -111,6 +111,8 @@ class _Call:
         self.size = 0
         self.limit_hit: CallLimitExceeded | None = None
         self.blocked = False  # the alarm had to stop the app
+        self.sends = 0  # send(...) calls the app made
+        self.sends_run = 0  # ... and those it awaited (a forgotten await never runs)
 
     # -- the bounds ------------------------------------------------------------------------
     def over_time(self) -> CallLimitExceeded:
@@ -165,7 +167,24 @@ class _Call:
         await self.done.wait()
         return {"type": "http.disconnect"}
 
-    async def send(self, message: Message) -> None:
+    def send(self, message: Message) -> Awaitable[None]:
+        self.sends += 1  # counted when called: a send(...) not awaited never runs below
+        return self.deliver(message)
+
+    def unawaited(self) -> str:
+        """The sentence for send(...) calls the app never awaited ("" if none)."""
+        missed = self.sends - self.sends_run
+        if missed <= 0:
+            return ""
+        times = "once" if missed == 1 else f"{missed} times"
+        return (
+            f"The app called send(...) without `await` ({times}): a call that is not "
+            "awaited only makes a coroutine, so that message was never sent. Write "
+            "`await send({...})` for every message."
+        )
+
+    async def deliver(self, message: Message) -> None:
+        self.sends_run += 1
         self.check_time()
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             raise ProtocolError(
@@ -176,7 +195,7 @@ class _Call:
         key = message_key(message)
         following, problem = step("http", self.state, key)
         if problem:
-            raise ProtocolError(problem)
+            raise ProtocolError(" ".join(filter(None, [self.unawaited(), problem])))
         if key == "http.response.start":
             self.start(message)
         else:
@@ -233,7 +252,7 @@ class _Call:
     def response(self) -> Response:
         wrong = ending("http", self.state)
         if wrong is not None:
-            raise ProtocolError(wrong.sentence())
+            raise ProtocolError(" ".join(filter(None, [self.unawaited(), wrong.sentence()])))
         assert self.status is not None
         return Response(self.status, self.headers, b"".join(self.chunks))
 

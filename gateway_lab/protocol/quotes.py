@@ -36,6 +36,7 @@ __all__ = [
     "LIFESPAN_REJECT",
     "LIFESPAN_SHUTDOWN",
     "LIFESPAN_STARTUP",
+    "LIFESPAN_STATE_COPY",
     "MIDDLEWARE_COPY",
     "MORE_BODY",
     "NAMESPACED",
@@ -194,6 +195,10 @@ LIFESPAN_FAILED = (
     "server from starting, then send back lifespan.startup.failed instead."
 )
 # specs.ASGI_LIFESPAN_STATE
+LIFESPAN_STATE_COPY = (
+    "The server will ensure that a *shallow copy* of the namespace is passed into each "
+    "subsequent request/response call into the application."
+)
 LIFESPAN_KEY_NAMES = (
     "Nonetheless applications should be cooperative by properly naming their keys such "
     "that they will not collide with other frameworks or middleware."

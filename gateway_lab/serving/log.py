@@ -110,10 +110,12 @@ class ServerLog:
             self.errors.clear()
             self.messages.clear()
 
+    def counts(self) -> str:
+        """ "3 requests, 1 error": the log's two counts, in words."""
+        return f"{_count(len(self.requests), 'request')}, {_count(len(self.errors), 'error')}"
+
     def __repr__(self) -> str:
-        lines = [
-            f"log of server {self.name!r}: {len(self.requests)} requests, {len(self.errors)} errors"
-        ]
+        lines = [f"log of server {self.name!r}: {self.counts()}"]
         lines += ["  " + r.line() for r in list(self.requests)[-20:]]
         for error in list(self.errors)[-5:]:
             lines.append("  error: " + str(error).replace("\n", "\n    "))
@@ -137,7 +139,7 @@ class ServerLog:
         )
         return (
             f"<div><b>Server {html.escape(self.name)!s}</b>: "
-            f"{len(self.requests)} requests, {len(self.errors)} errors"
+            f"{self.counts()}"
             "<table><tr><th>method</th><th>path</th><th>status</th><th>time</th>"
             f"<th>bytes</th><th>problem</th></tr>{rows}</table>{errors}</div>"
         )
@@ -194,3 +196,7 @@ class RequestTimer:
                 self.error,
             )
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

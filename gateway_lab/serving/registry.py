@@ -116,8 +116,7 @@ class Server:
     def __repr__(self) -> str:
         return (
             f"<{self.interface.upper()} server {self.name!r} ({self.engine}) "
-            f"{self._status()} at {self.url}: {len(self.log.requests)} requests, "
-            f"{len(self.log.errors)} errors>"
+            f"{self._status()} at {self.url}: {self.log.counts()}>"
         )
 
     def _repr_html_(self) -> str:

@@ -184,6 +184,7 @@ async def websocket_push(scope, receive, send):
         await asyncio.sleep(0.02)
 
 
+@near("asgi.lifespan-state-replaced")
 @expect(None)
 async def with_lifespan(scope, receive, send):
     """Full lifespan support, sharing state with requests."""

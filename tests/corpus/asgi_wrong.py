@@ -492,6 +492,19 @@ lifespan_shutdown_not_awaited = expect("asgi.send-not-awaited")(
 )
 
 
+@expect("asgi.lifespan-state-replaced", "warning")
+async def lifespan_state_replaced(scope, receive, send):
+    """Rebinds scope['state'] at startup; the requests get the server's empty copy."""
+    if scope["type"] == "http":
+        await hello(send, repr(sorted(scope.get("state", {}))).encode())
+    elif scope["type"] == "lifespan":
+        await receive()
+        scope["state"] = {"started": True}
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+
 @expect("app.timeout", timeout=0.3)
 async def sleeps_forever(scope, receive, send):
     """Awaits something that never comes."""

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
-from .exercises_asgi import answer
+from .exercises_asgi import ANSWERS, answer
 
 ECHO = "asgi-echo-body"
 COUNT = "asgi-streaming-count"
@@ -343,7 +343,9 @@ answer(
 
 
 # -- lesson 06: count requests in lifespan state ------------------------------------------------
-def _lifespan_app(startup: Any, request: Any, *, complete: bool = True) -> Any:
+def _lifespan_app(
+    startup: Any, request: Any, *, complete: bool = True, encode: Any = lambda n: str(n).encode()
+) -> Any:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while True:
@@ -356,7 +358,7 @@ def _lifespan_app(startup: Any, request: Any, *, complete: bool = True) -> Any:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         elif scope["type"] == "http":
-            body = str(request(scope)).encode()
+            body = encode(request(scope))
             await send({"type": "http.response.start", "status": 200, "headers": TEXT})
             await send({"type": "http.response.body", "body": body})
         else:
@@ -416,6 +418,29 @@ answer(
     "copies the lifespan scope's scope['state'] into each request's scope",
     never=("a global variable?", "see the rows that name the problems"),
 )(_lifespan_app(_scope_start, _scope_count))
+
+
+answer(
+    COUNTER,
+    False,
+    "got b'\\x00'",
+    "bytes(n) makes n zero bytes",
+    "str(n).encode()",
+)(_lifespan_app(_dict_start, _dict_count, encode=bytes))  # bytes(1) == b'\x00', not b'1'
+counter_zero_bytes = ANSWERS[-1]
+
+
+def _rebinding_start(scope: Any) -> None:
+    scope["state"] = {"counter": {"count": 0}}  # a new dict: the server copies its own
+
+
+counter_rebinds_state = answer(
+    COUNTER,
+    False,
+    "the startup replaced it with a dict of its own",
+    "scope['state']['counter'] = {'count': 0}",
+    never=("a global variable?", "asgi.lifespan-state-replaced on"),
+)(_lifespan_app(_rebinding_start, _dict_count))
 
 
 class CounterClass:

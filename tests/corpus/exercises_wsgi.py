@@ -730,6 +730,7 @@ def make_respond(
     drop_write: bool = False,
     head_in_start_response: bool = False,
     close_twice: bool = False,
+    decode: bool = False,
 ) -> Any:
     """A learner's respond with one chosen mistake (the defaults make a correct one)."""
 
@@ -745,7 +746,7 @@ def make_respond(
             if data or head_on_empty_chunk:
                 send_head_once()
             if data:
-                send_body(data)
+                send_body(data.decode("latin-1") if decode else data)
 
         def start_response(status: Any, headers: Any, exc_info: Any = None) -> Any:
             if exc_info is not None:
@@ -793,6 +794,8 @@ _respond("sends_the_head_for_an_empty_chunk", False,
 _respond("write_sends_nothing", False, "write()", drop_write=True)
 _respond("sends_the_head_from_start_response", False, "your start_response sent the head",
          "must only remember the status and headers", head_in_start_response=True)  # fmt: skip
+_respond("decodes_each_chunk", False, "respond passed send_body a str", "send_body(chunk)",
+         decode=True)  # fmt: skip
 _respond("closes_the_body_twice", True, "close() was called more than once", close_twice=True)
 _respond("correct_with_a_dict_for_state", True, "exc_info after an empty chunk")
 
@@ -897,6 +900,33 @@ def _right(users: dict[str, str], given: tuple[str, str] | None) -> bool:
     if given is None or given[0] not in users:
         return False
     return hmac.compare_digest(users[given[0]].encode(), given[1].encode())
+
+
+@answer(
+    "wsgi-auth-middleware",
+    True,
+    "passed",
+    "a plain `==` (or `!=`) stops at the first character that differs",
+    "how long a 401 takes tells an attacker",
+)
+def auth_compares_with_equals(app, users):
+    """Right on every request, but `!=` on the password: passes, with a timing warning."""
+
+    def middleware(environ, start_response):
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        user, colon, password = "", "", ""
+        if scheme.lower() == "basic":
+            try:
+                text = base64.b64decode(token, validate=True).decode()
+            except ValueError:
+                text = ""
+            user, colon, password = text.partition(":")
+        if not colon or user not in users or users[user] != password:
+            return _refuse(start_response)
+        environ["REMOTE_USER"] = user
+        return app(environ, start_response)
+
+    return middleware
 
 
 @answer("wsgi-auth-middleware", False, "status should be 401, got 200")
@@ -1317,6 +1347,26 @@ _count(
     _counter(lambda n: f"visits={n}; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
     "a date in the past",
     "the count is lost",
+)
+_count(
+    "counter_domain_of_another_site",
+    False,
+    _counter(lambda n: f"visits={n}; Path=/; Domain=example.org"),
+    "Domain=example.org, but it came from 127.0.0.1",
+    "leave out Domain",
+)
+_count(
+    "counter_secure_over_http",
+    False,
+    _counter(lambda n: f"visits={n}; Path=/; Secure"),
+    "the cookie has Secure",
+    "over https only",
+)
+_count(
+    "counter_domain_of_this_host",
+    True,
+    _counter(lambda n: f"visits={n}; Path=/; Domain=127.0.0.1; SameSite=Lax"),
+    "Visit number 2",
 )
 _count(
     "counter_path_of_its_own",

@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 NO_BODY_STATUSES = (204, 304)
-_BOOKKEEPING = frozenset({"summary", "size", "truncated"})
+_BOOKKEEPING = frozenset({"summary", "size", "truncated", "state_replaced"})
 Problem = tuple[str, dict[str, Any]]
 
 
@@ -285,6 +285,9 @@ class RecordedConnection:
             self.confused = True
             return
         self.problems(lifespan_reply_problems(kind, message), event)
+        if kind == "lifespan.startup.complete" and event.payload.get("state_replaced"):
+            replaced = str(event.payload["state_replaced"])
+            self.find("asgi.lifespan-state-replaced", [event], value=replaced)
         if kind == "lifespan.startup.failed":
             value = short(message.get("message", ""))
             self.find("asgi.lifespan-startup-failed", [event], value=value)

@@ -7,6 +7,11 @@ the ``"lifespan"`` table of :mod:`gateway_lab.protocol.asgi` says which
 reply fits (``self.order``: idle, starting, serving, stopping, stopped or
 failed). An app that raises or returns before answering anything does not
 support lifespan, which is allowed (the driver notes it as information).
+
+The requests get a copy of ``self.state``, the dict the scope carried: an
+app that rebinds ``scope["state"]`` to a dict of its own at startup loses
+what it puts there (``asgi.lifespan-state-replaced``; ``self.given`` keeps
+the scope the app was handed, to compare).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from gateway_lab.check.asgi.base import ASGI_VERSION, Connection
 from gateway_lab.check.asgi.messages import lifespan_reply_problems
 from gateway_lab.check.explain import short
 from gateway_lab.events.flow import Event, Flow
+from gateway_lab.events.payloads import replaced_state
 from gateway_lab.protocol import asgi as order
 
 __all__ = ["LifespanConnection"]
@@ -34,9 +40,11 @@ class LifespanConnection(Connection):
         self.state: dict[str, Any] = {}
         self.shutdown_requested = False
         self.replied = asyncio.Event()
+        self.given: dict[str, Any] = {}
 
     def scope(self) -> dict[str, Any]:
-        return {"type": "lifespan", "asgi": dict(ASGI_VERSION), "state": self.state}
+        self.given = {"type": "lifespan", "asgi": dict(ASGI_VERSION), "state": self.state}
+        return self.given
 
     @property
     def startup_failed(self) -> bool:
@@ -67,6 +75,9 @@ class LifespanConnection(Connection):
             self.confused = True  # the driver stops waiting for a reply that will not come
             return
         self.problems(lifespan_reply_problems(kind, message), event)
+        mine = self.given.get("state", self.state)
+        if kind == "lifespan.startup.complete" and mine is not self.state:
+            self.find("asgi.lifespan-state-replaced", [event], value=replaced_state(mine))
         if kind == "lifespan.startup.failed":
             self.find(
                 "asgi.lifespan-startup-failed", [event], value=short(message.get("message", ""))

@@ -124,6 +124,8 @@ class Rejections:
         http = [c for c, _, _ in self.rejected if c.scope_type == "http"]
         others = self.served - {"http"}
         all_http = bool(http) and len(http) == http_count and "http" not in self.served
+        if any(f.rule == "asgi.lifespan-state-replaced" for f in findings):
+            all_http = False  # requests that fail on the lost state: errors, not a refusal
         if all_http and others:
             gone = {id(f) for c in http for f in c.findings}
             findings = [f for f in findings if id(f) not in gone]

@@ -388,6 +388,19 @@ ASGI_RULES = [
         "Allowed by the spec, but no request would be served: worth a warning.",
     ),
     Rule(
+        "asgi.lifespan-state-replaced",
+        "warning",
+        "The lifespan startup replaced scope['state'] with a new {value}; the server "
+        "copies the dict it gave into each request's scope, so the requests never see "
+        "what the startup put in the new one.",
+        "Fill the dict the server gave: scope['state']['counter'] = ..., not "
+        "scope['state'] = {{...}}.",
+        specs.ASGI_LIFESPAN_STATE,
+        q.LIFESPAN_STATE_COPY,
+        "No sentence forbids rebinding the key, but the server copies only its own "
+        "namespace: the state is lost, worth a warning.",
+    ),
+    Rule(
         "asgi.lifespan-message-not-str",
         "error",
         "The 'message' of {kind} is {value}; it is the text a server prints, a str.",

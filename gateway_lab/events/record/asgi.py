@@ -19,6 +19,9 @@ that cannot be awaited (a plain ``def``) gets a ``return`` event with
 An ASGI 2 app (a class: ``app(scope)`` makes an instance that is called
 with ``receive`` and ``send``) is called that way, as servers and the
 checker do, since a server cannot tell it apart once it is wrapped.
+A lifespan app that rebinds ``scope["state"]`` before its
+``lifespan.startup.complete`` has that send marked ``state_replaced``: the
+server copies only the dict it gave, so the flow shows the lost state.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ import inspect
 from typing import Any
 
 from gateway_lab.events.kinds import RECEIVE, RETURN, SCOPE, SEND
-from gateway_lab.events.payloads import copy_value, message_payload, return_payload, scope_payload
+from gateway_lab.events.payloads import (
+    copy_value,
+    message_payload,
+    replaced_state,
+    return_payload,
+    scope_payload,
+)
 from gateway_lab.events.record.base import (
     Recorder,
     ServerRaised,
@@ -64,8 +73,17 @@ class ASGIRecorder(Recorder):
             emit(sinks, server_lane, lane, RECEIVE, message_payload(message))
             return message
 
+        given_state = scope.get("state") if scope.get("type") == "lifespan" else None
+
         async def recording_send(message: Message) -> None:
-            emit(sinks, lane, server_lane, SEND, message_payload(message))
+            payload = message_payload(message)
+            if (
+                given_state is not None
+                and payload.get("type") == "lifespan.startup.complete"
+                and scope.get("state") is not given_state
+            ):
+                payload["state_replaced"] = replaced_state(scope.get("state"))
+            emit(sinks, lane, server_lane, SEND, payload)
             try:
                 await send(message)
             except BaseException as exc:
