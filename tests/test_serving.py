@@ -438,7 +438,7 @@ def test_handle_shows_itself():
     srv = gl.serve_wsgi(hello_wsgi, name="shown")
     httpx.get(srv.url)
     settled(srv, 1)
-    assert "running" in repr(srv) and "1 requests" in repr(srv)
+    assert "running" in repr(srv) and "1 request," in repr(srv)
     page = srv._repr_html_()
     assert f'href="{srv.browser_url}"' in page and "running" in page
     srv.stop()

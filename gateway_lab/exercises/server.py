@@ -25,7 +25,7 @@ send first failed. The case's ``judge`` turns the run into
 :mod:`gateway_lab.exercises.server_judges`. A case with ``client_hangs_up``
 plays a client that goes away: its ``send_body`` raises ``BrokenPipeError``
 after the first chunk.
-``send_body`` takes bytes only: anything else raises :class:`NotBytesError`,
+``send_body`` takes bytes only: anything else raises :class:`_NotBytesError`,
 whose sentence is the one row the exercise shows for it (once, not on
 every case it broke, and never as a fault of ``exc_info``).
 Every case runs in a daemon thread with a deadline, so an endless loop in an
@@ -210,7 +210,7 @@ def _environ() -> Environ:
     }
 
 
-class NotBytesError(TypeError):
+class _NotBytesError(TypeError):
     """What ``send_body`` raises for data that is not bytes: the row of feedback itself."""
 
     def __init__(self, data: object) -> None:
@@ -240,7 +240,7 @@ def run_case(respond: Callable[..., Any], case: ServerCase, timeout: float) -> R
                 run.closes.pulls_at_failure = run.closes.pulls
             raise BrokenPipeError(32, "Broken pipe (the client hung up)")
         if not isinstance(data, (bytes, bytearray)):
-            raise NotBytesError(data)
+            raise _NotBytesError(data)
         run.events.append(("body", bytes(data)))
 
     def target() -> None:
@@ -296,7 +296,7 @@ class ServerPartExercise(Exercise):
                         f"that never ends (the body has only a few chunks).",
                     )
                 ]
-            elif isinstance(run.raised, NotBytesError):
+            elif isinstance(run.raised, _NotBytesError):
                 if not_bytes:
                     continue  # the same cause: said once, on the first case it broke
                 not_bytes = True

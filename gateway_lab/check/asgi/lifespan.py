@@ -77,7 +77,8 @@ class LifespanConnection(Connection):
         self.problems(lifespan_reply_problems(kind, message), event)
         mine = self.given.get("state", self.state)
         if kind == "lifespan.startup.complete" and mine is not self.state:
-            self.find("asgi.lifespan-state-replaced", [event], value=replaced_state(mine))
+            shown = event.payload["state_replaced"] = replaced_state(mine)  # as the recorder does
+            self.find("asgi.lifespan-state-replaced", [event], value=shown)
         if kind == "lifespan.startup.failed":
             self.find(
                 "asgi.lifespan-startup-failed", [event], value=short(message.get("message", ""))
