@@ -1072,3 +1072,13 @@ def test_a_password_compared_with_equals_passes_with_a_timing_warning_only() -> 
         warned = [t for m, t in result.lines if m == "!" and timing in t]
         # answers that call compare_digest, here or in a helper of theirs, hear nothing
         assert bool(warned) is (item.name == "auth_compares_with_equals"), (item.name, result)
+
+
+def test_a_secure_cookie_on_loopback_passes_with_one_warning() -> None:
+    from tests.corpus.exercises_wsgi import ANSWERS
+
+    (item,) = [a for a in ANSWERS if a.name == "counter_secure_on_loopback"]
+    result = gl.exercise("wsgi-cookie-counter").evaluate(item.answer)
+    warned = [t for m, t in result.lines if m == "!"]
+    assert result.passed, result
+    assert len(warned) == 1 and "treat 127.0.0.1 as a secure origin" in warned[0], warned

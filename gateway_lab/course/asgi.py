@@ -191,16 +191,13 @@ class ASGIExercise(Exercise):
                 for f in report.findings
                 if f.rule != "app.raised" or "NotImplementedError" in f.message  # the scaffold
             ]
+        # the scope['state'] row says what this warning says, with what to write instead
+        report.findings = [f for f in report.findings if f.rule != "asgi.lifespan-state-replaced"]
         _merge(report, "asgi.body-not-bytes")
         return report
 
     def _extra_lines(self, report: Report) -> list[tuple[str, str]]:
-        if not self.lifespan:
-            return []
-        lines = lifespan_lines(report)
-        # the scope['state'] row says what the warning says, with what to write instead
-        report.findings = [f for f in report.findings if f.rule != "asgi.lifespan-state-replaced"]
-        return lines
+        return lifespan_lines(report) if self.lifespan else []
 
     def _final_lines(self, app: AnyApp, lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if not self.restart or any(mark == "✗" for mark, _ in lines):

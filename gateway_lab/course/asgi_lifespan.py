@@ -10,8 +10,8 @@ requests were sent, :func:`lifespan_events` the lifespan call's.
 lifespan counter: the startup answered (or why not: never received, or a
 reply the checker's ``asgi.lifespan-bad-reply`` already names), the state
 set up in ``scope["state"]`` (or replaced by a dict of the app's own, which
-the requests never see: ``asgi.lifespan-state-replaced``), the shutdown answered, and the call ended
-after it. An app that sends ``lifespan.shutdown.complete`` and loops on
+the requests never see: ``asgi.lifespan-state-replaced``), the shutdown
+answered, and the call ended after it. An app that sends ``lifespan.shutdown.complete`` and loops on
 ``receive()`` again never returns: the server has sent its last message,
 so that call waits for nothing.
 
@@ -152,8 +152,14 @@ def _startup_line(report: Report, events: list[Event]) -> tuple[str, str]:
     )
 
 
+def _state_replaced(report: Report) -> bool:
+    """Did the startup rebind scope['state'] (its reply is marked so in the flow)?"""
+    events = lifespan_events(report)
+    return any(e.kind == "send" and e.payload.get("state_replaced") for e in events)
+
+
 def _state_line(report: Report) -> tuple[str, str]:
-    if "asgi.lifespan-state-replaced" in report.rules():
+    if _state_replaced(report):
         return (
             "✗",
             "scope['state']: the startup replaced it with a dict of its own "

@@ -29,13 +29,13 @@ from typing import Any
 from gateway_lab.events.flow import BODY_CAP, keep_body
 
 __all__ = [
-    "replaced_state",
     "StandIn",
     "body_payload",
     "copy_value",
     "environ_payload",
     "exception_payload",
     "message_payload",
+    "replaced_state",
     "return_payload",
     "scope_payload",
     "start_response_payload",

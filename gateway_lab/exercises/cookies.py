@@ -10,8 +10,9 @@ section 5.2.2 and 5.2.1; ``Max-Age`` wins when both are there, section 5.3).
 :func:`cookie_lines` is the feedback on one response: the cookie set to the
 right value, with ``Path=/`` (without it the browser keeps the cookie only
 under the current folder, RFC 6265 section 5.1.4), kept by a browser on
-plain http (no ``Domain`` of another host, no ``Secure``:
-:func:`refused_by_browser`) and not expired, or what
+plain http (no ``Domain`` of another host: :func:`refused_by_browser`; a
+``Secure`` one works on loopback, with a warning: :func:`secure_over_http`)
+and not expired, or what
 is missing, including a near-miss header name, and a ``Set-Cookie`` that went
 with an earlier ``start_response`` call the app's own call replaced.
 
@@ -29,6 +30,7 @@ with an earlier ``start_response`` call the app's own call replaced.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -38,7 +40,14 @@ from gateway_lab import specs
 from gateway_lab.interface.environ import SERVER_NAME
 from gateway_lab.interface.response import Response
 
-__all__ = ["cookie_lines", "expired", "jar_update", "refused_by_browser", "set_cookies"]
+__all__ = [
+    "cookie_lines",
+    "expired",
+    "jar_update",
+    "refused_by_browser",
+    "secure_over_http",
+    "set_cookies",
+]
 
 
 def set_cookies(headers: list[tuple[str, str]]) -> list[SimpleCookie]:
@@ -82,16 +91,23 @@ def _domain_matches(host: str, domain: str) -> bool:
     host, domain = host.lower(), domain.lower().lstrip(".")
     if host == domain:
         return True
-    return host.endswith("." + domain) and not re.fullmatch(r"[\d.]+", host)
+    return host.endswith("." + domain) and not _is_address(host)
+
+
+def _is_address(host: str) -> bool:
+    """An IP address, which matches a Domain only when it is the same string."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def refused_by_browser(morsel: Morsel[str], host: str = SERVER_NAME) -> str:
-    """Why a browser on ``http://{host}`` never sends this cookie back, or ``""``.
+    """Why a browser on ``http://{host}`` ignores this cookie, or ``""``.
 
     A ``Domain`` that ``host`` does not domain-match makes the browser ignore
-    the cookie (RFC 6265 section 5.3, step 6); a ``Secure`` cookie goes back
-    over https only (section 5.4), and the check, like the lessons' servers,
-    speaks plain http.
+    the cookie (RFC 6265 section 5.3, step 6).
     """
     domain = str(morsel["domain"]).strip()
     if domain and not _domain_matches(host, domain):
@@ -102,17 +118,25 @@ def refused_by_browser(morsel: Morsel[str], host: str = SERVER_NAME) -> str:
             "change: leave out Domain (the cookie then goes back to the host that set it). "
             f"See {specs.RFC6265_STORAGE}"
         )
-    if morsel["secure"]:
-        return (
-            "the cookie has Secure, so a browser sends it back over https only, and this "
-            "server speaks plain http: the next request comes without it. RFC 6265 says "
-            "of the cookies a request carries: \"If the cookie's secure-only-flag is true, "
-            'then the request-uri\'s scheme must denote a "secure" protocol (as defined by '
-            'the user agent)." What to change: leave out Secure here (keep it for a site '
-            "served over https). "
-            f"See {specs.RFC6265_COOKIE_HEADER}"
-        )
     return ""
+
+
+def secure_over_http(morsel: Morsel[str]) -> str:
+    """A warning for a ``Secure`` cookie set over plain http, or ``""``.
+
+    RFC 6265 section 5.4 sends it back only over a protocol the browser
+    deems secure. Browsers count loopback (127.0.0.1, localhost) as secure,
+    so here it works; on a site served over plain http it would not.
+    """
+    if not morsel["secure"]:
+        return ""
+    return (
+        "the cookie has Secure. It works here because browsers treat 127.0.0.1 as a "
+        "secure origin, but RFC 6265 sends a cookie back only if \"the request-uri's "
+        'scheme must denote a "secure" protocol (as defined by the user agent)", so on a '
+        "site served over plain http it never comes back and the count restarts. Keep "
+        f"Secure for https sites. See {specs.RFC6265_COOKIE_HEADER}"
+    )
 
 
 def _near_miss(headers: list[tuple[str, str]], wanted: str) -> str | None:
@@ -148,6 +172,9 @@ def _morsel_lines(label: str, name: str, value: str, morsel: Morsel[str]) -> lis
     refused = refused_by_browser(morsel)
     if refused:
         lines.append(("✗", f"{label}: {refused}"))
+    warned = secure_over_http(morsel)
+    if warned:
+        lines.append(("!", f"{label}: {warned}"))
     why = expired(morsel)
     if why:
         drop, says, section = (
@@ -242,7 +269,7 @@ def jar_update(jar: dict[str, str], response: Response | None) -> None:
         for cookie in set_cookies(response.headers):
             for key, morsel in cookie.items():
                 if refused_by_browser(morsel):
-                    continue  # never stored, or never sent back over http
+                    continue  # a browser never stores it
                 if expired(morsel):
                     jar.pop(key, None)
                 else:

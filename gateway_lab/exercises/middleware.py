@@ -39,6 +39,7 @@ from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.compact import compact_lines
 from gateway_lab.exercises.cookies import jar_update
 from gateway_lab.exercises.framework import Exercise
+from gateway_lab.exercises.reach import source_of
 from gateway_lab.exercises.result import ExerciseResult, not_callable_sentence
 from gateway_lab.exercises.step import (
     Render,
@@ -260,7 +261,8 @@ class MiddlewareExercise(Exercise):
                     (mark, f"{item.rule} on {label}: {item.message} What to change: {hint}")
                 )
         _fold_repeats(lines, repeats)
-        said = self.read_source(_source(app)) if self.read_source else ""
+        lines = _warn_once(lines)
+        said = self.read_source(source_of(app)) if self.read_source else ""
         if said:  # a warning: it never fails an answer whose requests all passed
             lines.append(("!", said))
         result = self._result(lines=lines)
@@ -316,35 +318,18 @@ class MiddlewareExercise(Exercise):
         ]
 
 
-def _source(answer: object) -> str:
-    """The source of the learner's function and of the functions of theirs it names.
-
-    The helpers count (a ``check_password`` written above the answer): one
-    level of the global names its code and its inner functions use. ""
-    where there is no source to read.
-    """
-    try:
-        texts = [inspect.getsource(answer)]  # type: ignore[arg-type]
-    except (OSError, TypeError):
-        return ""
-    functions = [answer] if inspect.isfunction(answer) else []
-    if inspect.isclass(answer):  # a class answer: its methods' code
-        functions = [f for f in vars(answer).values() if inspect.isfunction(f)]
-    names: set[str] = set()
-    codes = [f.__code__ for f in functions]
-    while codes:
-        here = codes.pop()
-        names.update(here.co_names)
-        codes += [c for c in here.co_consts if inspect.iscode(c)]
-    scope = functions[0].__globals__ if functions else {}
-    for name in sorted(names):
-        helper = scope.get(name)
-        if inspect.isfunction(helper) and helper is not answer:
-            try:
-                texts.append(inspect.getsource(helper))
-            except (OSError, TypeError):
-                continue
-    return "\n".join(texts)
+def _warn_once(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``lines`` with a warning (!) that repeats on later requests kept on the first only."""
+    seen: set[str] = set()
+    kept = []
+    for mark, text in lines:
+        said = text.split("): ", 1)[-1]
+        if mark == "!" and said in seen:
+            continue
+        if mark == "!":
+            seen.add(said)
+        kept.append((mark, text))
+    return kept
 
 
 def _fold_repeats(lines: list[tuple[str, str]], repeats: dict[str, list[str]]) -> None:

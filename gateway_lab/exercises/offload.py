@@ -13,10 +13,11 @@ that still stalls) plus proof that the app's ``function`` (say
   ``word.upper()``, is named.
 * A call in another process (a ``ProcessPoolExecutor``) cannot be counted:
   the child has its own copy of the counter. So the app's code is read as
-  well (:func:`_reachable`: its own code, nested functions, and the plain
-  functions it names, two calls deep): an app that names the function and
-  hands work to a process pool, and whose answers are right while the loop
-  stayed free, passes, and is told why its calls were not counted.
+  well (:func:`~gateway_lab.exercises.reach.reachable`: its own code,
+  nested functions, and the plain functions it names, two calls deep): an
+  app that names the function and hands work to a process pool, and whose
+  answers are right while the loop stayed free, passes, and is told why its
+  calls were not counted.
 * The checker's ``asgi.blocking-call`` finding, when the stall is inside the
   function itself, gets this exercise's advice instead of the general one
   ("use the async version"): the function must not change, so run it in a
@@ -48,6 +49,7 @@ from gateway_lab.check.report import Report
 from gateway_lab.check.validate import check_asgi
 from gateway_lab.exercises.case import Case
 from gateway_lab.exercises.framework import Exercise
+from gateway_lab.exercises.reach import reachable
 from gateway_lab.types import AnyApp
 
 __all__ = ["BLOCKING_MS", "OffloadExercise"]
@@ -98,46 +100,6 @@ def _counting(function: Any, calls: list[object]) -> Iterator[Any]:
         function.__code__ = code
         if function.__globals__.get(_HOOK) is hook:
             del function.__globals__[_HOOK]
-
-
-def _nested(code: types.CodeType) -> Iterator[types.CodeType]:
-    """``code`` and the code of every function (or lambda) defined inside it."""
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _nested(const)
-
-
-def _reachable(app: object, depth: int = 2) -> list[tuple[types.CodeType, list[object]]]:
-    """The code the app runs, as far as reading it can tell: its own (nested functions
-    included) and that of the plain functions it names, ``depth`` calls deep; each code
-    object with the values it can reach (the globals it names, defaults, closure cells).
-    Only functions that share the app's globals are followed: the app's own helpers."""
-    start: object = app
-    if not isinstance(app, types.FunctionType) and callable(app):
-        start = type(app).__call__  # a callable object: its class's method
-    found: list[tuple[types.CodeType, list[object]]] = []
-    seen: set[types.CodeType] = set()
-    todo: list[tuple[object, int]] = [(start, 0)]
-    while todo:
-        function, level = todo.pop()
-        if not isinstance(function, types.FunctionType) or function.__code__ in seen:
-            continue
-        seen.add(function.__code__)
-        own = [*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values()]
-        for cell in function.__closure__ or ():
-            with contextlib.suppress(ValueError):  # an empty cell
-                own.append(cell.cell_contents)
-        for code in _nested(function.__code__):
-            values = [function.__globals__[n] for n in code.co_names if n in function.__globals__]
-            found.append((code, [*own, *values]))
-            if level < depth:  # the app's own helpers, not a library's functions
-                todo += [
-                    (value, level + 1)
-                    for value in [*own, *values]
-                    if getattr(value, "__globals__", None) is function.__globals__
-                ]
-    return found
 
 
 def _stands_for(function: object, value: object) -> bool:
@@ -201,7 +163,7 @@ class OffloadExercise(Exercise):
         """What the app's code says: does it name the function, use a process pool, wrap
         the function in ``async def``? The blocking finding gets this exercise's advice."""
         name = self.function
-        reached = _reachable(app)
+        reached = reachable(app)
         names = {n for code, _ in reached for n in code.co_names}
         values = [v for _, found in reached for v in found]
         self._mentions = name in names or any(_stands_for(function, v) for v in values)
