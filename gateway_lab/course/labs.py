@@ -53,7 +53,7 @@ from gateway_lab.exercises.result import ExerciseResult
 from gateway_lab.exercises.runner import brief
 from gateway_lab.interface.response import Response
 
-__all__ = ["ASGI_GUESTBOOK", "GuestbookCase", "GuestbookExercise", "GuestbookResult", "excerpt"]
+__all__ = ["ASGI_GUESTBOOK", "GuestbookCase", "GuestbookExercise", "excerpt"]
 
 EXCERPT_LIMIT = 120  # characters of the page shown around a missing message
 SERVED = ("GET", "HEAD", "POST")
@@ -164,19 +164,6 @@ def length_in_characters(response: Response) -> list[tuple[bool, str]]:
     ]
 
 
-class GuestbookResult(ExerciseResult):
-    """The headline counts the ✗ lines to fix, and names ``!`` warnings apart."""
-
-    @property
-    def headline(self) -> str:
-        if self.passed or self.unfinished:
-            return super().headline
-        failed = sum(mark == "✗" for mark, _ in self.lines)
-        warned = sum(mark == "!" for mark, _ in self.lines)
-        extra = f", and {warned} warning{'s' if warned != 1 else ''} (!) to read" if warned else ""
-        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix{extra})"
-
-
 class GuestbookExercise(Exercise):
     """The guestbook exercise: feedback that names the real cause of each ✗."""
 
@@ -187,7 +174,7 @@ class GuestbookExercise(Exercise):
             for mark, text in result.lines
         ]
         passed = bool(lines) and all(mark != "✗" for mark, _ in lines)
-        return GuestbookResult(
+        return ExerciseResult(
             result.name,
             passed if not result.unfinished else False,
             brief(lines),

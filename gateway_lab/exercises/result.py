@@ -1,17 +1,18 @@
 """The outcome of checking an exercise, and the sentences it is made of.
 
-Theory of operation: an :class:`ExerciseResult` holds ``passed`` and the
-lines the learner reads, each a mark (✓, ✗, ! for a warning, i for a note) and one
-sentence; ``unfinished`` replaces them all with one sentence saying what to
-do next when the answer is not ready to be judged. It prints as plain text
-(``check()`` prints it) and draws itself as HTML in a notebook, once. A
-failing result is shown with what to fix first: the checker's errors (a
-row that starts with its rule id, usually the cause of the rest), then the
-other ✗ rows, then the warnings, then the ✓ rows folded one per request
-(:func:`~gateway_lab.exercises.compact.compact_lines`); ``lines`` keeps
-the order the checks ran in.
-:func:`not_callable_sentence` is the sentence for an answer that cannot be
-called at all, the most common unfinished answer.
+Theory of operation: an :class:`ExerciseResult` holds ``passed`` and the lines
+the learner reads, each a mark (✓, ✗, ! for a warning, i for a note) and one
+sentence (a failing headline counts the ✓ and ✗ rows as checks and names the
+warnings apart; notes are not counted); ``unfinished`` replaces them all with
+one sentence saying what to do next when the answer is not ready to be judged.
+It prints as plain text (``check()`` prints it) and draws itself as HTML in a
+notebook, once. A failing result is shown with what to fix first: the
+checker's errors (a row that starts with its rule id, usually the cause of the
+rest), then the other ✗ rows, then the warnings, then the ✓ rows folded one
+per request (:func:`~gateway_lab.exercises.compact.compact_lines`); ``lines``
+keeps the order the checks ran in. :func:`not_callable_sentence` is the
+sentence for an answer that cannot be called at all, the most common
+unfinished answer.
 
 >>> print(ExerciseResult("hello", False, [("✓", "status 200"), ("✗", "body is empty")]))
 ✗ hello: not yet (1 of 2 checks to fix)
@@ -70,9 +71,12 @@ class ExerciseResult:
             return f"… {self.name}: not finished yet"
         if self.passed:
             return f"✓ {self.name}: passed, well done!"
-        failed = sum(mark == "✗" for mark, _ in self.lines)
+        marks = [mark for mark, _ in self.lines]
+        failed, warned = marks.count("✗"), marks.count("!")
+        checks = failed + marks.count("✓")
+        extra = f", and {warned} warning{'s' if warned != 1 else ''} (!) to read" if warned else ""
         note = f"; {self.note}" if self.note else ""
-        return f"✗ {self.name}: not yet ({failed} of {len(self.lines)} checks to fix{note})"
+        return f"✗ {self.name}: not yet ({failed} of {checks} checks to fix{extra}{note})"
 
     def shown(self) -> list[tuple[str, str]]:
         """The rows in the order a learner reads them: what to fix first (see above)."""
