@@ -9,6 +9,7 @@ on rule ids and key words, not on whole sentences).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import gc
 import runpy
@@ -244,6 +245,54 @@ def test_numbered_echo_must_close_after_bye():
     assert "should close" in failed_lines(result)
 
 
+async def _returns_after_goodbye(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message["text"] == "bye":
+            await send({"type": "websocket.send", "text": "goodbye"})
+            return  # no close: it returns on its own, the client still there
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+def test_numbered_echo_returning_without_close_is_not_praised_for_leaving_on_disconnect():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_returns_after_goodbye)
+    assert not result.passed
+    assert "should close" in failed_lines(result)
+    bye = [t for m, t in result.lines if t.startswith("client says bye") and m == "✓"]
+    assert bye and not any("returned when the client left" in t for t in bye), result.lines
+
+
+async def _sends_without_await(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    count = 0
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message["text"] == "bye":
+            send({"type": "websocket.send", "text": "goodbye"})
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        count += 1
+        send({"type": "websocket.send", "text": f"{count}: {message['text']}"})
+
+
+def test_numbered_echo_names_a_forgotten_await_on_send_and_not_its_consequences():
+    result = ASGI_WS_NUMBERED_ECHO.evaluate(_sends_without_await)
+    assert not result.passed
+    failed = [t for m, t in result.lines if m == "✗"]
+    assert failed and all("asgi.send-not-awaited" in t for t in failed), failed
+    assert "`await send(...)`" in failed[0]
+    assert not any("got nothing" in t for t in failed)
+
+
 def test_numbered_echo_bytes_instead_of_text():
     result = ASGI_WS_NUMBERED_ECHO.evaluate(_bytes_replies)
     assert not result.passed
@@ -333,14 +382,31 @@ async def _to_thread_without_await(scope, receive, send):
 
 def test_no_blocking_forgotten_await_is_named():
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "coroutine ... was never awaited"
+        warnings.simplefilter("error", RuntimeWarning)  # Python's "never awaited" stays quiet
         result = ASGI_NO_BLOCKING.evaluate(_to_thread_without_await)
         passed, text = result.passed, failed_lines(result)
-        del result  # the report holds the error, and the error the never-awaited coroutine
+        del result
         gc.collect()
     assert not passed
-    assert "missing await" in text
+    assert "missing await" in text and "(hence the app.raised error above)" in text
     assert "never called" not in text  # the missing await is the one mistake here
+    rows = [t for m, t in ASGI_NO_BLOCKING.evaluate(_to_thread_without_await).shown()]
+    assert rows[0].startswith("app.raised"), rows  # "above" is where it is shown
+
+
+POOL = concurrent.futures.ThreadPoolExecutor(2)
+
+
+async def _waits_on_the_pool_future(scope, receive, send):
+    await _answer(send, POOL.submit(slow_lookup, _word(scope)).result())
+
+
+def test_no_blocking_result_on_a_pool_future_is_told_to_await_it():
+    result = ASGI_NO_BLOCKING.evaluate(_waits_on_the_pool_future)
+    assert not result.passed
+    text = failed_lines(result)
+    assert "asgi.blocking-call" in text and "`.result()` waits for its answer" in text
+    assert "asyncio.wrap_future(" in text and "move the blocking call" not in text
 
 
 async def _skips_the_lookup_but_answers_right(scope, receive, send):
@@ -523,6 +589,36 @@ def test_ticker_events_without_blank_line():
     result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker(event_format="data: tick {}\n"))
     assert not result.passed
     assert "does not end with a blank line" in failed_lines(result)
+    # a browser dispatches no event from such a body: the pace row counts messages
+    passed = " ".join(t for m, t in result.lines if m == "✓")
+    assert "body messages arrived one by one" in passed and "events arrived" not in passed
+
+
+async def _ticker_without_await(scope, receive, send):
+    left = asyncio.Event()
+
+    async def listen():
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        left.set()
+
+    listener = asyncio.create_task(listen())
+    headers = [(b"content-type", b"text/event-stream")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    number = 0
+    while not left.is_set():
+        number += 1
+        send({"type": "http.response.body", "body": b"data: %d\n\n" % number, "more_body": True})
+        await asyncio.sleep(0.05)
+    await listener
+
+
+def test_ticker_forgotten_await_on_send_is_the_one_row_to_fix():
+    result = ASGI_SSE_UNTIL_DISCONNECT.evaluate(_ticker_without_await)
+    assert not result.passed
+    failed = [t for m, t in result.lines if m == "✗"]
+    assert len(failed) == 1 and failed[0].startswith("asgi.send-not-awaited"), failed
+    assert "awaiting receive()" not in str(result) and "stopped sending" not in str(result)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ again on the next build.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -289,7 +290,9 @@ def record(notebook: Path, cache: Path, package: Path) -> dict[str, Any]:
             allow_errors=True,  # judged below: only the recorded cells' errors matter here
             resources={"metadata": {"path": str(work)}},
         )
-        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own start-up chatter
+        # asyncio.run, not client.execute(): execute() leaves an event loop open in
+        # each worker thread, and its garbage (a loop, its sockets) warns later.
+        asyncio.run(client.async_execute(stderr=subprocess.DEVNULL))  # no start-up chatter
         result = json.loads(nbformat.writes(node))
     failed = recorded_errors(result)
     if failed:

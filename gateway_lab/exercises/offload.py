@@ -28,7 +28,11 @@ that still stalls) plus proof that the app's ``function`` (say
   ``loop.run_in_executor(None, slow_lookup(word))`` (a call where the
   function belongs: a ``TypeError`` "... is not callable"), and a missing
   ``await`` (a coroutine from ``to_thread``, or a ``Future`` from
-  ``run_in_executor``, where the text should be).
+  ``run_in_executor``, where the text should be; Python's own "never
+  awaited" warning is silenced, since the row says it).
+* A stall on ``pool.submit(...).result()`` is told that the function did run
+  in a thread but ``.result()`` waited for it on the loop, and how to await
+  the future instead.
 
 A pass says what the exercise is about: the loop never stalled for more than
 :data:`BLOCKING_MS` while the slow function ran.
@@ -38,9 +42,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import inspect
 import re
 import types
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -57,6 +63,8 @@ __all__ = ["BLOCKING_MS", "OffloadExercise"]
 BLOCKING_MS = 50.0  # a stall longer than this, inside the app's code, is blocking
 _HOOK = "__gateway_lab_counted__"  # the global a counting function's code calls
 _FORWARD = compile(f"def forward(*args, **kwargs):\n    return {_HOOK}(args, kwargs)\n", "", "exec")
+# The blocking line the finding quotes waits on a pool's future: `pool.submit(f, x).result()`.
+_WAITS_ON_RESULT = re.compile(r"`[^`]*\.result\(\s*\)[^`]*`")
 _HANDS_OFF = ("to_thread", "run_in_executor", "submit")  # names of a hand-off to a pool
 
 
@@ -131,6 +139,15 @@ class OffloadExercise(Exercise):
         self._process_pool = False  # ... and hands work to a process pool
 
     def _run(self, app: AnyApp) -> Report:
+        with warnings.catch_warnings():
+            # A coroutine from to_thread the answer forgot to await: a row names it, so
+            # Python's own "was never awaited" warning would only repeat it, later.
+            warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+            report = self._counted_run(app)
+            gc.collect()  # that coroutine goes now, while the warning is ignored
+        return report
+
+    def _counted_run(self, app: AnyApp) -> Report:
         self._calls, self._mentions, self._process_pool = None, False, False
         namespace = getattr(app, "__globals__", None)
         original = namespace.get(self.function) if isinstance(namespace, dict) else None
@@ -178,6 +195,14 @@ class OffloadExercise(Exercise):
             and not set(_HANDS_OFF) & set(code.co_names)
         ]
         for item in report.findings:
+            if item.rule == "asgi.blocking-call" and _WAITS_ON_RESULT.search(item.message):
+                item.hint = (
+                    f"{name} does run in the pool's thread, but `.result()` waits for its "
+                    "answer on the event loop, so the loop is held just the same. Await the "
+                    f"future instead: answer = await asyncio.wrap_future(pool.submit({name}, "
+                    f"word)), or answer = await loop.run_in_executor(pool, {name}, word)."
+                )
+                continue
             if item.rule != "asgi.blocking-call" or f"in {name}()" not in item.message:
                 continue
             fix = f"answer = await asyncio.to_thread({name}, word)"
@@ -231,7 +256,8 @@ class OffloadExercise(Exercise):
                 (
                     "✗",
                     f"missing await: {made}, a promise of the result, not the result; the app "
-                    "then used it where the answer's text should be (hence the error below). "
+                    "then used it where the answer's text should be (hence the app.raised "
+                    "error above). "
                     f"Write answer = await asyncio.to_thread({name}, word) (or "
                     f"answer = await loop.run_in_executor(None, {name}, word))",
                 )

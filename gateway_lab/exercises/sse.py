@@ -106,11 +106,15 @@ def judge_data(data: str, events: list[dict[bytes, bytes]]) -> tuple[bool, str]:
 _FASTEST, _SLOWEST = 0.75, 8.0
 
 
-def judge_pace(pause: float, sent_at: list[float]) -> tuple[bool, str]:
-    """Did the first events come one every ``pause`` seconds, roughly (not all at once)?"""
+def judge_pace(pause: float, sent_at: list[float], unit: str = "events") -> tuple[bool, str]:
+    """Did the first events come one every ``pause`` seconds, roughly (not all at once)?
+
+    ``unit`` names what was counted: "body messages" for a body that is not a
+    well-formed event stream, whose messages a browser would not take as events.
+    """
     count = len(sent_at)
     if not pause or count < 2:
-        return True, f"{count} events arrived one by one, then the client left"
+        return True, f"{count} {unit} arrived one by one, then the client left"
     gaps = count - 1
     spread = sent_at[-1] - sent_at[0]
     asked = f"one every {pause:g} s"
@@ -121,18 +125,18 @@ def judge_pace(pause: float, sent_at: list[float]) -> tuple[bool, str]:
         )
         return (
             False,
-            f"the first {count} events came within {spread * 1000:.0f} ms, first to last: "
+            f"the first {count} {unit} came within {spread * 1000:.0f} ms, first to last: "
             f"no real pause between them; the task asks for {asked}: {fix}{zero}",
         )
     apart = spread / gaps
     if spread > _SLOWEST * gaps * pause:
         return (
             False,
-            f"the first {count} events took {spread:.2f} s, first to last (about {apart:.2f} s "
+            f"the first {count} {unit} took {spread:.2f} s, first to last (about {apart:.2f} s "
             f"apart); the task asks for {asked}: {fix}",
         )
     return (
         True,
-        f"{count} events arrived one by one, about {apart * 1000:.0f} ms apart, then the "
+        f"{count} {unit} arrived one by one, about {apart * 1000:.0f} ms apart, then the "
         "client left",
     )

@@ -53,8 +53,10 @@ its advice (end with ``more_body=False``) is what a ticker must not do; the
 line about the event-stream format either: "only 0 event(s)" says it.
 
 Feedback is an :class:`~.exercises.ExerciseResult` (✓ / ✗ lines, then the
-checker's own findings); the notebook's scaffold, an app that still raises
-``NotImplementedError``, gets a sentence instead.
+checker's own findings; after ``asgi.send-not-awaited`` only the ✓ lines are
+kept, since the events that never came are its consequence); the notebook's
+scaffold, an app that still raises ``NotImplementedError``, gets a sentence
+instead.
 
 ASGI spec: https://asgi.readthedocs.io/en/latest/specs/www.html#disconnect-receive-event
 """
@@ -166,8 +168,12 @@ class StreamUntilDisconnectExercise(Exercise):
         outcome = run_connection(answer, conn, self.timeout, blocking_ms=self.blocking_ms)
         if still_not_implemented(conn):
             return ExerciseResult(self.title, False, unfinished=NOT_IMPLEMENTED)
-        lines = [("✓" if ok else "✗", text) for ok, text in _judge_stream(self, conn, outcome)]
-        lines += finding_lines(_relevant_findings(conn))
+        judged = _judge_stream(self, conn, outcome)
+        found = finding_lines(_relevant_findings(conn))
+        if any(item.rule == "asgi.send-not-awaited" for item in conn.findings):
+            # Events that never came are its consequence: the cause first, and alone.
+            judged = [(ok, text) for ok, text in judged if ok]
+        lines = [("✓" if ok else "✗", text) for ok, text in judged] + found
         return ExerciseResult(self.title, all(m != "✗" for m, _ in lines), lines)
 
 
@@ -225,7 +231,8 @@ def _judge_stream(
             )
         )
         return results
-    results.append(judge_pace(exercise.pause, conn.sent_at[:wanted]))
+    unit = "events" if good else "body messages"  # a browser takes no events from them
+    results.append(judge_pace(exercise.pause, conn.sent_at[:wanted], unit))
     if outcome in ("timeout", "stuck"):
         once = (
             " (receive() gave it only 'http.request', the request body: the client leaving "

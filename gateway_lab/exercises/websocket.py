@@ -185,9 +185,15 @@ class WebSocketExercise(Exercise):
             outcome = run_connection(answer, conn, self.timeout)
             if still_not_implemented(conn):
                 return ExerciseResult(self.title, False, unfinished=NOT_IMPLEMENTED)
-            for ok, text in _judge_conversation(plan, conn, outcome):
+            judged = _judge_conversation(plan, conn, outcome)
+            found = finding_lines(conn.findings, f"{plan.says}: ")
+            if any(item.rule == "asgi.send-not-awaited" for item in conn.findings):
+                # The replies that never came are its consequence: the cause alone, first.
+                lines += found
+                found, judged = [], [(ok, text) for ok, text in judged if ok]
+            for ok, text in judged:
                 lines.append(("✓" if ok else "✗", f"{plan.says}: {text}"))
-            lines += finding_lines(conn.findings, f"{plan.says}: ")
+            lines += found
         passed = all(mark != "✗" for mark, _ in lines)
         return ExerciseResult(self.title, passed, lines)
 
@@ -295,8 +301,8 @@ def _judge_conversation(
         )
     if outcome == "exception":
         results.append(_how_it_raised(conn))
-    elif outcome == "return":
-        results.append(_how_it_returned(conn))
+    elif outcome == "return" and (returned := _how_it_returned(conn)) is not None:
+        results.append(returned)
     elif outcome in ("timeout", "stuck"):
         results.append(
             (
@@ -349,8 +355,12 @@ def _how_it_raised(conn: ScriptedWebSocket) -> tuple[bool, str]:
     return False, f"the app raised {what}; the WebSocket was {state} (see the ✗ below)"
 
 
-def _how_it_returned(conn: ScriptedWebSocket) -> tuple[bool, str]:
-    """(passed, sentence) about an app that returned: right after its close, or on disconnect."""
+def _how_it_returned(conn: ScriptedWebSocket) -> tuple[bool, str] | None:
+    """(passed, sentence) about an app that returned: right after its close, or on disconnect.
+
+    None for an app that returned on its own with the client still there and
+    no close sent: the rows about the close and the replies say what is missing.
+    """
     if conn.sent_after_leaving:
         return (
             False,
@@ -360,8 +370,10 @@ def _how_it_returned(conn: ScriptedWebSocket) -> tuple[bool, str]:
             "only because that send raised). Look at message['type'] first and return when "
             "it is 'websocket.disconnect'",
         )
-    if conn.closed_after is None:
+    if conn.closed_after is None and conn.receives_after_leaving:
         return True, "the app returned when the client left (websocket.disconnect)"
+    if conn.closed_after is None:  # the rows above say what it left unsaid or unclosed
+        return None
     if conn.receives_after_close:
         return (
             False,

@@ -208,6 +208,17 @@ async def send_not_awaited_then_waits(scope, receive, send):
         pass
 
 
+@expect("asgi.send-not-awaited")
+async def websocket_send_not_awaited(scope, receive, send):
+    """A WebSocket echo that forgets the await on its replies: the client hears nothing."""
+    if scope["type"] != "websocket":
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (message := await receive())["type"] == "websocket.receive":
+        send({"type": "websocket.send", "text": message.get("text") or ""})
+
+
 @expect("asgi.receive-not-awaited")
 async def receive_not_awaited(scope, receive, send):
     """Calls receive() without await and uses the coroutine as the message."""

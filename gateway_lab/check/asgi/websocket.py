@@ -109,6 +109,8 @@ class WebSocketConnection(Connection):
 
     def finished(self, outcome: str) -> None:
         self.leave()
+        if "send" in self.judge_awaits():
+            return  # what did arrive is not the conversation the app meant to have
         unanswered = order.ending("websocket", self.order)
         # An app that answered as HTTP (self.ignored) got scope-type-ignored, once.
         ended_otherwise = self.sent_any or self.confused or self.ignored
