@@ -23,7 +23,10 @@ per-lesson run times go to ``test-artifacts/lite/timing.txt``.
 For lessons 02 and 06, the same kernel then checks the lesson's example
 apps (the live cells' definitions, re-run as they are) with ``check_wsgi`` /
 ``check_asgi``, and the findings must be those the same code gives here on
-CPython. Lesson 00 is run by the cold/warm test instead (twice).
+CPython. For each lesson with exercises checked live (02, 04, 06, 07, 08,
+09), the same kernel checks each exercise with its reference solution from
+``notebooks/solutions/``, which must pass there as it does on CPython.
+Lesson 00 is run by the cold/warm test instead (twice).
 """
 
 from __future__ import annotations
@@ -298,6 +301,7 @@ def test_lesson_runs_in_the_browser(lesson: str, lesson_page: tuple[Any, Outside
     since = len(outside.requests)
     result = run_lesson(page, "", lesson, reload=False)
     compared = compare_findings(page, lesson) if lesson in COMPARED else []
+    compared += solved_in_the_browser(page, lesson)
     if lesson in COMPARED and not page.locator(".jp-OutputArea .jupyter-widgets").count():
         compared.append("no widget was drawn (gl.show_flow draws one live in this lesson)")
     page.evaluate(SHUTDOWN_JS)
@@ -337,6 +341,53 @@ EXECUTE_JS = """async (code) => {
 def kernel_run(page: Any, code: str) -> str:
     """Run ``code`` in the open lesson's kernel; everything it printed (errors as ERROR ...)."""
     return page.evaluate(EXECUTE_JS, code)
+
+
+# -- the exercises, answered right, pass in the browser -----------------------------------
+
+# lesson -> (exercise, solution file in notebooks/solutions/, the answer's name in it)
+SOLVED = {
+    "02-wsgi": [
+        ("wsgi-hello-name", "wsgi_hello_name.py", "hello_name"),
+        ("wsgi-json-echo", "wsgi_json_echo.py", "json_echo"),
+    ],
+    "04-wsgi-middleware": [
+        ("wsgi-auth-middleware", "wsgi_auth_middleware.py", "basic_auth"),
+        ("wsgi-cookie-counter", "wsgi_cookie_counter.py", "count_visits"),
+    ],
+    "06-asgi": [
+        ("asgi-echo-body", "asgi_echo_body.py", "echo_app"),
+        ("asgi-streaming-count", "asgi_streaming_count.py", "count_app"),
+        ("asgi-lifespan-counter", "asgi_lifespan_counter.py", "counter_app"),
+    ],
+    "07-asgi-realtime": [
+        ("asgi-no-blocking", "asgi_no_blocking.py", "lookup_app"),
+        ("asgi-sse-until-disconnect", "asgi_sse_until_disconnect.py", "ticker"),
+        ("asgi-ws-numbered-echo", "asgi_ws_numbered_echo.py", "numbered_echo"),
+    ],
+    "08-bridges-and-servers": [("asgi-to-wsgi-bridge", "asgi_to_wsgi_bridge.py", "asgi_to_wsgi")],
+    "09-labs": [("asgi-guestbook", "asgi_guestbook.py", "guestbook_asgi")],
+}
+
+SOLVE_CODE = """
+import gateway_lab as _gl
+exec(compile(%r, %r, "exec"), globals())
+_result = _gl.exercise(%r).evaluate(globals()[%r])
+print("VERDICT", _result.passed)
+print(_result)
+"""
+
+
+def solved_in_the_browser(page: Any, lesson: str) -> list[str]:
+    """Each of the lesson's exercises, given its reference solution in the lesson's kernel,
+    passes there as it does on CPython. One line per exercise that does not."""
+    problems = []
+    for exercise, file, name in SOLVED.get(lesson, []):
+        source = (ROOT / "notebooks" / "solutions" / file).read_text()
+        printed = kernel_run(page, SOLVE_CODE % (source, file, exercise, name))
+        if "VERDICT True" not in printed:
+            problems.append(f"{exercise}: the reference solution did not pass: {printed[-800:]}")
+    return problems
 
 
 # -- the same findings in the browser as on CPython ----------------------------------------
